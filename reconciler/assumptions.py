@@ -1,0 +1,72 @@
+"""Every place where Immuta's documentation is silent and this project assumes, named after its Ax.
+
+The numbers match `shared/immuta-integrations-api.md`. Change an assumption here, in one edit, once it has
+been checked against a real tenant; the reconciler and the sandbox simulator both read it from this module
+(A9 and A13 are per-type schema data and live in `schemas/*.schema.json` as `x-naturalKey` and `x-immutable`).
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+# A1 — permissions: a caller without APPLICATION_ADMIN gets 403; missing/wrong key or expired token gets 401.
+A1_FORBIDDEN_STATUS: Final = 403
+A1_UNAUTHORIZED_STATUS: Final = 401
+
+# A2 — rate limits: none documented; these statuses are retried, honouring Retry-After.
+A2_RETRYABLE_STATUSES: Final = frozenset({429, 502, 503, 504})
+
+# A3 — POST /integrations answers 200; any 2xx is accepted.
+A3_CREATE_STATUS: Final = 200
+
+# A4 — PUT takes the whole {type, autoBootstrap, config} payload; answers the integration, status `editing`.
+A4_UPDATE_STATUS_AFTER_PUT: Final = "editing"
+
+# A5 — DELETE answers the integration with status `deleting`; once done it disappears from GET /integrations.
+A5_DELETE_STATUS_AFTER_DELETE: Final = "deleting"
+
+# A6 — GET /integrations/{id}/status answers {id, status, validationResults}.
+A6_STATUS_FIELDS: Final = ("id", "status", "validationResults")
+
+# A7 — the script endpoints answer the script as text.
+A7_SCRIPT_CONTENT_TYPE: Final = "text/plain; charset=utf-8"
+
+# A8 — `id` is documented as a number but every example shows a string: accept both, compare as strings.
+A8_ID_AS_STRING: Final = True
+
+# A9 — natural keys per type: schemas/*.schema.json `x-naturalKey` (Snowflake's is documented).
+A9_NATURAL_KEY_KEYWORD: Final = "x-naturalKey"
+
+# A10 — secret (writeOnly) fields are never returned by GET; GET fills server defaults into `config`.
+A10_SECRETS_RETURNED: Final = False
+
+# A11 — the Snowflake feature objects and Redshift `okta` follow the UI: encoded in the schemas as written.
+
+# A12 — Trino has no PUT: any change is delete then create (schemas/trino.schema.json `x-immutable: ["*"]`).
+A12_TRINO_UPDATABLE: Final = False
+
+# A13 — immutable fields per type: schemas/*.schema.json `x-immutable`; a PUT changing one answers 422.
+A13_IMMUTABLE_KEYWORD: Final = "x-immutable"
+A13_IMMUTABLE_CHANGE_STATUS: Final = 422
+
+# A14 — a POST/PUT body failing validation answers 400, Joi-style: `"config.warehouse" is required`.
+A14_VALIDATION_STATUS: Final = 400
+
+# A15 — PUT/DELETE while the integration is transitional answer 409.
+A15_TRANSITIONAL_STATUSES: Final = frozenset({"creating", "editing", "deleting"})
+A15_TRANSITIONAL_CONFLICT_STATUS: Final = 409
+
+# A16 — the DELETE body of an automatically bootstrapped integration: the privileged credential fields of
+# its config, at the top level of the body. Per type, the config fields that are sent when present.
+A16_DELETE_CREDENTIAL_FIELDS: Final[dict[str, tuple[str, ...]]] = {
+    "Snowflake": (
+        "username",
+        "password",
+        "role",
+        "privateKey",
+        "privateKeyPassword",
+        "oAuthClientConfig",
+    ),
+    "Redshift": ("username", "password"),
+    "Azure Synapse Analytics": ("username", "password"),
+}

@@ -1,0 +1,197 @@
+"""From validated documents to the desired state the plan engine consumes: one `DesiredIntegration` per
+natural key, its payload normalised with schema defaults and its references resolved (or not) per mode."""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path as FsPath
+from typing import Any
+
+from reconciler.errors import InputError, Problem
+from reconciler.loader import SourceDocument, load_paths
+from reconciler.model import IntegrationKey, Path, SourceLocation, json_path, parse_dotted
+from reconciler.schema import SchemaSet, TypeSchema, payload_of
+from reconciler.secrets import REFERENCE, Lookup, Secret, Unresolved, mask_all, substitute
+from reconciler.validate import ValidationOptions, check_documents, identity, strings
+
+
+class SecretMode(Enum):
+    """How references are read."""
+
+    DEFER = "defer"  # validate/plan: secrets are not read; other references are read when they can be
+    REQUIRE = "require"  # apply, validate --resolve-secrets: every reference must resolve, before any write
+    PLACEHOLDER = "placeholder"  # --sandbox: the simulator checks no credential; unset ones get a stand-in
+
+
+@dataclass(frozen=True, slots=True)
+class Lifecycle:
+    prevent_destroy: bool = False
+    ignore_changes: tuple[Path, ...] = ()
+
+    def ignores(self, path: Path) -> bool:
+        return any(path[: len(ignored)] == ignored for ignored in self.ignore_changes)
+
+
+@dataclass(frozen=True, slots=True)
+class DesiredIntegration:
+    key: IntegrationKey
+    type_schema: TypeSchema = field(repr=False, compare=False)
+    present: bool  # False for a tombstone (`ensure: absent`)
+    payload: dict[str, Any] = field(repr=False)  # with defaults; Secret / Unresolved where references are
+    source: SourceDocument = field(repr=False, compare=False)
+    lifecycle: Lifecycle
+    references: tuple[tuple[str, str], ...]  # (json path, reference text): what a saved plan records
+    digest: str  # of the file's intent (masked payload, lifecycle, references) — not of secret values
+
+    @property
+    def file(self) -> str:
+        return self.source.file
+
+    def location(self, path: Path) -> SourceLocation:
+        return self.source.location(path)
+
+
+@dataclass(frozen=True, slots=True)
+class DesiredState:
+    integrations: tuple[DesiredIntegration, ...]
+    warnings: tuple[Problem, ...] = ()
+    placeholders: tuple[str, ...] = ()  # references given a stand-in value under --sandbox
+    unresolved: tuple[str, ...] = ()  # non-secret references that could not be read (values unknown)
+
+    @property
+    def digest(self) -> str:
+        text = "\n".join(f"{d.key}={d.digest}" for d in self.integrations)
+        return hashlib.sha256(text.encode()).hexdigest()
+
+    def by_key(self) -> dict[IntegrationKey, DesiredIntegration]:
+        return {d.key: d for d in self.integrations}
+
+
+def load_desired(
+    paths: Sequence[str],
+    schemas: SchemaSet,
+    *,
+    options: ValidationOptions = ValidationOptions(),  # noqa: B008 - frozen value object
+    mode: SecretMode = SecretMode.DEFER,
+    lookup: Lookup | None = None,
+) -> DesiredState:
+    """Load, validate and normalise; raises InputError with every problem when anything is wrong."""
+    documents, problems = load_paths(paths)
+    problems.extend(check_documents(documents, schemas, options))
+    errors = [p for p in problems if p.severity == "error"]
+    if errors:
+        raise InputError(problems)
+    warnings = tuple(sorted(p for p in problems if p.severity == "warning"))
+    return build_desired(documents, schemas, mode=mode, lookup=lookup or Lookup({}), warnings=warnings)
+
+
+def build_desired(
+    documents: Sequence[SourceDocument],
+    schemas: SchemaSet,
+    *,
+    mode: SecretMode,
+    lookup: Lookup,
+    warnings: tuple[Problem, ...] = (),
+) -> DesiredState:
+    problems: list[Problem] = []
+    placeholders: set[str] = set()
+    unresolved: set[str] = set()
+    integrations: list[DesiredIntegration] = []
+    for doc in documents:
+        found = identity(doc, schemas)
+        if found is None:  # validation has already reported why
+            continue
+        type_schema, key = found
+        resolver = _Resolver(doc, type_schema, mode, lookup)
+        payload = resolver.resolve(payload_of(doc.data))
+        problems.extend(resolver.problems)
+        placeholders.update(resolver.placeholders)
+        unresolved.update(resolver.unresolved)
+        present = doc.data.get("ensure", "present") != "absent"
+        if present:
+            payload = type_schema.apply_defaults(payload)
+        lifecycle = _lifecycle(doc.data.get("lifecycle"))
+        refs = tuple(
+            (json_path(path), text)
+            for path, text in strings(payload_of(doc.data), ())
+            if REFERENCE.search(text)
+        )
+        intent = {
+            "payload": mask_all(_shown(payload)),
+            "present": present,
+            "refs": refs,
+            "lifecycle": [lifecycle.prevent_destroy, [list(p) for p in lifecycle.ignore_changes]],
+        }
+        digest = hashlib.sha256(json.dumps(intent, sort_keys=True, default=str).encode()).hexdigest()
+        integrations.append(
+            DesiredIntegration(key, type_schema, present, payload, doc, lifecycle, refs, digest)
+        )
+    if problems:
+        raise InputError(problems)
+    integrations.sort(key=lambda d: d.key)
+    return DesiredState(tuple(integrations), warnings, tuple(sorted(placeholders)), tuple(sorted(unresolved)))
+
+
+def _shown(value: Any) -> Any:
+    if isinstance(value, Unresolved):
+        return value.text
+    if isinstance(value, dict):
+        return {k: _shown(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_shown(v) for v in value]
+    return value
+
+
+def _lifecycle(raw: Any) -> Lifecycle:
+    if not isinstance(raw, Mapping):
+        return Lifecycle()
+    ignored = tuple(parse_dotted(p) for p in raw.get("ignoreChanges", []) if isinstance(p, str))
+    return Lifecycle(bool(raw.get("preventDestroy", False)), ignored)
+
+
+class _Resolver:
+    """Replaces reference strings: secrets become `Secret`, unknown values `Unresolved`."""
+
+    def __init__(
+        self, doc: SourceDocument, type_schema: TypeSchema, mode: SecretMode, lookup: Lookup
+    ) -> None:
+        self.doc = doc
+        self.type_schema = type_schema
+        self.mode = mode
+        self.lookup = lookup
+        self.base_dir = FsPath(doc.file).parent
+        self.problems: list[Problem] = []
+        self.placeholders: list[str] = []
+        self.unresolved: list[str] = []
+
+    def resolve(self, value: Any, path: Path = ()) -> Any:
+        if isinstance(value, dict):
+            return {k: self.resolve(v, (*path, k)) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self.resolve(v, (*path, i)) for i, v in enumerate(value)]
+        secret = self.type_schema.is_secret(path)
+        if not isinstance(value, str) or not REFERENCE.search(value):
+            return Secret(value) if secret and isinstance(value, str) else copy.deepcopy(value)
+        if secret and self.mode is SecretMode.DEFER:
+            return Unresolved(value)
+        try:
+            text = substitute(value, self.lookup, self.base_dir)
+        except LookupError as exc:
+            return self._missing(value, path, str(exc), secret)
+        return Secret(text) if secret else text
+
+    def _missing(self, value: str, path: Path, message: str, secret: bool) -> Any:
+        if self.mode is SecretMode.REQUIRE:
+            self.problems.append(Problem(self.doc.location(path), json_path(path), message))
+            return Unresolved(value)
+        if self.mode is SecretMode.PLACEHOLDER:
+            self.placeholders.append(value)
+            stand_in = "sandbox-placeholder"
+            return Secret(stand_in) if secret else REFERENCE.sub(stand_in, value)
+        self.unresolved.append(value)
+        return Unresolved(value)

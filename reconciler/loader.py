@@ -1,0 +1,240 @@
+"""Reads desired-state YAML into plain values, remembering the file, line and column of every value.
+
+YAML is read with YAML 1.2 core rules for plain scalars, so the YAML 1.1 surprises do not silently change
+a value: `on`/`no`/`yes` stay strings, timestamps stay strings, and numbers with a leading zero (account
+ids, `0755`) stay strings. A field that wants a boolean or an integer then gets a schema error naming it.
+Problems are collected as values so one run reports every file.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path as FsPath
+from typing import Any
+
+import yaml
+
+from reconciler.errors import Problem
+from reconciler.model import Path, SourceLocation, json_path
+
+YAML_SUFFIXES = (".yaml", ".yml")
+
+_PLAIN = "tag:reconciler:plain"
+_STR = "tag:yaml.org,2002:str"
+_MAP = "tag:yaml.org,2002:map"
+_SEQ = "tag:yaml.org,2002:seq"
+_MERGE = "tag:yaml.org,2002:merge"
+_NULL = re.compile(r"^(~|null|Null|NULL|)$")
+_BOOL = {"true": True, "True": True, "TRUE": True, "false": False, "False": False, "FALSE": False}
+_INT = re.compile(r"^[-+]?(0|[1-9][0-9]*)$")
+_INT_OCT = re.compile(r"^0o[0-7]+$")
+_INT_HEX = re.compile(r"^0x[0-9a-fA-F]+$")
+_FLOAT = re.compile(r"^[-+]?(\.[0-9]+|(0|[1-9][0-9]*)(\.[0-9]*)?)([eE][-+]?[0-9]+)?$")
+_FLOAT_SPECIAL = {".inf": float("inf"), "+.inf": float("inf"), "-.inf": float("-inf"), ".nan": float("nan")}
+
+_BaseLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _Loader(_BaseLoader):  # type: ignore[misc]
+    """Composes nodes only; plain scalars without an explicit tag are tagged `_PLAIN` for our resolver."""
+
+    def resolve(self, kind: Any, value: Any, implicit: Any) -> str:
+        if kind is yaml.ScalarNode and implicit[0]:
+            return "tag:yaml.org,2002:merge" if value == "<<" else _PLAIN
+        return str(super().resolve(kind, value, implicit))
+
+
+@dataclass(frozen=True, slots=True)
+class SourceDocument:
+    """One YAML document of a desired-state file, as plain values plus where each value was written."""
+
+    file: str
+    index: int  # position of the document in its file (0 for single-document files)
+    data: Any
+    locations: Mapping[Path, SourceLocation] = field(repr=False)
+
+    def location(self, path: Path) -> SourceLocation:
+        """Where `path` was written; for a path that does not exist, its deepest existing parent."""
+        for end in range(len(path), -1, -1):
+            found = self.locations.get(path[:end])
+            if found is not None:
+                return found
+        return SourceLocation(self.file, 1, 1)
+
+
+def discover(paths: Sequence[str]) -> tuple[list[FsPath], list[Problem]]:
+    """Every YAML file under `paths`, in a stable order; hidden files and folders are skipped."""
+    files: list[FsPath] = []
+    problems: list[Problem] = []
+    for raw in paths:
+        root = FsPath(raw)
+        if root.is_file():
+            files.append(root)
+        elif root.is_dir():
+            found = [
+                p
+                for p in root.rglob("*")
+                if p.suffix in YAML_SUFFIXES
+                and p.is_file()
+                and not any(part.startswith(".") for part in p.relative_to(root).parts)
+            ]
+            files.extend(sorted(found, key=lambda p: p.as_posix()))
+        else:
+            problems.append(Problem(None, "", f"{raw}: no such file or directory"))
+    unique = list(dict.fromkeys(files))
+    return unique, problems
+
+
+def load_paths(paths: Sequence[str]) -> tuple[list[SourceDocument], list[Problem]]:
+    files, problems = discover(paths)
+    documents: list[SourceDocument] = []
+    for path in files:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            problems.append(Problem(SourceLocation(str(path), 1, 1), "", f"cannot read file: {exc}"))
+            continue
+        found, file_problems = load_text(text, str(path))
+        documents.extend(found)
+        problems.extend(file_problems)
+    return documents, problems
+
+
+def load_text(text: str, file: str) -> tuple[list[SourceDocument], list[Problem]]:
+    problems: list[Problem] = []
+    documents: list[SourceDocument] = []
+    try:
+        nodes = list(yaml.compose_all(text, Loader=_Loader))
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = SourceLocation(file, mark.line + 1, mark.column + 1) if mark else SourceLocation(file, 1, 1)
+        problem = exc.problem or exc.context or "invalid YAML"
+        return [], [Problem(where, "", f"YAML syntax error: {problem}")]
+    except yaml.YAMLError as exc:
+        return [], [Problem(SourceLocation(file, 1, 1), "", f"YAML error: {exc}")]
+    for index, node in enumerate(nodes):
+        if node is None:
+            continue
+        builder = _Builder(file)
+        data = builder.build(node, ())
+        problems.extend(builder.problems)
+        if data is None:
+            continue
+        documents.append(SourceDocument(file, index, data, builder.locations))
+    if not documents and not problems:
+        problems.append(Problem(SourceLocation(file, 1, 1), "", "file holds no document", "warning"))
+    return documents, problems
+
+
+class _Builder:
+    def __init__(self, file: str) -> None:
+        self.file = file
+        self.locations: dict[Path, SourceLocation] = {}
+        self.problems: list[Problem] = []
+
+    def _at(self, node: yaml.Node) -> SourceLocation:
+        return SourceLocation(self.file, node.start_mark.line + 1, node.start_mark.column + 1)
+
+    def _problem(self, node: yaml.Node, path: Path, message: str) -> None:
+        self.problems.append(Problem(self._at(node), json_path(path) if path else "$", message))
+
+    def build(self, node: yaml.Node, path: Path) -> Any:
+        self.locations.setdefault(path, self._at(node))
+        if isinstance(node, yaml.ScalarNode):
+            return self._scalar(node, path)
+        if isinstance(node, yaml.SequenceNode):
+            if node.tag != _SEQ:
+                self._problem(node, path, f"unsupported YAML tag {node.tag}")
+            return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
+        if isinstance(node, yaml.MappingNode):
+            if node.tag != _MAP:
+                self._problem(node, path, f"unsupported YAML tag {node.tag}")
+            return self._mapping(node, path)
+        self._problem(node, path, "unsupported YAML node")
+        return None
+
+    def _mapping(self, node: yaml.MappingNode, path: Path) -> dict[str, Any]:
+        result: dict[str, Any] = {}
+        first_line: dict[str, int] = {}
+        merged: list[tuple[str, Any]] = []
+        for key_node, value_node in node.value:
+            if key_node.tag == _MERGE:
+                merged.extend(self._merge_items(value_node, path))
+                continue
+            key = self._scalar(key_node, path) if isinstance(key_node, yaml.ScalarNode) else None
+            if not isinstance(key, str):
+                self._problem(key_node, path, "mapping keys must be strings")
+                continue
+            child: Path = (*path, key)
+            if key in first_line:
+                self._problem(
+                    key_node, child, f"duplicate key {key!r} (first defined on line {first_line[key]})"
+                )
+                continue
+            first_line[key] = key_node.start_mark.line + 1
+            self.locations[child] = self._at(key_node)
+            result[key] = self.build(value_node, child)
+        for key, value in merged:  # explicit keys win over merged ones, as YAML's merge key specifies
+            result.setdefault(key, value)
+        return result
+
+    def _merge_items(self, node: yaml.Node, path: Path) -> Iterator[tuple[str, Any]]:
+        sources: Iterable[yaml.Node] = node.value if isinstance(node, yaml.SequenceNode) else [node]
+        for source in sources:
+            value = self.build(source, path)
+            if isinstance(value, dict):
+                yield from value.items()
+            else:
+                self._problem(source, path, "a merge key (<<) needs a mapping")
+
+    def _scalar(self, node: yaml.ScalarNode, path: Path) -> Any:
+        text: str = node.value
+        if node.tag == _PLAIN:
+            return _resolve_plain(text)
+        if node.tag == _STR:
+            return text
+        converted = _explicit(node.tag, text)
+        if converted is _INVALID:
+            self._problem(node, path, f"unsupported YAML tag {node.tag} (write the value without a tag)")
+            return text
+        return converted
+
+
+_INVALID = object()
+
+
+def _resolve_plain(text: str) -> Any:
+    if _NULL.match(text):
+        return None
+    if text in _BOOL:
+        return _BOOL[text]
+    if _INT.match(text):
+        return int(text)
+    if _INT_OCT.match(text):
+        return int(text[2:], 8)
+    if _INT_HEX.match(text):
+        return int(text[2:], 16)
+    if _FLOAT.match(text):
+        return float(text)
+    if text.lower() in _FLOAT_SPECIAL:
+        return _FLOAT_SPECIAL[text.lower()]
+    return text
+
+
+def _explicit(tag: str, text: str) -> Any:
+    resolved = _resolve_plain(text)
+    if tag == "tag:yaml.org,2002:int" and isinstance(resolved, int) and not isinstance(resolved, bool):
+        return resolved
+    if (
+        tag == "tag:yaml.org,2002:float"
+        and isinstance(resolved, (int, float))
+        and not isinstance(resolved, bool)
+    ):
+        return float(resolved)
+    if tag == "tag:yaml.org,2002:bool" and isinstance(resolved, bool):
+        return resolved
+    if tag == "tag:yaml.org,2002:null" and resolved is None:
+        return None
+    return _INVALID

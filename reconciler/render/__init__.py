@@ -1,0 +1,1 @@
+"""Renderers: turn values (problems, plans, drift reports) into text, JSON or Markdown. Never print."""

@@ -1,0 +1,258 @@
+"""The JSON Schemas as data: validation, defaults, secrets, natural keys and immutable fields.
+
+The reconciler and the sandbox simulator both read every per-type fact from here, so a new field is one
+schema edit. Schemas are compiled once per process (`load()` is cached).
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import functools
+import hashlib
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from importlib import resources
+from importlib.resources.abc import Traversable
+from typing import Any
+
+import jsonschema
+import referencing
+import referencing.jsonschema
+
+from reconciler.assumptions import A9_NATURAL_KEY_KEYWORD, A13_IMMUTABLE_KEYWORD
+from reconciler.model import IntegrationKey, Path, parse_dotted
+
+SCHEMA_BASE = "https://reconciler.dev/schemas/"
+ENTRY_ID = SCHEMA_BASE + "integration.schema.json"
+UNIQUE_KEYWORD = "x-unique"
+ALL_FIELDS = "*"
+
+# Payload keys that are part of a file but never sent to Immuta.
+FILE_ONLY_KEYS = ("ensure", "lifecycle")
+
+Json = Any
+Node = dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class SchemaIssue:
+    """One schema violation. `anchor` is the deepest path that exists in the document (for its line)."""
+
+    path: Path
+    anchor: Path
+    message: str
+
+
+class TypeSchema:
+    """Everything the code needs to know about one integration type, read from its schema file."""
+
+    def __init__(self, name: str, root: Node) -> None:
+        self.name = name
+        self.root = root
+        self.natural_key: tuple[Path, ...] = tuple(
+            parse_dotted(p) for p in root.get(A9_NATURAL_KEY_KEYWORD, [])
+        )
+        immutable = root.get(A13_IMMUTABLE_KEYWORD, [])
+        self.replace_on_any_change = ALL_FIELDS in immutable
+        self.immutable: frozenset[Path] = frozenset(parse_dotted(p) for p in immutable if p != ALL_FIELDS)
+        self.unique: tuple[Path, ...] = tuple(parse_dotted(p) for p in root.get(UNIQUE_KEYWORD, []))
+        self.secret_paths: frozenset[Path] = frozenset(self._walk_secrets(root, ()))
+
+    # -- reading the schema tree -------------------------------------------------------------------------
+
+    def _resolve(self, node: Node) -> Node:
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/"):
+            target: Any = self.root
+            for part in ref[2:].split("/"):
+                target = target[part]
+            return dict(target)
+        return node
+
+    def properties(self, node: Node) -> dict[str, Node] | None:
+        """The properties a schema node declares, following local `$ref` and `allOf`; None when open."""
+        node = self._resolve(node)
+        found: dict[str, Node] | None = None
+        if isinstance(node.get("properties"), dict):
+            found = {k: v for k, v in node["properties"].items() if isinstance(v, dict)}
+        for member in node.get("allOf", []):
+            inner = self.properties(member)
+            if inner is not None:
+                found = {**(found or {}), **inner}
+        return found
+
+    def field(self, path: Path) -> Node | None:
+        """The schema of one field, or None when the schema does not know it."""
+        node: Node = self.root
+        for part in path:
+            if isinstance(part, int):
+                items = self._resolve(node).get("items")
+                if not isinstance(items, dict):
+                    return None
+                node = items
+                continue
+            props = self.properties(node)
+            if props is None or part not in props:
+                return None
+            node = props[part]
+        return self._resolve(node)
+
+    def _walk_secrets(self, node: Node, path: Path) -> Iterator[Path]:
+        node = self._resolve(node)
+        if node.get("writeOnly") is True:
+            yield path
+        for name, child in (self.properties(node) or {}).items():
+            yield from self._walk_secrets(child, (*path, name))
+
+    # -- questions the diff, the plan and the simulator ask ----------------------------------------------
+
+    def is_secret(self, path: Path) -> bool:
+        return any(path[: len(secret)] == secret for secret in self.secret_paths)
+
+    def is_immutable(self, path: Path) -> bool:
+        if self.replace_on_any_change:
+            return True
+        return any(path[: len(fixed)] == fixed for fixed in self.immutable)
+
+    def key_of(self, payload: Mapping[str, Json]) -> IntegrationKey:
+        """The natural key of a payload; missing parts are empty strings (validation reports them)."""
+        parts = []
+        for path in self.natural_key:
+            value = get_path(payload, path)
+            parts.append((".".join(str(p) for p in path), "" if value is None else value))
+        return IntegrationKey.of(self.name, parts)
+
+    def apply_defaults(self, payload: Mapping[str, Json]) -> dict[str, Json]:
+        """A deep copy of `payload` with every schema `default` filled in where the key is absent."""
+        filled = copy.deepcopy(dict(payload))
+        self._fill(self.root, filled)
+        return filled
+
+    def _fill(self, node: Node, value: dict[str, Json]) -> None:
+        for name, declared in (self.properties(node) or {}).items():
+            child = self._resolve(declared)
+            if name not in value and "default" in child:
+                value[name] = copy.deepcopy(child["default"])
+            if isinstance(value.get(name), dict):
+                self._fill(child, value[name])
+
+    def unknown_fields(self, payload: Mapping[str, Json]) -> list[tuple[Path, str | None]]:
+        """Fields the schema does not declare (maybe real in a newer Immuta), with a near-miss suggestion."""
+        found: list[tuple[Path, str | None]] = []
+        config = payload.get("config")
+        if isinstance(config, dict):
+            self._unknown(self.field(("config",)) or {}, config, ("config",), found)
+        return found
+
+    def _unknown(self, node: Node, value: Json, path: Path, found: list[tuple[Path, str | None]]) -> None:
+        if isinstance(value, list):
+            items = self._resolve(node).get("items")
+            if isinstance(items, dict):
+                for index, item in enumerate(value):
+                    self._unknown(items, item, (*path, index), found)
+            return
+        props = self.properties(node)
+        if not isinstance(value, dict) or props is None:
+            return
+        for name, child_value in value.items():
+            if name in props:
+                self._unknown(props[name], child_value, (*path, name), found)
+            else:
+                close = difflib.get_close_matches(name, list(props), n=1, cutoff=0.7)
+                found.append(((*path, name), close[0] if close else None))
+
+    def drop_unknown(self, payload: Mapping[str, Json]) -> dict[str, Json]:
+        """A copy without the fields the schema does not know: what the diff compares."""
+        trimmed = copy.deepcopy(dict(payload))
+        for path, _ in self.unknown_fields(payload):
+            delete_path(trimmed, path)
+        return trimmed
+
+
+class SchemaSet:
+    """All schemas, compiled once: the entry validator plus one `TypeSchema` per integration type."""
+
+    def __init__(self, documents: dict[str, Node]) -> None:
+        self.documents = documents
+        resources_ = [
+            (
+                uri,
+                referencing.Resource.from_contents(
+                    doc, default_specification=referencing.jsonschema.DRAFT202012
+                ),
+            )
+            for uri, doc in documents.items()
+        ]
+        self.registry: referencing.Registry[Any] = referencing.Registry().with_resources(resources_)
+        entry = documents[ENTRY_ID]
+        jsonschema.Draft202012Validator.check_schema(entry)
+        self.validator = jsonschema.Draft202012Validator(entry, registry=self.registry)
+        type_names: list[str] = entry["properties"]["type"]["enum"]
+        self.type_names = tuple(type_names)
+        self.types: dict[str, TypeSchema] = {}
+        for name in type_names:
+            doc = documents[SCHEMA_BASE + type_file(name)]
+            jsonschema.Draft202012Validator.check_schema(doc)
+            self.types[name] = TypeSchema(name, doc)
+        canonical = json.dumps(documents, sort_keys=True, separators=(",", ":")).encode()
+        self.version = hashlib.sha256(canonical).hexdigest()[:16]
+
+    def type(self, name: str) -> TypeSchema:
+        return self.types[name]
+
+    def validate(self, document: Json) -> list[SchemaIssue]:
+        from reconciler.schema_messages import describe  # noqa: PLC0415 - keeps message wording in its own module
+
+        type_name = document.get("type") if isinstance(document, dict) else None
+        known = self.types.get(type_name) if isinstance(type_name, str) else None
+        issues = [describe(self, known, error) for error in self.validator.iter_errors(document)]
+        unique = {(issue.path, issue.message): issue for issue in issues}
+        return sorted(unique.values(), key=lambda i: (tuple(str(p) for p in i.path), i.message))
+
+
+def type_file(type_name: str) -> str:
+    """`Azure Synapse Analytics` → `azure-synapse-analytics.schema.json`."""
+    return type_name.lower().replace(" ", "-") + ".schema.json"
+
+
+@functools.cache
+def load() -> SchemaSet:
+    """The schemas installed with the package (`schemas/` in the source tree)."""
+    documents: dict[str, Node] = {}
+    for entry in _schema_folder().iterdir():
+        if entry.name.endswith(".schema.json"):
+            doc = json.loads(entry.read_text(encoding="utf-8"))
+            documents[doc["$id"]] = doc
+    return SchemaSet(documents)
+
+
+def _schema_folder() -> Traversable:
+    try:
+        return resources.files("reconciler.schemas")
+    except ModuleNotFoundError:
+        # Imported from a source checkout (the working directory shadows the installed package).
+        return resources.files("reconciler").joinpath("..", "schemas")
+
+
+def get_path(value: Json, path: Path) -> Json:
+    for part in path:
+        if isinstance(part, int):
+            if not isinstance(value, list) or part >= len(value):
+                return None
+        elif not isinstance(value, dict) or part not in value:
+            return None
+        value = value[part]
+    return value
+
+
+def delete_path(value: Json, path: Path) -> None:
+    parent = get_path(value, path[:-1])
+    if isinstance(parent, dict):
+        parent.pop(path[-1], None)
+
+
+def payload_of(document: Mapping[str, Json]) -> dict[str, Json]:
+    """The API payload inside a file: everything but the file-only keys."""
+    return {k: v for k, v in document.items() if k not in FILE_ONLY_KEYS}

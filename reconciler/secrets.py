@@ -1,0 +1,152 @@
+"""Secrets are a type, not a string: `${env:…}` / `${file:…}` references and the values they resolve to."""
+
+from __future__ import annotations
+
+import hmac
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path as FsPath
+from typing import Any
+
+PLACEHOLDER = "(secret)"
+
+
+class Secret:
+    """A resolved secret value. Every way of turning it into text shows `(secret)`; only `reveal()` —
+    called by the request-body builder — gives the value."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return PLACEHOLDER
+
+    __str__ = __repr__
+
+    def __format__(self, spec: str) -> str:
+        return PLACEHOLDER
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and hmac.compare_digest(self._value, other._value)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __reduce__(self) -> Any:
+        raise TypeError("a Secret cannot be pickled")
+
+
+def reveal_all(value: Any) -> Any:
+    """A copy of a JSON-like value with every Secret unwrapped: for request bodies only."""
+    if isinstance(value, Secret):
+        return value.reveal()
+    if isinstance(value, dict):
+        return {k: reveal_all(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [reveal_all(v) for v in value]
+    return value
+
+
+def mask_all(value: Any) -> Any:
+    """A copy of a JSON-like value with every Secret shown as the placeholder: for anything rendered."""
+    if isinstance(value, Secret):
+        return PLACEHOLDER
+    if isinstance(value, dict):
+        return {k: mask_all(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [mask_all(v) for v in value]
+    return value
+
+
+# -- references ------------------------------------------------------------------------------------------
+
+REFERENCE = re.compile(r"\$\{([^}]*)\}")
+KINDS = ("env", "file", "var")
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+@dataclass(frozen=True, slots=True)
+class Reference:
+    """`${env:NAME}`, `${file:PATH}` or `${var:NAME}` inside a string value."""
+
+    kind: str
+    name: str
+
+    def __str__(self) -> str:
+        return f"${{{self.kind}:{self.name}}}"
+
+
+@dataclass(frozen=True, slots=True)
+class Unresolved:
+    """A value that comes from a reference that could not be read here (e.g. a plan in a fork's PR)."""
+
+    text: str
+
+    def __str__(self) -> str:
+        return self.text
+
+
+def references(text: str) -> tuple[list[Reference], list[str]]:
+    """The references in one string, and a message for each malformed one."""
+    found: list[Reference] = []
+    errors: list[str] = []
+    for match in REFERENCE.finditer(text):
+        body = match.group(1)
+        kind, sep, name = body.partition(":")
+        if not sep or kind not in KINDS:
+            errors.append(
+                f"unknown reference ${{{body}}}: use ${{env:NAME}}, ${{file:PATH}} or ${{var:NAME}}"
+            )
+        elif not name:
+            errors.append(f"reference ${{{body}}} names nothing")
+        elif kind in ("env", "var") and not _ENV_NAME.match(name):
+            errors.append(f"${{{body}}}: {name!r} is not a valid {kind} name")
+        else:
+            found.append(Reference(kind, name))
+    return found, errors
+
+
+def is_reference_only(text: str) -> bool:
+    """True when the string holds at least one reference and nothing that could be a literal secret."""
+    return bool(REFERENCE.search(text)) and not REFERENCE.sub("", text).strip()
+
+
+class Lookup:
+    """Reads reference values: environment, files (relative to the YAML file), per-environment values."""
+
+    def __init__(self, env: Mapping[str, str], variables: Mapping[str, str] | None = None) -> None:
+        self.env = env
+        self.variables = variables or {}
+
+    def read(self, ref: Reference, base_dir: FsPath) -> str:
+        """The value, or raises LookupError with a message saying what is missing."""
+        if ref.kind == "env":
+            if ref.name not in self.env:
+                raise LookupError(f"environment variable {ref.name} is not set")
+            return self.env[ref.name]
+        if ref.kind == "var":
+            if ref.name not in self.variables:
+                raise LookupError(f"value {ref.name} is not defined in the environment's values file")
+            return self.variables[ref.name]
+        path = FsPath(ref.name).expanduser()
+        path = path if path.is_absolute() else base_dir / path
+        try:
+            content = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise LookupError(f"cannot read secret file {ref.name}: {exc.strerror or exc}") from None
+        return content.removesuffix("\n").removesuffix("\r")
+
+
+def substitute(text: str, lookup: Lookup, base_dir: FsPath) -> str:
+    """`text` with every reference replaced by its value; raises LookupError for the first missing one."""
+    return REFERENCE.sub(lambda m: lookup.read(_parse(m.group(1)), base_dir), text)
+
+
+def _parse(body: str) -> Reference:
+    kind, _, name = body.partition(":")
+    return Reference(kind, name)
