@@ -3,21 +3,39 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sys
+import threading
+import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 import click
 
-from reconciler import __version__
+from reconciler import __version__, engine, gate, savedplan
 from reconciler import schema as schema_module
-from reconciler.desired import SecretMode, build_desired
-from reconciler.errors import EXIT_ERROR, EXIT_OK, EXIT_USAGE, InputError, Problem, ReconcilerError
-from reconciler.loader import load_paths
+from reconciler.apply import ApplyOptions, apply_plan
+from reconciler.desired import DesiredState, SecretMode, build_desired
+from reconciler.errors import (
+    EXIT_CHANGES,
+    EXIT_ERROR,
+    EXIT_OK,
+    EXIT_USAGE,
+    InputError,
+    Problem,
+    ReconcilerError,
+    RefusedError,
+)
+from reconciler.gate import GateOptions
+from reconciler.loader import YAML_SUFFIXES, load_paths
+from reconciler.plan import Change, Plan
+from reconciler.render import apply_report, plan_json, plan_markdown, plan_text
 from reconciler.render import problems as problem_report
 from reconciler.secrets import Lookup
+from reconciler.target import DEFAULT_SANDBOX_STATE, open_client, resolve_target
 from reconciler.validate import ValidationOptions, check_documents
+from reconciler.verify import verify
 
 DEFAULT_PATH = "integrations.d"
 F = TypeVar("F", bound=Callable[..., Any])
@@ -49,12 +67,8 @@ def cli() -> None:
 @click.argument("paths", nargs=-1, type=click.Path())
 @click.option("--strict", is_flag=True, help="Unknown config fields are errors, not warnings.")
 @click.option("--resolve-secrets", is_flag=True, help="Also read every ${env:…}/${file:…} reference now.")
-@click.option(
-    "--allow-literal-secrets", is_flag=True, help="Accept secrets written in files (local experiments only)."
-)
-@click.option(
-    "--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True
-)
+@click.option("--allow-literal-secrets", is_flag=True, help="Accept secrets written in files (local experiments only).")
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def validate(
     paths: tuple[str, ...],
     strict: bool,
@@ -81,6 +95,247 @@ def validate(
     if _in_github_actions():
         click.echo(problem_report.github_annotations(ordered), nl=False)
     return EXIT_ERROR if any(p.severity == "error" for p in ordered) else EXIT_OK
+
+
+def target_options(function: F) -> F:
+    """--sandbox and its state file: every command that talks to Immuta takes them."""
+    function = click.option(
+        "--sandbox-state",
+        type=click.Path(dir_okay=False),
+        default=None,
+        help=f"State file of the embedded sandbox [default: {DEFAULT_SANDBOX_STATE}].",
+    )(function)
+    function = click.option(
+        "--sandbox",
+        is_flag=True,
+        help="Use the embedded Immuta simulator instead of IMMUTA_URL (no server, no key).",
+    )(function)
+    return function
+
+
+def input_options(function: F) -> F:
+    function = click.option("--strict", is_flag=True, help="Unknown config fields are errors.")(function)
+    function = click.option(
+        "--allow-literal-secrets",
+        is_flag=True,
+        help="Accept secrets written in files (local experiments only).",
+    )(function)
+    return function
+
+
+def output_options(function: F) -> F:
+    function = click.option("--verbose", "-v", is_flag=True, help="Log HTTP calls (secrets redacted) to stderr.")(
+        function
+    )
+    function = click.option("--no-color", is_flag=True, help="No colour, even on a terminal (NO_COLOR is honoured).")(
+        function
+    )
+    function = click.option(
+        "--format",
+        "output_format",
+        type=click.Choice(["text", "json", "markdown"]),
+        default="text",
+        show_default=True,
+    )(function)
+    return function
+
+
+def _use_color(no_color: bool) -> bool:
+    return not no_color and "NO_COLOR" not in os.environ and sys.stdout.isatty()
+
+
+def _setup_logging(verbose: bool) -> None:
+    if verbose:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(message)s"))
+        logger = logging.getLogger("reconciler")
+        logger.addHandler(handler)
+        logger.setLevel(logging.DEBUG)
+
+
+def render_plan(plan: Plan, output_format: str, color: bool) -> str:
+    if output_format == "json":
+        return plan_json.render(plan)
+    if output_format == "markdown":
+        return plan_markdown.render(plan, commit=os.environ.get("GITHUB_SHA"))
+    return plan_text.render(plan, color=color)
+
+
+def _step_summary(markdown: str) -> None:
+    summary_file = os.environ.get("GITHUB_STEP_SUMMARY")
+    if summary_file:
+        with open(summary_file, "a", encoding="utf-8") as handle:
+            handle.write(markdown + "\n")
+
+
+def _warn(desired: DesiredState) -> None:
+    for warning in desired.warnings:
+        echo_err(str(warning))
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option("--prune", is_flag=True, help="Plan deletes of integrations that no file declares.")
+@click.option("--out", "out_file", type=click.Path(dir_okay=False), help="Save the plan for `apply FILE`.")
+@click.option(
+    "--check",
+    "check_file",
+    type=click.Path(dir_okay=False, exists=True),
+    help="Exit 3 naming what changed if a saved plan no longer matches; 0 if it does.",
+)
+@click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when the plan has changes.")
+@target_options
+@input_options
+@output_options
+def plan(
+    paths: tuple[str, ...],
+    prune: bool,
+    out_file: str | None,
+    check_file: str | None,
+    detailed_exitcode: bool,
+    sandbox: bool,
+    sandbox_state: str | None,
+    strict: bool,
+    allow_literal_secrets: bool,
+    output_format: str,
+    no_color: bool,
+    verbose: bool,
+) -> int:
+    """Show what apply would change: create, update, replace, delete — field by field."""
+    _setup_logging(verbose)
+    schemas = schema_module.load()
+    target = resolve_target(sandbox, sandbox_state)
+    saved = savedplan.load(check_file) if check_file else None
+    chosen_paths = list(paths) or (saved.paths if saved else []) or [DEFAULT_PATH]
+    request = engine.PlanRequest(
+        chosen_paths,
+        prune=saved.prune if saved else prune,
+        validation=ValidationOptions(strict, allow_literal_secrets),
+    )
+    with open_client(target) as client:
+        planned = engine.build(request, schemas, target, client)
+    _warn(planned.desired)
+    if saved is not None:
+        reasons = savedplan.stale_reasons(saved, planned.plan)
+        if reasons:
+            raise RefusedError([f"the saved plan {check_file} is stale:", *(f"  {r}" for r in reasons)])
+        click.echo(f"The saved plan {check_file} still matches (checksum {saved.checksum[:12]}).")
+        return EXIT_OK
+    click.echo(render_plan(planned.plan, output_format, _use_color(no_color)), nl=False)
+    if os.environ.get("GITHUB_ACTIONS") == "true":
+        _step_summary(plan_markdown.render(planned.plan, commit=os.environ.get("GITHUB_SHA")))
+    if out_file:
+        savedplan.save(planned.plan, out_file, paths=chosen_paths)
+        echo_err(f"Saved the plan to {out_file} (checksum {planned.plan.checksum[:12]}).")
+    return EXIT_CHANGES if detailed_exitcode and planned.plan.has_changes else EXIT_OK
+
+
+def _saved_plan_argument(args: tuple[str, ...]) -> savedplan.SavedPlan | None:
+    if len(args) == 1 and os.path.isfile(args[0]) and not args[0].endswith(YAML_SUFFIXES):
+        return savedplan.load(args[0])
+    return None
+
+
+@cli.command()
+@click.argument("paths_or_plan", nargs=-1, type=click.Path())
+@click.option("--prune", is_flag=True, help="Delete integrations that no file declares.")
+@click.option(
+    "--auto-approve", is_flag=True, help="Apply without asking (required without a TTY, unless a saved plan)."
+)
+@click.option(
+    "--force", is_flag=True, help="Allow deleting/replacing more than --max-destroy-share of the managed set."
+)
+@click.option("--max-destroy-share", type=click.FloatRange(0, 1), default=0.30, show_default=True)
+@click.option("--parallelism", type=click.IntRange(1, 64), default=8, show_default=True)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=1),
+    default=600.0,
+    show_default=True,
+    help="Seconds to wait for each integration's status to settle.",
+)
+@target_options
+@input_options
+@output_options
+def apply(
+    paths_or_plan: tuple[str, ...],
+    prune: bool,
+    auto_approve: bool,
+    force: bool,
+    max_destroy_share: float,
+    parallelism: int,
+    timeout: float,
+    sandbox: bool,
+    sandbox_state: str | None,
+    strict: bool,
+    allow_literal_secrets: bool,
+    output_format: str,
+    no_color: bool,
+    verbose: bool,
+) -> int:
+    """Apply the plan for PATH..., or a saved plan FILE (refused if anything it was based on changed)."""
+    _setup_logging(verbose)
+    schemas = schema_module.load()
+    target = resolve_target(sandbox, sandbox_state)
+    saved = _saved_plan_argument(paths_or_plan)
+    paths = saved.paths if saved else (list(paths_or_plan) or [DEFAULT_PATH])
+    request = engine.PlanRequest(
+        paths,
+        prune=saved.prune if saved else prune,
+        validation=ValidationOptions(strict, allow_literal_secrets),
+        mode=SecretMode.REQUIRE,
+    )
+    color = _use_color(no_color)
+    with open_client(target) as client:
+        planned = engine.build(request, schemas, target, client)
+        _warn(planned.desired)
+        plan_value = planned.plan
+        if saved is not None:
+            reasons = savedplan.stale_reasons(saved, plan_value)
+            if reasons:
+                raise RefusedError(
+                    [
+                        f"the saved plan {saved.file} is stale; plan again and review:",
+                        *(f"  {r}" for r in reasons),
+                    ]
+                )
+        refusals = gate.refusals(plan_value, GateOptions(force=force, max_destroy_share=max_destroy_share))
+        if refusals:
+            raise RefusedError(
+                ["the plan was refused by a safety gate; nothing was changed:", *(f"  {r}" for r in refusals)]
+            )
+        click.echo(render_plan(plan_value, "text", color), nl=False)
+        if not plan_value.has_changes:
+            click.echo("No changes. Immuta already matches the files.")
+            return EXIT_OK
+        if saved is None and not auto_approve:
+            if not sys.stdin.isatty():
+                raise RefusedError(
+                    [
+                        "no terminal to ask for approval: pass --auto-approve, or apply a saved plan "
+                        "(reconciler plan --out FILE; reconciler apply FILE)"
+                    ]
+                )
+            if not click.confirm("Apply these changes?", default=False):
+                echo_err("Not applied.")
+                return EXIT_ERROR
+        expected = {k: c.get("actual_fingerprint") for k, c in saved.changes_by_key().items()} if saved else None
+        options = ApplyOptions(parallelism=parallelism, timeout=timeout, expected=expected)
+        results = apply_plan(plan_value, client, options, progress=_progress_printer())
+        verification = verify(planned, results, client, schemas, target)
+    click.echo(apply_report.render(results, verification))
+    return apply_report.exit_code(results, verification)
+
+
+def _progress_printer() -> Callable[[Change, str], None]:
+    lock = threading.Lock()
+
+    def show(change: Change, text: str) -> None:
+        with lock:
+            stamp = time.strftime("%H:%M:%S")
+            click.echo(f"{stamp} {plan_text.MARKERS[change.action]} {change.key}: {text}")
+
+    return show
 
 
 @cli.command(name="schema")
@@ -111,6 +366,9 @@ def _report(exc: ReconcilerError) -> None:
         errors = [p for p in exc.problems if p.severity == "error"]
         echo_err(f"error: {len(errors)} problem(s) in the desired-state files; nothing was changed")
         return
+    if isinstance(exc, RefusedError):
+        echo_err(f"refused: {exc}")
+        return
     echo_err(f"error: {exc}")
 
 
@@ -132,6 +390,11 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         echo_err("interrupted")
         sys.exit(130)
+    except Exception as exc:  # a bug of ours: no traceback (it could quote a value), unless asked for
+        if os.environ.get("RECONCILER_DEBUG") == "1":
+            raise
+        echo_err(f"internal error ({type(exc).__name__}); set RECONCILER_DEBUG=1 for the traceback and report it")
+        sys.exit(EXIT_ERROR)
     sys.exit(code if isinstance(code, int) else EXIT_OK)
 
 

@@ -43,6 +43,7 @@ class DesiredIntegration:
     type_schema: TypeSchema = field(repr=False, compare=False)
     present: bool  # False for a tombstone (`ensure: absent`)
     payload: dict[str, Any] = field(repr=False)  # with defaults; Secret / Unresolved where references are
+    body: dict[str, Any] = field(repr=False)  # as written, references resolved: what is sent to Immuta
     source: SourceDocument = field(repr=False, compare=False)
     lifecycle: Lifecycle
     references: tuple[tuple[str, str], ...]  # (json path, reference text): what a saved plan records
@@ -108,18 +109,15 @@ def build_desired(
             continue
         type_schema, key = found
         resolver = _Resolver(doc, type_schema, mode, lookup)
-        payload = resolver.resolve(payload_of(doc.data))
+        body = resolver.resolve(payload_of(doc.data))
         problems.extend(resolver.problems)
         placeholders.update(resolver.placeholders)
         unresolved.update(resolver.unresolved)
         present = doc.data.get("ensure", "present") != "absent"
-        if present:
-            payload = type_schema.apply_defaults(payload)
+        payload = type_schema.apply_defaults(body) if present else body
         lifecycle = _lifecycle(doc.data.get("lifecycle"))
         refs = tuple(
-            (json_path(path), text)
-            for path, text in strings(payload_of(doc.data), ())
-            if REFERENCE.search(text)
+            (json_path(path), text) for path, text in strings(payload_of(doc.data), ()) if REFERENCE.search(text)
         )
         intent = {
             "payload": mask_all(_shown(payload)),
@@ -128,9 +126,7 @@ def build_desired(
             "lifecycle": [lifecycle.prevent_destroy, [list(p) for p in lifecycle.ignore_changes]],
         }
         digest = hashlib.sha256(json.dumps(intent, sort_keys=True, default=str).encode()).hexdigest()
-        integrations.append(
-            DesiredIntegration(key, type_schema, present, payload, doc, lifecycle, refs, digest)
-        )
+        integrations.append(DesiredIntegration(key, type_schema, present, payload, body, doc, lifecycle, refs, digest))
     if problems:
         raise InputError(problems)
     integrations.sort(key=lambda d: d.key)
@@ -157,9 +153,7 @@ def _lifecycle(raw: Any) -> Lifecycle:
 class _Resolver:
     """Replaces reference strings: secrets become `Secret`, unknown values `Unresolved`."""
 
-    def __init__(
-        self, doc: SourceDocument, type_schema: TypeSchema, mode: SecretMode, lookup: Lookup
-    ) -> None:
+    def __init__(self, doc: SourceDocument, type_schema: TypeSchema, mode: SecretMode, lookup: Lookup) -> None:
         self.doc = doc
         self.type_schema = type_schema
         self.mode = mode

@@ -51,9 +51,7 @@ class TypeSchema:
     def __init__(self, name: str, root: Node) -> None:
         self.name = name
         self.root = root
-        self.natural_key: tuple[Path, ...] = tuple(
-            parse_dotted(p) for p in root.get(A9_NATURAL_KEY_KEYWORD, [])
-        )
+        self.natural_key: tuple[Path, ...] = tuple(parse_dotted(p) for p in root.get(A9_NATURAL_KEY_KEYWORD, []))
         immutable = root.get(A13_IMMUTABLE_KEYWORD, [])
         self.replace_on_any_change = ALL_FIELDS in immutable
         self.immutable: frozenset[Path] = frozenset(parse_dotted(p) for p in immutable if p != ALL_FIELDS)
@@ -121,7 +119,7 @@ class TypeSchema:
         parts = []
         for path in self.natural_key:
             value = get_path(payload, path)
-            parts.append((".".join(str(p) for p in path), "" if value is None else value))
+            parts.append((str(path[-1]), "" if value is None else value))
         return IntegrationKey.of(self.name, parts)
 
     def apply_defaults(self, payload: Mapping[str, Json]) -> dict[str, Json]:
@@ -179,9 +177,7 @@ class SchemaSet:
         resources_ = [
             (
                 uri,
-                referencing.Resource.from_contents(
-                    doc, default_specification=referencing.jsonschema.DRAFT202012
-                ),
+                referencing.Resource.from_contents(doc, default_specification=referencing.jsonschema.DRAFT202012),
             )
             for uri, doc in documents.items()
         ]

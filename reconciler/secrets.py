@@ -37,6 +37,12 @@ class Secret:
 
     __hash__ = None  # type: ignore[assignment]
 
+    def __copy__(self) -> Secret:
+        return self  # immutable: copies share the value, and never go through pickling
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Secret:
+        return self
+
     def __reduce__(self) -> Any:
         raise TypeError("a Secret cannot be pickled")
 
@@ -68,6 +74,7 @@ def mask_all(value: Any) -> Any:
 REFERENCE = re.compile(r"\$\{([^}]*)\}")
 KINDS = ("env", "file", "var")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_FORMS = "${env:NAME}, ${file:PATH} or ${var:NAME}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,14 +105,19 @@ def references(text: str) -> tuple[list[Reference], list[str]]:
     for match in REFERENCE.finditer(text):
         body = match.group(1)
         kind, sep, name = body.partition(":")
-        if not sep or kind not in KINDS:
-            errors.append(
-                f"unknown reference ${{{body}}}: use ${{env:NAME}}, ${{file:PATH}} or ${{var:NAME}}"
-            )
+        if not sep and _ENV_NAME.match(body):  # shell style `${NAME}`
+            errors.append(f"${{{body}}} has no kind: write ${{env:{body}}} (or ${{file:PATH}})")
+        elif not sep:  # not echoed: what is inside may be a secret value
+            errors.append(f"${{…}} is not a reference: use {_FORMS}")
+        elif kind not in KINDS:
+            errors.append(f"unknown reference kind {kind!r} in ${{{body}}}: use {_FORMS}")
         elif not name:
-            errors.append(f"reference ${{{body}}} names nothing")
+            what = "a file: write ${file:PATH}" if kind == "file" else f"a variable: write ${{{kind}:NAME}}"
+            errors.append(f"${{{body}}} names no {what}")
         elif kind in ("env", "var") and not _ENV_NAME.match(name):
-            errors.append(f"${{{body}}}: {name!r} is not a valid {kind} name")
+            errors.append(
+                f"${{{body}}}: {name!r} is not a valid variable name (letters, digits and _, not starting with a digit)"
+            )
         else:
             found.append(Reference(kind, name))
     return found, errors
@@ -138,7 +150,9 @@ class Lookup:
         try:
             content = path.read_text(encoding="utf-8")
         except OSError as exc:
-            raise LookupError(f"cannot read secret file {ref.name}: {exc.strerror or exc}") from None
+            # Relative paths are read from the YAML file's folder: say where that was.
+            shown = ref.name if path.as_posix() == ref.name else f"{ref.name} (read as {path.as_posix()})"
+            raise LookupError(f"cannot read file {shown}: {exc.strerror or exc}") from None
         return content.removesuffix("\n").removesuffix("\r")
 
 

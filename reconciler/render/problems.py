@@ -18,9 +18,7 @@ def summary(problems: Sequence[Problem], documents: int, files: int) -> str:
     errors = sum(p.severity == "error" for p in problems)
     warnings = len(problems) - errors
     verdict = "valid" if not errors else "invalid"
-    return (
-        f"{files} file(s), {documents} integration(s): {verdict} ({errors} error(s), {warnings} warning(s))"
-    )
+    return f"{files} file(s), {documents} integration(s): {verdict} ({errors} error(s), {warnings} warning(s))"
 
 
 def as_json(problems: Sequence[Problem], documents: int, files: int) -> str:

@@ -1,0 +1,68 @@
+"""Safety gates: the rules a plan must pass before apply writes anything. Each refusal names the
+integration, its file and the flag (if any) that would allow it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from reconciler.assumptions import A16_DELETE_CREDENTIAL_FIELDS
+from reconciler.plan import Action, Change, Plan
+
+DESTRUCTIVE = (Action.DELETE, Action.REPLACE)
+
+
+@dataclass(frozen=True, slots=True)
+class GateOptions:
+    force: bool = False  # allow more destruction than the blast-radius threshold
+    max_destroy_share: float = 0.30
+    min_managed_for_share: int = 5
+
+
+def refusals(plan: Plan, options: GateOptions) -> list[str]:
+    reasons: list[str] = []
+    for change in plan.changes:
+        if change.action in DESTRUCTIVE and change.desired is not None and change.desired.lifecycle.prevent_destroy:
+            reasons.append(
+                f"{change.key} ({change.file}:{change.line}): lifecycle.preventDestroy forbids "
+                f"{change.action.value}{_why(change)}; remove preventDestroy from the file first"
+            )
+        missing = missing_delete_credentials(change)
+        if missing:
+            reasons.append(
+                f"{change.key}: Immuta needs the privileged credentials ({', '.join(missing)}) to "
+                f"{change.action.value} an integration bootstrapped automatically; "
+                + (
+                    f"add them to {change.file} as references"
+                    if change.file
+                    else "write a tombstone file (ensure: absent) that carries them as references"
+                )
+            )
+    destructive = [c for c in plan.changes if c.action in DESTRUCTIVE]
+    managed = sum(1 for c in plan.changes if c.actual_id is not None and (c.file is not None or plan.prune))
+    if (
+        not options.force
+        and managed >= options.min_managed_for_share
+        and len(destructive) > options.max_destroy_share * managed
+    ):
+        reasons.append(
+            f"the plan deletes or replaces {len(destructive)} of {managed} managed integrations, more than "
+            f"{options.max_destroy_share:.0%}; re-run with --force if that is intended"
+        )
+    return reasons
+
+
+def _why(change: Change) -> str:
+    return f" ({change.reason})" if change.reason else ""
+
+
+def missing_delete_credentials(change: Change) -> list[str]:
+    """Privileged credential fields Immuta's DELETE needs that the desired state does not provide."""
+    if change.action not in DESTRUCTIVE or change.actual is None:
+        return []
+    fields = A16_DELETE_CREDENTIAL_FIELDS.get(change.type)
+    if not fields or change.actual.payload.get("autoBootstrap") is not True:
+        return []
+    config = change.desired.body.get("config") if change.desired is not None else None
+    if isinstance(config, dict) and any(name in config for name in fields):
+        return []
+    return [f"config.{name}" for name in fields[:2]]

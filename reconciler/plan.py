@@ -1,0 +1,222 @@
+"""The plan is a value: the changes that turn the actual state into the desired one, in a stable order.
+
+`plan` renders it, `apply` consumes it, `--out` saves it. Nothing here talks to the API or prints.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from reconciler.actual import ActualIntegration, ActualState
+from reconciler.assumptions import A15_TRANSITIONAL_STATUSES
+from reconciler.desired import DesiredIntegration, DesiredState
+from reconciler.diff import FieldChange, compare
+from reconciler.model import IntegrationKey, Path
+
+PLAN_FORMAT_VERSION = 1
+
+
+class Action(StrEnum):
+    CREATE = "create"
+    UPDATE = "update"
+    REPLACE = "replace"
+    DELETE = "delete"
+    ORPHAN = "orphan"  # in Immuta, no file, not pruned: shown, never touched
+    NOOP = "no-op"
+
+
+WRITES = (Action.CREATE, Action.UPDATE, Action.REPLACE, Action.DELETE)
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    action: Action
+    key: IntegrationKey
+    type: str
+    file: str | None = None
+    line: int | None = None
+    actual_id: str | None = None
+    actual_status: str | None = None
+    fields: tuple[FieldChange, ...] = ()
+    reason: str = ""
+    ignored: int = 0
+    not_compared: tuple[Path, ...] = ()
+    actual_fingerprint: str | None = None  # what Immuta reported when the plan was made
+    desired_digest: str | None = None  # what the file asked for when the plan was made
+    auto_bootstrap: bool | None = None
+    desired: DesiredIntegration | None = field(default=None, repr=False, compare=False)
+    actual: ActualIntegration | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def is_write(self) -> bool:
+        return self.action in WRITES
+
+    @property
+    def needs_setup_script(self) -> bool:
+        """A create of a manually bootstrapped integration: the platform's DBA runs Immuta's script first."""
+        return self.action in (Action.CREATE, Action.REPLACE) and self.auto_bootstrap is False
+
+    @property
+    def unhealthy(self) -> bool:
+        return self.actual is not None and self.actual.unhealthy
+
+
+@dataclass(frozen=True, slots=True)
+class PlanOptions:
+    prune: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    changes: tuple[Change, ...]
+    target: str
+    prune: bool
+    desired_digest: str
+    schema_version: str
+    tool_version: str
+    notes: tuple[str, ...] = ()
+
+    @property
+    def writes(self) -> tuple[Change, ...]:
+        return tuple(c for c in self.changes if c.is_write)
+
+    @property
+    def has_changes(self) -> bool:
+        return bool(self.writes)
+
+    def count(self, action: Action) -> int:
+        return sum(1 for c in self.changes if c.action is action)
+
+    @property
+    def checksum(self) -> str:
+        """Identifies what the plan would do against what it saw; equal plans have equal checksums."""
+        body = {
+            "target": self.target,
+            "prune": self.prune,
+            "desired_digest": self.desired_digest,
+            "changes": [change_identity(c) for c in self.changes],
+        }
+        return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def change_identity(change: Change) -> dict[str, Any]:
+    return {
+        "action": change.action.value,
+        "key": str(change.key),
+        "id": change.actual_id,
+        "actual": change.actual_fingerprint,
+        "desired": change.desired_digest,
+        "fields": [".".join(map(str, f.path)) for f in change.fields],
+    }
+
+
+def make_plan(
+    desired: DesiredState,
+    actual: ActualState,
+    *,
+    target: str,
+    options: PlanOptions,
+    schema_version: str,
+    tool_version: str,
+) -> Plan:
+    wanted = desired.by_key()
+    existing = actual.by_key()
+    changes = [
+        _change_for(key, wanted.get(key), existing.get(key), options) for key in sorted(set(wanted) | set(existing))
+    ]
+    notes = list(_notes(desired, actual))
+    for duplicate in actual.duplicates:
+        changes.append(
+            Change(
+                Action.ORPHAN,
+                duplicate.key,
+                duplicate.type_schema.name,
+                actual_id=duplicate.id,
+                actual_status=duplicate.status,
+                actual_fingerprint=duplicate.fingerprint,
+                reason=f"a second integration with the same natural key (id {duplicate.id}); never touched",
+                actual=duplicate,
+            )
+        )
+    return Plan(
+        changes=tuple(changes),
+        target=target,
+        prune=options.prune,
+        desired_digest=desired.digest,
+        schema_version=schema_version,
+        tool_version=tool_version,
+        notes=tuple(notes),
+    )
+
+
+def _notes(desired: DesiredState, actual: ActualState) -> Iterable[str]:
+    if any(d.present and d.type_schema.secret_paths for d in desired.integrations):
+        yield "Secret values are write-only in Immuta and are not compared; they are sent on create and update."
+    if desired.unresolved:
+        yield "Not compared, because these references cannot be read here: " + ", ".join(desired.unresolved)
+    if desired.placeholders:
+        yield "Sandbox: unset references were given a placeholder value: " + ", ".join(desired.placeholders)
+    for integration_id, integration_type in actual.unknown_types:
+        yield f"Integration {integration_id} has type {integration_type!r}, unknown to this version: left alone."
+
+
+def _change_for(
+    key: IntegrationKey,
+    desired: DesiredIntegration | None,
+    actual: ActualIntegration | None,
+    options: PlanOptions,
+) -> Change:
+    base: dict[str, Any] = {"key": key, "type": key.type, "desired": desired, "actual": actual}
+    if desired is not None:
+        location = desired.location(desired.type_schema.natural_key[0] if desired.type_schema.natural_key else ())
+        base |= {
+            "file": desired.file,
+            "line": location.line,
+            "desired_digest": desired.digest,
+            "auto_bootstrap": desired.payload.get("autoBootstrap") if desired.present else None,
+        }
+    if actual is not None:
+        base |= {
+            "actual_id": actual.id,
+            "actual_status": actual.status,
+            "actual_fingerprint": actual.fingerprint,
+        }
+        if "auto_bootstrap" not in base or base["auto_bootstrap"] is None:
+            base["auto_bootstrap"] = actual.payload.get("autoBootstrap")
+
+    if desired is None:
+        assert actual is not None
+        if options.prune:
+            return Change(Action.DELETE, reason="pruned: no file declares it", **base)
+        return Change(Action.ORPHAN, reason="no file declares it (use --prune to delete)", **base)
+    if not desired.present:
+        if actual is None or actual.status == "deleting":
+            return Change(Action.NOOP, reason="absent, as the tombstone asks", **base)
+        return Change(Action.DELETE, reason=f"tombstone (ensure: absent) in {desired.file}", **base)
+    if actual is None:
+        return Change(Action.CREATE, **base)
+    if actual.status == "deleting":
+        return Change(Action.CREATE, reason="being deleted in Immuta; apply waits until it is gone", **base)
+    if actual.status == "createError":
+        return Change(Action.REPLACE, reason="creation failed in Immuta (createError): delete and create again", **base)
+    comparison = compare(desired, actual.payload)
+    base |= {
+        "fields": comparison.fields,
+        "ignored": comparison.ignored,
+        "not_compared": comparison.not_compared,
+    }
+    if not comparison.fields:
+        return Change(Action.NOOP, **base)
+    if desired.type_schema.replace_on_any_change or comparison.needs_replace:
+        changed = ", ".join(".".join(map(str, f.path)) for f in comparison.fields if f.immutable)
+        return Change(Action.REPLACE, reason=f"immutable field changed: {changed}", **base)
+    return Change(Action.UPDATE, **base)
+
+
+def transitional(change: Change) -> bool:
+    return change.actual_status in A15_TRANSITIONAL_STATUSES

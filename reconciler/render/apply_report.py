@@ -1,0 +1,44 @@
+"""The closing summary of an apply: what succeeded, what failed and why, and whether it converged."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from reconciler.apply import Result
+from reconciler.errors import EXIT_ERROR, EXIT_OK, EXIT_REFUSED
+from reconciler.model import dotted
+from reconciler.verify import Verification
+
+
+def render(results: Sequence[Result], verification: Verification) -> str:
+    done = [r for r in results if r.outcome == "done"]
+    failed = [r for r in results if r.outcome == "failed"]
+    refused = [r for r in results if r.outcome == "refused"]
+    lines = ["", f"Apply: {len(done)} succeeded, {len(failed)} failed, {len(refused)} refused."]
+    for result in done:
+        ident = f" (id {result.integration_id})" if result.integration_id else ""
+        lines.append(f"  ok      {result.change.action.value} {result.change.key}{ident}")
+    for result in failed:
+        lines.append(f"  FAILED  {result.change.action.value} {result.change.key}: {result.message}")
+    for result in refused:
+        lines.append(f"  REFUSED {result.change.action.value} {result.change.key}: {result.message}")
+    if verification.read_error:
+        lines.append(f"Not verified: {verification.read_error}")
+    elif verification.unsettled:
+        lines.append("Did not converge: after the writes Immuta still differs from the files:")
+        for change in verification.unsettled:
+            names = ", ".join(dotted(f.path) for f in change.fields) or change.reason or change.action.value
+            lines.append(f"  {change.key}: {names}")
+    elif done:
+        lines.append("Verified: Immuta now matches the files for every integration written.")
+    if failed or refused:
+        lines.append("Running apply again continues from where this run stopped.")
+    return "\n".join(lines)
+
+
+def exit_code(results: Sequence[Result], verification: Verification) -> int:
+    if any(r.outcome == "failed" for r in results) or not verification.converged:
+        return EXIT_ERROR
+    if any(r.outcome == "refused" for r in results):
+        return EXIT_REFUSED
+    return EXIT_OK

@@ -1,0 +1,105 @@
+"""Saved plans (`plan --out FILE`): the reviewed plan as a file, and the check that it still holds.
+
+A saved plan holds no secret value — only references — and records, per integration, the digest of what
+its file asked for and the fingerprint of what Immuta reported. `check` compares those with a fresh plan
+and names every integration that moved; apply repeats the Immuta half just before each write.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path as FsPath
+from typing import Any
+
+from reconciler.errors import InputError, Problem
+from reconciler.plan import Plan
+from reconciler.render.plan_json import plan_dict
+
+SAVED_KIND = "reconciler-plan"
+
+
+@dataclass(frozen=True, slots=True)
+class SavedPlan:
+    document: Mapping[str, Any]
+    file: str
+
+    @property
+    def target(self) -> str:
+        return str(self.document["target"])
+
+    @property
+    def prune(self) -> bool:
+        return bool(self.document["prune"])
+
+    @property
+    def paths(self) -> list[str]:
+        return [str(p) for p in self.document.get("paths", [])]
+
+    @property
+    def checksum(self) -> str:
+        return str(self.document["checksum"])
+
+    def changes_by_key(self) -> dict[str, Mapping[str, Any]]:
+        return {str(c["key"]): c for c in self.document["changes"]}
+
+
+def save(plan: Plan, path: str, *, paths: list[str]) -> None:
+    document = {"kind": SAVED_KIND, **plan_dict(plan), "paths": paths}
+    target = FsPath(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".plan-", suffix=".tmp")
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        json.dump(document, handle, indent=2)
+        handle.write("\n")
+    os.replace(tmp, target)
+
+
+def load(path: str) -> SavedPlan:
+    try:
+        document = json.loads(FsPath(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise InputError([Problem(None, "", f"{path}: cannot read the saved plan: {exc}")]) from None
+    if not isinstance(document, dict) or document.get("kind") != SAVED_KIND:
+        raise InputError([Problem(None, "", f"{path}: not a plan saved by `reconciler plan --out`")])
+    if document.get("format_version") != 1:
+        raise InputError([Problem(None, "", f"{path}: plan format {document.get('format_version')} is not supported")])
+    return SavedPlan(document, path)
+
+
+def stale_reasons(saved: SavedPlan, fresh: Plan) -> list[str]:
+    """Everything that differs between the reviewed plan and the same plan made now; empty when it holds."""
+    reasons: list[str] = []
+    if saved.target != fresh.target:
+        reasons.append(f"the plan was made against {saved.target}; this run targets {fresh.target}")
+        return reasons
+    if saved.document.get("schema_version") != fresh.schema_version:
+        reasons.append("the schemas changed since the plan (a different reconciler version)")
+    before = saved.changes_by_key()
+    now = {str(c.key): c for c in fresh.changes}
+    for key in sorted(set(before) | set(now)):
+        old, new = before.get(key), now.get(key)
+        if old is None:
+            assert new is not None
+            origin = f"{new.file} now declares it" if new.file else f"it appeared in Immuta (id {new.actual_id})"
+            reasons.append(f"{key}: not in the plan; {origin}")
+            continue
+        if new is None:
+            reasons.append(f"{key}: in the plan, but neither a file nor Immuta has it any more")
+            continue
+        if old.get("desired_digest") != new.desired_digest:
+            where = new.file or old.get("file") or "its file"
+            reasons.append(f"{key}: {where} changed since the plan")
+        if old.get("actual_fingerprint") != new.actual_fingerprint:
+            reasons.append(f"{key}: changed in Immuta since the plan{_id_text(old, new.actual_id)}")
+        elif old.get("action") != new.action.value and old.get("desired_digest") == new.desired_digest:
+            reasons.append(f"{key}: the plan said {old.get('action')}, now it is {new.action.value}")
+    return reasons
+
+
+def _id_text(old: Mapping[str, Any], new_id: str | None) -> str:
+    ident = new_id or old.get("id")
+    return f" (id {ident})" if ident else ""

@@ -1,0 +1,43 @@
+"""After the writes: re-read Immuta once and re-diff what was touched. Converged, or name what did not
+settle — a plan that does not settle after one apply is a bug somewhere, and the user must hear of it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from reconciler import engine
+from reconciler.apply import Result
+from reconciler.client import ImmutaClient
+from reconciler.errors import ApiError
+from reconciler.plan import Change
+from reconciler.schema import SchemaSet
+from reconciler.target import Target
+
+
+@dataclass(frozen=True, slots=True)
+class Verification:
+    unsettled: tuple[Change, ...] = ()
+    read_error: str | None = None
+
+    @property
+    def converged(self) -> bool:
+        return not self.unsettled and self.read_error is None
+
+
+def verify(
+    planned: engine.Planned,
+    results: Sequence[Result],
+    client: ImmutaClient,
+    schemas: SchemaSet,
+    target: Target,
+) -> Verification:
+    touched = {str(r.change.key) for r in results if r.outcome == "done"}
+    if not touched:
+        return Verification()
+    try:
+        actual = engine.observe(client, schemas)
+    except ApiError as exc:
+        return Verification(read_error=f"could not re-read Immuta to verify: {exc}")
+    again = engine.plan_for(planned.desired, actual, schemas, target, planned.plan.prune)
+    return Verification(tuple(c for c in again.changes if c.is_write and str(c.key) in touched))
