@@ -15,6 +15,7 @@ import click
 
 from reconciler import __version__, engine, gate, savedplan
 from reconciler import schema as schema_module
+from reconciler import scripts as manual_scripts
 from reconciler.apply import ApplyOptions, apply_plan
 from reconciler.desired import DesiredState, SecretMode, build_desired
 from reconciler.errors import (
@@ -355,6 +356,117 @@ def schema_command(type_name: str | None, list_types: bool) -> int:
     else:
         raise click.BadParameter(f"unknown type {type_name!r}; one of: {', '.join(schemas.type_names)}")
     click.echo(json.dumps(document, indent=2))
+    return EXIT_OK
+
+
+@cli.command(name="scripts")
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False),
+    default="scripts",
+    show_default=True,
+    help="Folder for the scripts (created owner-only).",
+)
+@click.option("--prune", is_flag=True, help="Include deletes of integrations that no file declares.")
+@target_options
+def scripts_command(paths: tuple[str, ...], out_dir: str, prune: bool, sandbox: bool, sandbox_state: str | None) -> int:
+    """Write the platform scripts a DBA must run for planned changes of autoBootstrap: false integrations."""
+    schemas = schema_module.load()
+    target = resolve_target(sandbox, sandbox_state)
+    request = engine.PlanRequest(list(paths) or [DEFAULT_PATH], prune=prune, mode=SecretMode.REQUIRE)
+    with open_client(target) as client:
+        planned = engine.build(request, schemas, target, client)
+        _warn(planned.desired)
+        found = manual_scripts.fetch(planned.plan, client)
+    if not found:
+        click.echo("No planned change needs a setup script.")
+        return EXIT_OK
+    written = manual_scripts.write(found, out_dir)
+    for script, path in zip(found, written, strict=True):
+        click.echo(f"{path}  ({script.change.key}: {script.stage}, run {script.when})")
+    click.echo(
+        f"Wrote {len(written)} script(s) and {os.path.join(out_dir, 'README.md')}: run them in order, then apply."
+    )
+    return EXIT_OK
+
+
+@cli.group()
+def sandbox() -> None:
+    """The Immuta Integrations API simulator (contract: shared/immuta-integrations-api.md)."""
+
+
+@sandbox.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (loopback by default).")
+@click.option("--port", type=click.IntRange(0, 65535), default=0, show_default=True, help="0 picks a free port.")
+@click.option("--api-key", envvar="SANDBOX_API_KEY", help="Key clients must send; unset accepts any key.")
+@click.option("--state", "state_file", type=click.Path(dir_okay=False), help="Persist the tenant in this JSON file.")
+@click.option(
+    "--provisioning-seconds",
+    type=click.FloatRange(min=0),
+    default=0.0,
+    show_default=True,
+    help="How long creating/editing/deleting take to settle.",
+)
+@click.option("--require-manual-setup", is_flag=True, help="autoBootstrap: false creates need the setup run first.")
+@click.option(
+    "--fault",
+    "faults",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="A fault, e.g. rate_503=0.2, latency_seconds=0.1, seed=7 (repeatable).",
+)
+def serve(
+    host: str,
+    port: int,
+    api_key: str | None,
+    state_file: str | None,
+    provisioning_seconds: float,
+    require_manual_setup: bool,
+    faults: tuple[str, ...],
+) -> int:
+    """Serve the simulator over HTTP until interrupted; prints its URL on start."""
+    from reconciler.sandbox.api import Sandbox  # noqa: PLC0415 - only this command needs the server
+    from reconciler.sandbox.faults import Faults  # noqa: PLC0415
+    from reconciler.sandbox.server import start_server  # noqa: PLC0415
+
+    try:
+        chosen = Faults.from_assignments(faults)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--fault") from None
+    simulator = Sandbox(
+        api_key=api_key,
+        state_file=state_file,
+        provisioning_seconds=provisioning_seconds,
+        require_manual_setup=require_manual_setup,
+        faults=chosen,
+    )
+    with start_server(simulator, host=host, port=port) as server:
+        click.echo(server.url, nl=True)
+        sys.stdout.flush()
+        try:
+            server.wait()
+        except KeyboardInterrupt:
+            echo_err("stopped")
+    return EXIT_OK
+
+
+@sandbox.command(name="mark-setup-run")
+@click.argument("paths", nargs=-1, type=click.Path())
+@target_options
+def mark_setup_run(paths: tuple[str, ...], sandbox: bool, sandbox_state: str | None) -> int:
+    """Record in the sandbox's state that the setup scripts of PATHS' integrations were run by a DBA."""
+    from reconciler.sandbox.api import Sandbox  # noqa: PLC0415
+
+    schemas = schema_module.load()
+    target = resolve_target(True, sandbox_state)
+    desired = engine.load(engine.PlanRequest(list(paths) or [DEFAULT_PATH]), schemas, target)
+    simulator = Sandbox(state_file=target.sandbox_state)
+    for integration in desired.integrations:
+        if integration.present and integration.payload.get("autoBootstrap") is False:
+            simulator.mark_setup_run(integration.type_schema.name, integration.payload)
+            click.echo(f"setup marked as run: {integration.key}")
     return EXIT_OK
 
 

@@ -3,6 +3,8 @@ longer than GitHub's comment limit (65,536 characters; we stop at 65,000 to leav
 
 from __future__ import annotations
 
+import html
+
 from reconciler.model import dotted
 from reconciler.plan import Action, Change, Plan
 from reconciler.render.plan_text import MARKERS, ORDER, closing_line
@@ -78,7 +80,6 @@ def _details(change: Change) -> str:
         )
         lock = " 🔒" if f.immutable else ""
         rows.append(f"| `{dotted(f.path)}`{lock} | `{_cell(old)}` | `{_cell(new)}` | {source} |")
-    summary = (
-        f"{MARKERS[change.action]} {change.action.value} <code>{change.key}</code> — {len(change.fields)} field(s)"
-    )
+    key = html.escape(str(change.key))
+    summary = f"{MARKERS[change.action]} {change.action.value} <code>{key}</code> — {len(change.fields)} field(s)"
     return "\n<details><summary>" + summary + "</summary>\n\n" + "\n".join(rows) + "\n\n</details>\n"

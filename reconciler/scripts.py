@@ -1,0 +1,125 @@
+"""Manual bootstrap: the platform scripts a DBA runs for integrations with `autoBootstrap: false`.
+
+For every planned write of such an integration, fetch Immuta's script(s) in the order they must run and
+write them as owner-only files (scripts may embed credentials) with a README that says what to run where
+and when. Script contents are never printed.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path as FsPath
+from typing import Literal
+
+from reconciler.client import ImmutaClient
+from reconciler.plan import Action, Change, Plan
+from reconciler.schema import payload_of
+
+# [doc] Redshift and Azure Synapse Analytics have a first setup script; Synapse a second cleanup script.
+INITIAL_CREATE_TYPES = frozenset({"Redshift", "Azure Synapse Analytics"})
+POST_CLEANUP_TYPES = frozenset({"Azure Synapse Analytics"})
+
+When = Literal["before apply", "after apply"]
+
+
+@dataclass(frozen=True, slots=True)
+class Script:
+    change: Change
+    stage: str  # initial-create, create, edit, delete, post-cleanup
+    when: When
+    content: str
+
+    @property
+    def file_name(self) -> str:
+        stem = FsPath(self.change.file).stem if self.change.file else _slug(str(self.change.key))
+        return f"{stem}.{self.stage}.sql"
+
+
+def manual(change: Change) -> bool:
+    if not change.is_write:
+        return False
+    if change.desired is not None and change.desired.present:
+        return change.desired.payload.get("autoBootstrap") is False
+    return change.actual is not None and change.actual.payload.get("autoBootstrap") is False
+
+
+def fetch(plan: Plan, client: ImmutaClient) -> list[Script]:
+    """Every script the plan's manual changes need, in the order they must run."""
+    scripts: list[Script] = []
+    for change in plan.changes:
+        if not manual(change):
+            continue
+        if change.action in (Action.DELETE, Action.REPLACE) and change.actual_id is not None:
+            scripts.append(Script(change, "delete", "before apply", client.script_delete(change.actual_id)))
+            if change.type in POST_CLEANUP_TYPES:
+                scripts.append(_from(change, "post-cleanup", "after apply", client.script_post_cleanup))
+        if change.action in (Action.CREATE, Action.REPLACE):
+            if change.type in INITIAL_CREATE_TYPES:
+                scripts.append(_from(change, "initial-create", "before apply", client.script_initial_create))
+            scripts.append(_from(change, "create", "before apply", client.script_create))
+        if change.action is Action.UPDATE and change.actual_id is not None:
+            assert change.desired is not None
+            content = client.script_edit(change.actual_id, payload_of(change.desired.body))
+            scripts.append(Script(change, "edit", "before apply", content))
+    return scripts
+
+
+def _from(change: Change, stage: str, when: When, call: Callable[[dict[str, object]], str]) -> Script:
+    source = change.desired.body if change.desired is not None and change.desired.present else None
+    if source is None and change.actual is not None:
+        source = change.actual.payload
+    assert source is not None
+    return Script(change, stage, when, call(payload_of(source)))
+
+
+def write(scripts: list[Script], folder: str) -> list[FsPath]:
+    """Write the scripts (0600) and README.md into `folder` (0700); returns the files written, in order."""
+    target = FsPath(folder)
+    target.mkdir(parents=True, exist_ok=True)
+    os.chmod(target, 0o700)
+    written: list[FsPath] = []
+    for index, script in enumerate(scripts, start=1):
+        path = target / f"{index:02d}-{script.file_name}"
+        _write_private(path, script.content if script.content.endswith("\n") else script.content + "\n")
+        written.append(path)
+    _write_private(target / "README.md", readme(scripts, written))
+    return written
+
+
+def _write_private(path: FsPath, text: str) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    os.chmod(path, 0o600)
+
+
+def readme(scripts: list[Script], files: list[FsPath]) -> str:
+    lines = [
+        "# Setup scripts for integrations with autoBootstrap: false",
+        "",
+        "Run them in this order. They may contain credentials: keep them private and delete them after use.",
+        "",
+        "| # | file | integration | run on | when |",
+        "|---|---|---|---|---|",
+    ]
+    for index, (script, path) in enumerate(zip(scripts, files, strict=True), start=1):
+        when = (
+            "after `reconciler apply` has deleted the integration"
+            if script.when == "after apply"
+            else "before `reconciler apply`"
+        )
+        lines.append(f"| {index} | `{path.name}` | `{script.change.key}` | {script.change.type} | {when} |")
+    lines += [
+        "",
+        "Then run `reconciler apply`. Immuta checks the platform setup when the integration is created; if it",
+        "was not run, apply reports `Validation of prerequisite setup failed` and changes nothing else.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-").lower()
