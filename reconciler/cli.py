@@ -322,13 +322,33 @@ def apply(
                 return EXIT_ERROR
         expected = {k: c.get("actual_fingerprint") for k, c in saved.changes_by_key().items()} if saved else None
         options = ApplyOptions(parallelism=parallelism, timeout=timeout, expected=expected)
-        results = apply_plan(plan_value, client, options, progress=_progress_printer())
+        live = sys.stdout.isatty() and os.environ.get("CI") != "true"
+        progress = _live_lines(plan_value.writes) if live else _progress_printer()
+        results = apply_plan(plan_value, client, options, progress=progress)
         verification = verify(planned, results, client, schemas, target)
     click.echo(apply_report.render(results, verification))
     return apply_report.exit_code(results, verification)
 
 
+def _live_lines(changes: tuple[Change, ...]) -> Callable[[Change, str], None]:
+    """On a terminal: one line per integration, redrawn in place as its status changes."""
+    lock = threading.Lock()
+    rows = {str(c.key): f"{plan_text.MARKERS[c.action]} {c.key}: waiting" for c in changes}
+    drawn = 0
+
+    def show(change: Change, text: str) -> None:
+        nonlocal drawn
+        with lock:
+            rows[str(change.key)] = f"{plan_text.MARKERS[change.action]} {change.key}: {text}"
+            up = f"\x1b[{drawn}F" if drawn else ""
+            click.echo(up + "".join(f"\x1b[2K{row}\n" for row in rows.values()), nl=False)
+            drawn = len(rows)
+
+    return show
+
+
 def _progress_printer() -> Callable[[Change, str], None]:
+    """In CI and logs: plain timestamped lines, one per event."""
     lock = threading.Lock()
 
     def show(change: Change, text: str) -> None:
