@@ -1,0 +1,157 @@
+"""Secret-free views of what goes over the wire, for the HTTP trace and for error messages.
+
+Redaction is field by field, driven by the schemas: a field the schema marks `writeOnly` is hidden, and so is
+a config field the schema does not know (it may be a secret of a newer Immuta release: in doubt, redact).
+Independently of the schemas, every secret value that was sent is scrubbed from any text the server
+answers, because a validation message may quote the value it rejected.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+from reconciler.model import Path
+from reconciler.schema import SchemaSet, TypeSchema
+from reconciler.secrets import PLACEHOLDER, Secret, mask_all, reveal_all
+
+Json = Any
+
+UNKNOWN_FIELD = "(redacted: not in the schema)"
+UNKNOWN_TYPE = "(redacted: unknown integration type)"
+CONFIG: Path = ("config",)
+UNKNOWN_SCRUB_MIN_LENGTH = 8
+
+
+class Redactor:
+    """Knows, from the schemas, which parts of a payload, a record or a DELETE credentials body are secret."""
+
+    def __init__(self, schemas: SchemaSet) -> None:
+        self._schemas = schemas
+        self._all_types: tuple[TypeSchema, ...] = tuple(schemas.types.values())
+
+    def _type_of(self, document: Mapping[str, Json]) -> TypeSchema | None:
+        name = document.get("type")
+        return self._schemas.types.get(name) if isinstance(name, str) else None
+
+    # -- views for the trace -------------------------------------------------------------------------------
+
+    def payload(self, document: Json) -> Json:
+        """A create/update payload or an integration record as GET returns it, secrets hidden."""
+        if not isinstance(document, Mapping):
+            return PLACEHOLDER
+        type_schema = self._type_of(document)
+        view: dict[str, Json] = {}
+        for name, value in document.items():
+            if name != "config":
+                view[name] = mask_all(value)
+            elif type_schema is None:
+                view[name] = UNKNOWN_TYPE
+            else:
+                view[name] = _hide(value, CONFIG, (type_schema,))
+        return view
+
+    def records(self, documents: Json) -> Json:
+        if not isinstance(documents, list):
+            return self.payload(documents)
+        return [self.payload(document) for document in documents]
+
+    def credentials(self, body: Json) -> Json:
+        """The DELETE body: config credential fields at the top level [A16]. The type is not known here, so a
+        key is hidden when it is secret in any type, or unknown to every type."""
+        if not isinstance(body, Mapping):
+            return PLACEHOLDER
+        return {name: _hide(value, (*CONFIG, name), self._all_types) for name, value in body.items()}
+
+    # -- the values to scrub from server text --------------------------------------------------------------
+
+    def payload_secrets(self, document: Json) -> frozenset[str]:
+        """The values to scrub from what the server answers to this payload: wrapped Secrets, values at
+        secret paths, and long-enough values of fields the schema does not know."""
+        found = set(_wrapped(document))
+        if isinstance(document, Mapping):
+            type_schema = self._type_of(document)
+            schemas = (type_schema,) if type_schema else self._all_types
+            found.update(_at_secret_paths(document.get("config"), CONFIG, schemas))
+        return frozenset(value for value in found if value)
+
+    def credentials_secrets(self, body: Json) -> frozenset[str]:
+        found = set(_wrapped(body))
+        if isinstance(body, Mapping):
+            for name, value in body.items():
+                found.update(_at_secret_paths(value, (*CONFIG, name), self._all_types))
+        return frozenset(value for value in found if value)
+
+
+def _hide(value: Json, path: Path, schemas: Sequence[TypeSchema]) -> Json:
+    if isinstance(value, Secret) or any(s.is_secret(path) for s in schemas):
+        return PLACEHOLDER
+    if len(path) > 1 and all(s.field(path) is None for s in schemas):
+        return UNKNOWN_FIELD
+    if isinstance(value, Mapping):
+        return {name: _hide(child, (*path, name), schemas) for name, child in value.items()}
+    if isinstance(value, list):
+        return [_hide(child, (*path, index), schemas) for index, child in enumerate(value)]
+    return value
+
+
+def _wrapped(value: Json) -> Iterator[str]:
+    """Every value wrapped as a Secret, wherever it is."""
+    if isinstance(value, Secret):
+        yield value.reveal()
+    elif isinstance(value, Mapping):
+        for child in value.values():
+            yield from _wrapped(child)
+    elif isinstance(value, list):
+        for child in value:
+            yield from _wrapped(child)
+
+
+def _at_secret_paths(value: Json, path: Path, schemas: Sequence[TypeSchema]) -> Iterator[str]:
+    """Every text value under a path that some schema marks secret, wrapped or not; and, in doubt, the
+    values of fields no schema knows, unless too short to be a credential (scrubbing `true` or `443` from
+    every message would hide more than it protects)."""
+    if any(s.is_secret(path) for s in schemas):
+        yield from _leaves(reveal_all(value))
+    elif len(path) > 1 and all(s.field(path) is None for s in schemas):
+        yield from (leaf for leaf in _leaves(reveal_all(value)) if len(leaf) >= UNKNOWN_SCRUB_MIN_LENGTH)
+    elif isinstance(value, Mapping):
+        for name, child in value.items():
+            yield from _at_secret_paths(child, (*path, name), schemas)
+    elif isinstance(value, list):
+        for index, child in enumerate(value):
+            yield from _at_secret_paths(child, (*path, index), schemas)
+
+
+def _leaves(value: Json) -> Iterator[str]:
+    if isinstance(value, Mapping):
+        for child in value.values():
+            yield from _leaves(child)
+    elif isinstance(value, list):
+        for child in value:
+            yield from _leaves(child)
+    elif isinstance(value, str | int | float) and not isinstance(value, bool):
+        yield str(value)
+
+
+def scrub(text: str, secrets: frozenset[str]) -> str:
+    """`text` with every known secret value, raw or JSON-escaped, replaced by the placeholder."""
+    for secret in sorted(secrets, key=len, reverse=True):
+        forms = {secret, json.dumps(secret)[1:-1], json.dumps(secret, ensure_ascii=False)[1:-1]}
+        for form in sorted(forms, key=len, reverse=True):
+            text = text.replace(form, PLACEHOLDER)
+    return text
+
+
+def scrub_all(value: Json, secrets: frozenset[str]) -> Json:
+    """A copy of a decoded JSON value with `scrub` applied to every text in it, keys included."""
+    if not secrets:
+        return value
+    if isinstance(value, str):
+        return scrub(value, secrets)
+    if isinstance(value, Mapping):
+        return {scrub(str(k), secrets): scrub_all(v, secrets) for k, v in value.items()}
+    if isinstance(value, list):
+        return [scrub_all(v, secrets) for v in value]
+    return value
