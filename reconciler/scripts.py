@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path as FsPath
-from typing import Literal
+from typing import Any, Literal
 
 from reconciler.client import ImmutaClient
 from reconciler.plan import Action, Change, Plan
@@ -47,7 +47,8 @@ def manual(change: Change) -> bool:
 
 
 def fetch(plan: Plan, client: ImmutaClient) -> list[Script]:
-    """Every script the plan's manual changes need, in the order they must run."""
+    """Every script the plan's manual changes need, in the order they must run: all that run before apply
+    (plan order), then those that run after it, so that the files' numbering is the running order."""
     scripts: list[Script] = []
     for change in plan.changes:
         if not manual(change):
@@ -55,24 +56,41 @@ def fetch(plan: Plan, client: ImmutaClient) -> list[Script]:
         if change.action in (Action.DELETE, Action.REPLACE) and change.actual_id is not None:
             scripts.append(Script(change, "delete", "before apply", client.script_delete(change.actual_id)))
             if change.type in POST_CLEANUP_TYPES:
-                scripts.append(_from(change, "post-cleanup", "after apply", client.script_post_cleanup))
+                # A replace creates anew in the same apply, with the setup scripts run before it: the old
+                # platform resources must be gone by then (Synapse: the login initial-create makes again).
+                when: When = "before apply" if change.action is Action.REPLACE else "after apply"
+                content = client.script_post_cleanup(payload_of(_old_payload(change)))
+                scripts.append(Script(change, "post-cleanup", when, content))
         if change.action in (Action.CREATE, Action.REPLACE):
+            assert change.desired is not None
+            body = payload_of(change.desired.body)
             if change.type in INITIAL_CREATE_TYPES:
-                scripts.append(_from(change, "initial-create", "before apply", client.script_initial_create))
-            scripts.append(_from(change, "create", "before apply", client.script_create))
+                scripts.append(Script(change, "initial-create", "before apply", client.script_initial_create(body)))
+            scripts.append(Script(change, "create", "before apply", client.script_create(body)))
         if change.action is Action.UPDATE and change.actual_id is not None:
             assert change.desired is not None
             content = client.script_edit(change.actual_id, payload_of(change.desired.body))
             scripts.append(Script(change, "edit", "before apply", content))
-    return scripts
+    return [s for s in scripts if s.when == "before apply"] + [s for s in scripts if s.when == "after apply"]
 
 
-def _from(change: Change, stage: str, when: When, call: Callable[[dict[str, object]], str]) -> Script:
-    source = change.desired.body if change.desired is not None and change.desired.present else None
-    if source is None and change.actual is not None:
-        source = change.actual.payload
-    assert source is not None
-    return Script(change, stage, when, call(payload_of(source)))
+def _old_payload(change: Change) -> dict[str, Any]:
+    """The integration being removed: what Immuta reports (complete, but without secrets), over what the
+    file says (a tombstone or the replacement: the secrets, if the payload endpoint requires them)."""
+    base: Mapping[str, Any] = change.desired.body if change.desired is not None else {}
+    over: Mapping[str, Any] = change.actual.payload if change.actual is not None else {}
+    return _merged(base, over)
+
+
+def _merged(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+    result = dict(base)
+    for name, value in over.items():
+        below = result.get(name)
+        if isinstance(below, Mapping) and isinstance(value, Mapping):
+            result[name] = _merged(below, value)
+        else:
+            result[name] = value
+    return result
 
 
 def write(scripts: list[Script], folder: str) -> list[FsPath]:
