@@ -1,0 +1,288 @@
+"""The simulator: `Sandbox.handle(SandboxRequest) -> SandboxResponse`, one implementation for the in-process
+transport and the loopback server. Routing, authentication, faults and the request log live here; what
+each endpoint does lives in operations.py.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, cast, get_args
+from urllib.parse import unquote
+
+from reconciler.assumptions import A3_CREATE_STATUS
+from reconciler.model import IntegrationKey, parse_dotted
+from reconciler.sandbox import scripts
+from reconciler.sandbox.auth import Gatekeeper
+from reconciler.sandbox.faults import FaultInjector, Faults
+from reconciler.sandbox.operations import (
+    Operations,
+    Settings,
+    payload_of,
+    setup_key,
+    setup_key_of_values,
+    stored_form,
+    view,
+)
+from reconciler.sandbox.replies import Rejected, boom, json_response, rejected_response, text_response
+from reconciler.sandbox.tenant import StoredIntegration, Tenant, TenantState
+from reconciler.sandbox.validation import parse_body
+from reconciler.sandbox.wire import ConnectionDropped, SandboxRequest, SandboxResponse
+from reconciler.schema import SchemaSet, TypeSchema
+from reconciler.schema import load as load_schemas
+
+Handler = Callable[[TenantState, "Call"], SandboxResponse]
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """One routed request: the path parameters and the parsed body."""
+
+    params: Mapping[str, str]
+    body: Any
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    pattern: re.Pattern[str]
+    methods: Mapping[str, Handler]  # HTTP method → what answers it
+    authenticated: bool = True
+
+
+_ID = r"(?P<id>[^/]+)"
+_SCRIPT_STAGES = r"(?P<stage>create|initial-create|cleanup|post-cleanup)"
+
+
+class Sandbox:
+    """A simulated Immuta tenant speaking the Integrations API (shared/immuta-integrations-api.md).
+
+    `api_key=None` accepts any non-empty key. With `state_file`, the tenant lives in that JSON file and is
+    re-read on every request, so CLI runs and a server share it. `provisioning_seconds=0` settles every
+    transition by the next request. `clock` and `sleep` are injectable for tests.
+    """
+
+    def __init__(
+        self,
+        *,
+        api_key: str | None = None,
+        forbidden_keys: Iterable[str] = (),
+        token_lifetime_seconds: float = 3600.0,
+        provisioning_seconds: float = 0.0,
+        state_file: str | os.PathLike[str] | None = None,
+        faults: Faults | None = None,
+        require_manual_setup: bool = False,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+        schemas: SchemaSet | None = None,
+    ) -> None:
+        self.schemas = schemas or load_schemas()
+        self.clock = clock
+        self._sleep = sleep
+        self._injector = FaultInjector(faults or Faults())
+        self.gatekeeper = Gatekeeper(api_key, forbidden_keys, token_lifetime_seconds, clock)
+        self.tenant = Tenant(state_file, clock)
+        self.settings = Settings(provisioning_seconds, require_manual_setup)
+        self.operations = Operations(self.schemas, self._injector, self.settings, clock)
+        self._log_lock = threading.Lock()
+        self.requests: list[tuple[str, str]] = []  # (method, path) of every request received, in order
+        self._routes = (
+            Route(re.compile(r"/bim/apikey/authenticate"), {"POST": self._authenticate}, authenticated=False),
+            Route(re.compile(r"/integrations"), {"GET": self._list, "POST": self._create}),
+            Route(re.compile(rf"/integrations/scripts/{_SCRIPT_STAGES}"), {"POST": self._payload_script}),
+            Route(re.compile(rf"/integrations/{_ID}"), {"GET": self._get, "PUT": self._update, "DELETE": self._delete}),
+            Route(re.compile(rf"/integrations/{_ID}/status"), {"GET": self._status}),
+            Route(re.compile(rf"/integrations/{_ID}/regenerate"), {"POST": self._regenerate}),
+            Route(
+                re.compile(rf"/integrations/{_ID}/scripts/(?P<stage>edit|delete)"), {"POST": self._integration_script}
+            ),
+        )
+
+    # -- configuration at run time ---------------------------------------------------------------------
+
+    @property
+    def faults(self) -> Faults:
+        return self._injector.faults
+
+    @faults.setter
+    def faults(self, faults: Faults) -> None:
+        """Switch faults mid-run; the RNG restarts from `faults.seed`."""
+        self._injector.reset(faults)
+
+    @property
+    def faults_injected(self) -> int:
+        return self._injector.injected
+
+    def request_counts(self) -> Counter[tuple[str, str]]:
+        with self._log_lock:
+            return Counter(self.requests)
+
+    def reset_requests(self) -> None:
+        with self._log_lock:
+            self.requests.clear()
+
+    # -- HTTP ------------------------------------------------------------------------------------------
+
+    def handle(self, request: SandboxRequest) -> SandboxResponse:
+        """Answer one request; raises ConnectionDropped when a fault drops the connection."""
+        method = request.method.upper()
+        path = unquote(request.path.partition("?")[0])
+        with self._log_lock:
+            self.requests.append((method, path))
+        fault = self._injector.before_request()
+        if fault == "drop":
+            raise ConnectionDropped(f"{method} {path}")
+        if self.faults.latency_seconds > 0:
+            self._sleep(self.faults.latency_seconds)
+        if isinstance(fault, Rejected):
+            return rejected_response(fault)
+        route, match = self._match(path)
+        if route is None or match is None:
+            return boom(404)
+        handler = route.methods.get(method)
+        if handler is None:
+            return boom(405, headers={"allow": ", ".join(route.methods)})
+        headers = {name.lower(): value for name, value in request.headers.items()}
+        try:
+            if route.authenticated:
+                self.gatekeeper.check(headers.get("authorization"))
+            body = parse_body(request.body, headers.get("content-type", ""))
+            call = Call(match.groupdict(), body)
+            if not route.authenticated:
+                return handler(TenantState(), call)
+            with self.tenant.session() as state:
+                response = handler(state, call)
+        except Rejected as rejected:
+            return rejected_response(rejected)
+        created = handler == self._create and response.status < 300
+        if created and self._injector.lose_post_response():
+            raise ConnectionDropped(f"{method} {path}: performed, answer lost")
+        return response
+
+    def _match(self, path: str) -> tuple[Route | None, re.Match[str] | None]:
+        for route in self._routes:
+            match = route.pattern.fullmatch(path)
+            if match is not None:
+                return route, match
+        return None, None
+
+    def _authenticate(self, state: TenantState, call: Call) -> SandboxResponse:
+        return json_response(200, self.gatekeeper.issue_token(call.body))
+
+    def _list(self, state: TenantState, call: Call) -> SandboxResponse:
+        return json_response(200, self.operations.list(state))
+
+    def _create(self, state: TenantState, call: Call) -> SandboxResponse:
+        return json_response(A3_CREATE_STATUS, self.operations.create(state, call.body))
+
+    def _get(self, state: TenantState, call: Call) -> SandboxResponse:
+        return json_response(200, view(self.operations.find(state, call.params["id"])))
+
+    def _update(self, state: TenantState, call: Call) -> SandboxResponse:
+        return json_response(200, self.operations.update(state, call.params["id"], call.body))
+
+    def _delete(self, state: TenantState, call: Call) -> SandboxResponse:
+        return json_response(200, self.operations.delete(state, call.params["id"], call.body))
+
+    def _status(self, state: TenantState, call: Call) -> SandboxResponse:
+        return json_response(200, self.operations.status(state, call.params["id"]))
+
+    def _regenerate(self, state: TenantState, call: Call) -> SandboxResponse:
+        return json_response(200, self.operations.regenerate(state, call.params["id"]))
+
+    def _payload_script(self, state: TenantState, call: Call) -> SandboxResponse:
+        stage = _stage(call.params["stage"])
+        return text_response(self.operations.payload_script(stage, call.body))
+
+    def _integration_script(self, state: TenantState, call: Call) -> SandboxResponse:
+        stage = _stage(call.params["stage"])
+        return text_response(self.operations.integration_script(state, stage, call.params["id"], call.body))
+
+    # -- out of band: "someone in the UI", and the manual setup a person runs ---------------------------
+
+    def list_integrations(self) -> list[dict[str, Any]]:
+        """What `GET /integrations` would answer now (settled), without a request."""
+        with self.tenant.session() as state:
+            return self.operations.list(state)
+
+    def oob_add(self, payload: Mapping[str, Any]) -> str:
+        """Add an integration as someone in the UI would; it is enabled at once. ValueError when invalid."""
+        with self.tenant.session() as state:
+            type_schema = self._checked(payload)
+            try:
+                self.operations.check_unique(state, type_schema, payload, None)
+            except Rejected as rejected:
+                raise ValueError(rejected.message) from None
+            stored = stored_form(type_schema, payload)
+            integration = StoredIntegration(
+                state.new_id(), type_schema.name, stored.get("autoBootstrap"), stored.get("config"), "enabled"
+            )
+            state.integrations[integration.id] = integration
+            return integration.id
+
+    def oob_edit(self, id_: str | int, dotted_path: str, value: Any) -> None:
+        """Set one field (`config.audit.enabled`, `autoBootstrap`) of an integration behind Git's back."""
+        path = parse_dotted(dotted_path)
+        if not path or path[0] not in ("autoBootstrap", "config"):
+            raise ValueError(f"{dotted_path!r}: only autoBootstrap and config.* can be edited")
+        with self.tenant.session() as state:
+            integration = self._existing(state, id_)
+            if self.schemas.types[integration.type].is_secret(path):
+                raise ValueError(f"{dotted_path!r} is a secret: the sandbox stores none")
+            if path == ("autoBootstrap",):
+                integration.auto_bootstrap = value
+                return
+            node = integration.config = integration.config if integration.config is not None else {}
+            for part in path[1:-1]:
+                node = node.setdefault(str(part), {})
+            node[str(path[-1])] = value
+
+    def oob_remove(self, id_: str | int) -> None:
+        """Delete an integration at once, without a transition."""
+        with self.tenant.session() as state:
+            del state.integrations[self._existing(state, id_).id]
+
+    def oob_set_status(self, id_: str | int, status: str) -> None:
+        """Put an integration in any status (`recurringValidationError`, `migrating`…), no transition."""
+        with self.tenant.session() as state:
+            integration = self._existing(state, id_)
+            integration.status = status
+            integration.pending = None
+
+    def mark_setup_run(self, type_name: str, payload_or_key: Mapping[str, Any] | IntegrationKey) -> None:
+        """Record that the setup script for this natural key was run on the platform (issue 7)."""
+        type_schema = self.schemas.types[type_name]
+        if isinstance(payload_or_key, IntegrationKey):
+            key = setup_key_of_values(type_schema, [value for _, value in payload_or_key.parts])
+        else:
+            key = setup_key(type_schema, {"type": type_name, **payload_or_key})
+        with self.tenant.session() as state:
+            state.setup_run.add(key)
+
+    def _checked(self, payload: Mapping[str, Any]) -> TypeSchema:
+        try:
+            return self.operations.validator.check(payload)
+        except Rejected as rejected:
+            raise ValueError(rejected.message) from None
+
+    @staticmethod
+    def _existing(state: TenantState, id_: str | int) -> StoredIntegration:
+        integration = state.integrations.get(str(id_))
+        if integration is None:
+            raise LookupError(f"no integration with id {id_}")
+        return integration
+
+    def payload(self, id_: str | int) -> dict[str, Any]:
+        """The stored payload of one integration (never a secret): what a test compares against."""
+        with self.tenant.session() as state:
+            return payload_of(self._existing(state, id_))
+
+
+def _stage(text: str) -> scripts.Stage:
+    if text not in get_args(scripts.Stage):
+        raise Rejected(404, "Not Found")  # unreachable: the route's pattern only lets known stages through
+    return cast(scripts.Stage, text)
