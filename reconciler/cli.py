@@ -412,6 +412,94 @@ def scripts_command(paths: tuple[str, ...], out_dir: str, prune: bool, sandbox: 
     return EXIT_OK
 
 
+@cli.command()
+@click.argument("paths", nargs=-1, type=click.Path())
+@target_options
+@input_options
+@output_options
+def drift(
+    paths: tuple[str, ...],
+    sandbox: bool,
+    sandbox_state: str | None,
+    strict: bool,
+    allow_literal_secrets: bool,
+    output_format: str,
+    no_color: bool,
+    verbose: bool,
+) -> int:
+    """Report what differs between Git and Immuta: changed, deleted or created outside Git, and unhealthy.
+
+    Exit 0 when there is no drift, 2 when there is, 1 on any error (a failed read is never "all deleted").
+    """
+    from reconciler import drift as drift_module  # noqa: PLC0415 - only this command classifies drift
+    from reconciler.render import drift_json, drift_markdown, drift_text  # noqa: PLC0415
+
+    _setup_logging(verbose)
+    schemas = schema_module.load()
+    target = resolve_target(sandbox, sandbox_state)
+    request = engine.PlanRequest(
+        _paths(paths), validation=ValidationOptions(strict, allow_literal_secrets), mode=SecretMode.DEFER
+    )
+    with open_client(target) as client:
+        planned = engine.build(request, schemas, target, client)
+    _warn(planned.desired)
+    report = drift_module.detect(planned.plan)
+    run_url = None
+    if _in_github_actions() and os.environ.get("GITHUB_RUN_ID"):
+        server = os.environ.get("GITHUB_SERVER_URL", "https://github.com")
+        run_url = f"{server}/{os.environ.get('GITHUB_REPOSITORY', '')}/actions/runs/{os.environ['GITHUB_RUN_ID']}"
+    if output_format == "json":
+        click.echo(drift_json.render(report), nl=False)
+    elif output_format == "markdown":
+        click.echo(drift_markdown.render(report, run_url=run_url), nl=False)
+    else:
+        click.echo(drift_text.render(report), nl=False)
+    if _in_github_actions():
+        _step_summary(drift_markdown.render(report, run_url=run_url))
+    return EXIT_CHANGES if report.has_drift else EXIT_OK
+
+
+@cli.command(name="export")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False),
+    default=DEFAULT_PATH,
+    show_default=True,
+    help="Folder for the files (one per integration).",
+)
+@click.option("--with-defaults", is_flag=True, help="Also write values that equal a schema default.")
+@click.option("--force", is_flag=True, help="Overwrite files that already exist.")
+@target_options
+@click.option("--verbose", "-v", is_flag=True, help="Log HTTP calls (secrets redacted) to stderr.")
+def export_command(
+    out_dir: str, with_defaults: bool, force: bool, sandbox: bool, sandbox_state: str | None, verbose: bool
+) -> int:
+    """Write one desired-state file per integration in Immuta, secrets as ${env:NAME} placeholders.
+
+    Files are named <type>-<natural key>.yaml; each secret is ${env:<TYPE>_<KEY>_<FIELD>} in upper snake
+    case (FIELD is the path under config). Existing files are never overwritten without --force.
+    """
+    from reconciler import export as export_module  # noqa: PLC0415 - only this command writes files
+
+    _setup_logging(verbose)
+    schemas = schema_module.load()
+    target = resolve_target(sandbox, sandbox_state)
+    with open_client(target) as client:
+        actual = engine.observe(client, schemas)
+    files = export_module.export_state(actual, schemas, target=target.url, with_defaults=with_defaults)
+    written = export_module.write(files, out_dir, force=force)
+    for exported, path in zip(files, written, strict=True):
+        needs = f"  (set {', '.join(exported.env_names)})" if exported.env_names else ""
+        click.echo(f"{path}  ← {exported.integration.key} (id {exported.integration.id}){needs}")
+    for duplicate in actual.duplicates:
+        echo_err(f"warning: not exported: {duplicate.key} id {duplicate.id} has the same natural key as another")
+    for integration_id, integration_type in actual.unknown_types:
+        echo_err(f"warning: not exported: id {integration_id} has type {integration_type!r}, unknown to this version")
+    click.echo(f"Exported {len(written)} integration(s) to {out_dir}.")
+    return EXIT_OK
+
+
 @cli.group()
 def sandbox() -> None:
     """The Immuta Integrations API simulator (contract: shared/immuta-integrations-api.md)."""
