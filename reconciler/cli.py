@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import click
@@ -17,7 +19,8 @@ from reconciler import __version__, engine, gate, savedplan
 from reconciler import schema as schema_module
 from reconciler import scripts as manual_scripts
 from reconciler.apply import ApplyOptions, apply_plan
-from reconciler.desired import DesiredState, SecretMode, build_desired
+from reconciler.desired import DesiredState, SecretMode, build_desired, read_documents
+from reconciler.environments import Environment, load_environment, without_shadowed
 from reconciler.errors import (
     EXIT_CHANGES,
     EXIT_ERROR,
@@ -29,12 +32,12 @@ from reconciler.errors import (
     RefusedError,
 )
 from reconciler.gate import GateOptions
-from reconciler.loader import YAML_SUFFIXES, load_paths
+from reconciler.loader import YAML_SUFFIXES
 from reconciler.plan import Change, Plan
 from reconciler.render import apply_report, plan_json, plan_markdown, plan_text
 from reconciler.render import problems as problem_report
 from reconciler.secrets import Lookup
-from reconciler.target import DEFAULT_SANDBOX_STATE, open_client, resolve_target
+from reconciler.target import DEFAULT_SANDBOX_STATE, Target, open_client, resolve_target
 from reconciler.validate import ValidationOptions, check_documents
 from reconciler.verify import verify
 
@@ -46,12 +49,58 @@ def _in_github_actions() -> bool:
     return os.environ.get("GITHUB_ACTIONS") == "true"
 
 
-def _paths(paths: tuple[str, ...]) -> list[str]:
-    return list(paths) or [DEFAULT_PATH]
-
-
 def echo_err(text: str) -> None:
     click.echo(text, err=True)
+
+
+@dataclass(frozen=True, slots=True)
+class Where:
+    """The command-line choice of target: --sandbox [--sandbox-state FILE] and/or --env NAME."""
+
+    sandbox: bool
+    sandbox_state: str | None
+    environment: Environment | None
+
+    def target(self) -> Target:
+        return resolve_target(self.sandbox, self.sandbox_state, environment=self.environment)
+
+    def paths(self, given: Sequence[str]) -> list[str]:
+        return list(given) or list(self.environment.paths if self.environment else ()) or [DEFAULT_PATH]
+
+    @property
+    def variables(self) -> Mapping[str, Any] | None:
+        return self.environment.values if self.environment else None
+
+
+def env_option(function: F) -> F:
+    return click.option(
+        "--env",
+        "env_name",
+        metavar="NAME",
+        help="Environment: tenant URL, key variable, paths and ${var:…} values from environments/NAME.yaml.",
+    )(function)
+
+
+def target_options(function: Callable[..., Any]) -> Callable[..., Any]:
+    """--sandbox, its state file and --env: every command that talks to Immuta takes them, as `where`."""
+
+    @functools.wraps(function)
+    def wrapper(*args: Any, sandbox: bool, sandbox_state: str | None, env_name: str | None, **kwargs: Any) -> Any:
+        environment = load_environment(env_name) if env_name else None
+        return function(*args, where=Where(sandbox, sandbox_state, environment), **kwargs)
+
+    wrapper = env_option(wrapper)
+    wrapper = click.option(
+        "--sandbox-state",
+        type=click.Path(dir_okay=False),
+        default=None,
+        help=f"State file of the embedded sandbox [default: {DEFAULT_SANDBOX_STATE}].",
+    )(wrapper)
+    return click.option(
+        "--sandbox",
+        is_flag=True,
+        help="Use the embedded Immuta simulator instead of IMMUTA_URL (no server, no key).",
+    )(wrapper)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -70,17 +119,21 @@ def cli() -> None:
 @click.option("--resolve-secrets", is_flag=True, help="Also read every ${env:…}/${file:…} reference now.")
 @click.option("--allow-literal-secrets", is_flag=True, help="Accept secrets written in files (local experiments only).")
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@env_option
 def validate(
     paths: tuple[str, ...],
     strict: bool,
     resolve_secrets: bool,
     allow_literal_secrets: bool,
     output_format: str,
+    env_name: str | None,
 ) -> int:
     """Check desired-state files against the schemas; report every problem in every file at once."""
     schemas = schema_module.load()
-    documents, problems = load_paths(_paths(paths))
+    where = Where(False, None, load_environment(env_name) if env_name else None)
+    documents, problems = read_documents(where.paths(paths), schemas, where.variables)
     problems.extend(check_documents(documents, schemas, ValidationOptions(strict, allow_literal_secrets)))
+    problems = without_shadowed(problems)
     if resolve_secrets and not any(p.severity == "error" for p in problems):
         try:
             build_desired(documents, schemas, mode=SecretMode.REQUIRE, lookup=Lookup(os.environ))
@@ -96,22 +149,6 @@ def validate(
     if _in_github_actions():
         click.echo(problem_report.github_annotations(ordered), nl=False)
     return EXIT_ERROR if any(p.severity == "error" for p in ordered) else EXIT_OK
-
-
-def target_options(function: F) -> F:
-    """--sandbox and its state file: every command that talks to Immuta takes them."""
-    function = click.option(
-        "--sandbox-state",
-        type=click.Path(dir_okay=False),
-        default=None,
-        help=f"State file of the embedded sandbox [default: {DEFAULT_SANDBOX_STATE}].",
-    )(function)
-    function = click.option(
-        "--sandbox",
-        is_flag=True,
-        help="Use the embedded Immuta simulator instead of IMMUTA_URL (no server, no key).",
-    )(function)
-    return function
 
 
 def input_options(function: F) -> F:
@@ -194,8 +231,7 @@ def plan(
     out_file: str | None,
     check_file: str | None,
     detailed_exitcode: bool,
-    sandbox: bool,
-    sandbox_state: str | None,
+    where: Where,
     strict: bool,
     allow_literal_secrets: bool,
     output_format: str,
@@ -205,13 +241,14 @@ def plan(
     """Show what apply would change: create, update, replace, delete — field by field."""
     _setup_logging(verbose)
     schemas = schema_module.load()
-    target = resolve_target(sandbox, sandbox_state)
+    target = where.target()
     saved = savedplan.load(check_file) if check_file else None
-    chosen_paths = list(paths) or (saved.paths if saved else []) or [DEFAULT_PATH]
+    chosen_paths = where.paths(paths or (saved.paths if saved else []))
     request = engine.PlanRequest(
         chosen_paths,
         prune=saved.prune if saved else prune,
         validation=ValidationOptions(strict, allow_literal_secrets),
+        variables=where.variables,
     )
     with open_client(target) as client:
         planned = engine.build(request, schemas, target, client)
@@ -266,8 +303,7 @@ def apply(
     max_destroy_share: float,
     parallelism: int,
     timeout: float,
-    sandbox: bool,
-    sandbox_state: str | None,
+    where: Where,
     strict: bool,
     allow_literal_secrets: bool,
     output_format: str,
@@ -277,14 +313,15 @@ def apply(
     """Apply the plan for PATH..., or a saved plan FILE (refused if anything it was based on changed)."""
     _setup_logging(verbose)
     schemas = schema_module.load()
-    target = resolve_target(sandbox, sandbox_state)
+    target = where.target()
     saved = _saved_plan_argument(paths_or_plan)
-    paths = saved.paths if saved else (list(paths_or_plan) or [DEFAULT_PATH])
+    paths = saved.paths if saved else where.paths(paths_or_plan)
     request = engine.PlanRequest(
         paths,
         prune=saved.prune if saved else prune,
         validation=ValidationOptions(strict, allow_literal_secrets),
         mode=SecretMode.REQUIRE,
+        variables=where.variables,
     )
     color = _use_color(no_color)
     with open_client(target) as client:
@@ -391,11 +428,11 @@ def schema_command(type_name: str | None, list_types: bool) -> int:
 )
 @click.option("--prune", is_flag=True, help="Include deletes of integrations that no file declares.")
 @target_options
-def scripts_command(paths: tuple[str, ...], out_dir: str, prune: bool, sandbox: bool, sandbox_state: str | None) -> int:
+def scripts_command(paths: tuple[str, ...], out_dir: str, prune: bool, where: Where) -> int:
     """Write the platform scripts a DBA must run for planned changes of autoBootstrap: false integrations."""
     schemas = schema_module.load()
-    target = resolve_target(sandbox, sandbox_state)
-    request = engine.PlanRequest(list(paths) or [DEFAULT_PATH], prune=prune, mode=SecretMode.REQUIRE)
+    target = where.target()
+    request = engine.PlanRequest(where.paths(paths), prune=prune, mode=SecretMode.REQUIRE, variables=where.variables)
     with open_client(target) as client:
         planned = engine.build(request, schemas, target, client)
         _warn(planned.desired)
@@ -419,8 +456,7 @@ def scripts_command(paths: tuple[str, ...], out_dir: str, prune: bool, sandbox: 
 @output_options
 def drift(
     paths: tuple[str, ...],
-    sandbox: bool,
-    sandbox_state: str | None,
+    where: Where,
     strict: bool,
     allow_literal_secrets: bool,
     output_format: str,
@@ -436,9 +472,12 @@ def drift(
 
     _setup_logging(verbose)
     schemas = schema_module.load()
-    target = resolve_target(sandbox, sandbox_state)
+    target = where.target()
     request = engine.PlanRequest(
-        _paths(paths), validation=ValidationOptions(strict, allow_literal_secrets), mode=SecretMode.DEFER
+        where.paths(paths),
+        validation=ValidationOptions(strict, allow_literal_secrets),
+        mode=SecretMode.DEFER,
+        variables=where.variables,
     )
     with open_client(target) as client:
         planned = engine.build(request, schemas, target, client)
@@ -472,9 +511,7 @@ def drift(
 @click.option("--force", is_flag=True, help="Overwrite files that already exist.")
 @target_options
 @click.option("--verbose", "-v", is_flag=True, help="Log HTTP calls (secrets redacted) to stderr.")
-def export_command(
-    out_dir: str, with_defaults: bool, force: bool, sandbox: bool, sandbox_state: str | None, verbose: bool
-) -> int:
+def export_command(out_dir: str, with_defaults: bool, force: bool, where: Where, verbose: bool) -> int:
     """Write one desired-state file per integration in Immuta, secrets as ${env:NAME} placeholders.
 
     Files are named <type>-<natural key>.yaml; each secret is ${env:<TYPE>_<KEY>_<FIELD>} in upper snake
@@ -484,7 +521,7 @@ def export_command(
 
     _setup_logging(verbose)
     schemas = schema_module.load()
-    target = resolve_target(sandbox, sandbox_state)
+    target = where.target()
     with open_client(target) as client:
         actual = engine.observe(client, schemas)
     files = export_module.export_state(actual, schemas, target=target.url, with_defaults=with_defaults)
@@ -563,13 +600,14 @@ def serve(
 @sandbox.command(name="mark-setup-run")
 @click.argument("paths", nargs=-1, type=click.Path())
 @target_options
-def mark_setup_run(paths: tuple[str, ...], sandbox: bool, sandbox_state: str | None) -> int:
+def mark_setup_run(paths: tuple[str, ...], where: Where) -> int:
     """Record in the sandbox's state that the setup scripts of PATHS' integrations were run by a DBA."""
     from reconciler.sandbox.api import Sandbox  # noqa: PLC0415
 
     schemas = schema_module.load()
-    target = resolve_target(True, sandbox_state)
-    desired = engine.load(engine.PlanRequest(list(paths) or [DEFAULT_PATH]), schemas, target)
+    target = resolve_target(True, where.sandbox_state, environment=where.environment)
+    request = engine.PlanRequest(where.paths(paths), variables=where.variables)
+    desired = engine.load(request, schemas, target)
     simulator = Sandbox(state_file=target.sandbox_state)
     for integration in desired.integrations:
         if integration.present and integration.payload.get("autoBootstrap") is False:

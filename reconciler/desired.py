@@ -12,11 +12,12 @@ from enum import Enum
 from pathlib import Path as FsPath
 from typing import Any
 
+from reconciler.environments import apply_values, without_shadowed
 from reconciler.errors import InputError, Problem
 from reconciler.loader import SourceDocument, load_paths
 from reconciler.model import IntegrationKey, Path, SourceLocation, json_path, parse_dotted
 from reconciler.schema import SchemaSet, TypeSchema, payload_of
-from reconciler.secrets import REFERENCE, Lookup, Secret, Unresolved, mask_all, substitute
+from reconciler.secrets import PLACEHOLDER, REFERENCE, Lookup, Secret, Unresolved, substitute
 from reconciler.validate import ValidationOptions, check_documents, identity, strings
 
 
@@ -80,15 +81,25 @@ def load_desired(
     options: ValidationOptions = ValidationOptions(),  # noqa: B008 - frozen value object
     mode: SecretMode = SecretMode.DEFER,
     lookup: Lookup | None = None,
+    variables: Mapping[str, Any] | None = None,
 ) -> DesiredState:
     """Load, validate and normalise; raises InputError with every problem when anything is wrong."""
-    documents, problems = load_paths(paths)
-    problems.extend(check_documents(documents, schemas, options))
+    documents, problems = read_documents(paths, schemas, variables)
+    problems = without_shadowed([*problems, *check_documents(documents, schemas, options)])
     errors = [p for p in problems if p.severity == "error"]
     if errors:
         raise InputError(problems)
     warnings = tuple(sorted(p for p in problems if p.severity == "warning"))
     return build_desired(documents, schemas, mode=mode, lookup=lookup or Lookup({}), warnings=warnings)
+
+
+def read_documents(
+    paths: Sequence[str], schemas: SchemaSet, variables: Mapping[str, Any] | None
+) -> tuple[list[SourceDocument], list[Problem]]:
+    """The files under `paths`, with an environment's `${var:…}` values filled in (None: no environment)."""
+    documents, problems = load_paths(paths)
+    documents, var_problems = apply_values(documents, variables, schemas)
+    return documents, problems + var_problems
 
 
 def build_desired(
@@ -119,8 +130,11 @@ def build_desired(
         refs = tuple(
             (json_path(path), text) for path, text in strings(payload_of(doc.data), ()) if REFERENCE.search(text)
         )
+        written = payload_of(doc.data)
         intent = {
-            "payload": mask_all(_shown(payload)),
+            # As written (references as their text), so that `plan` (secrets not read) and `apply` (every
+            # secret read) digest a file alike; a literal secret (--allow-literal-secrets) is masked.
+            "payload": _as_written(type_schema, type_schema.apply_defaults(written) if present else written),
             "present": present,
             "refs": refs,
             "lifecycle": [lifecycle.prevent_destroy, [list(p) for p in lifecycle.ignore_changes]],
@@ -133,13 +147,13 @@ def build_desired(
     return DesiredState(tuple(integrations), warnings, tuple(sorted(placeholders)), tuple(sorted(unresolved)))
 
 
-def _shown(value: Any) -> Any:
-    if isinstance(value, Unresolved):
-        return value.text
+def _as_written(type_schema: TypeSchema, value: Any, path: Path = ()) -> Any:
     if isinstance(value, dict):
-        return {k: _shown(v) for k, v in value.items()}
+        return {k: _as_written(type_schema, v, (*path, k)) for k, v in value.items()}
     if isinstance(value, list):
-        return [_shown(v) for v in value]
+        return [_as_written(type_schema, v, (*path, i)) for i, v in enumerate(value)]
+    if type_schema.is_secret(path) and not (isinstance(value, str) and REFERENCE.search(value)):
+        return PLACEHOLDER
     return value
 
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from reconciler import __version__
 from reconciler.actual import ActualState, read_actual
@@ -23,6 +24,7 @@ class PlanRequest:
     prune: bool = False
     validation: ValidationOptions = ValidationOptions()  # noqa: RUF009 - frozen value object
     mode: SecretMode = SecretMode.DEFER
+    variables: Mapping[str, Any] | None = None  # the environment's ${var:…} values; None: no --env
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +46,7 @@ def load(request: PlanRequest, schemas: SchemaSet, target: Target) -> DesiredSta
         options=request.validation,
         mode=secret_mode(target, request.mode),
         lookup=Lookup(os.environ),
+        variables=request.variables,
     )
 
 

@@ -1,4 +1,5 @@
-"""Which Immuta a run talks to: the tenant named by IMMUTA_URL, or the embedded sandbox (`--sandbox`)."""
+"""Which Immuta a run talks to: the tenant named by IMMUTA_URL or by `--env NAME`, or the embedded
+sandbox (`--sandbox`). A plan for one environment never touches another's tenant."""
 
 from __future__ import annotations
 
@@ -7,7 +8,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path as FsPath
 
-from reconciler.client import Auth, ClientSettings, ImmutaClient, SandboxTransport
+from reconciler.client import ENV_API_KEY, ENV_TOKEN, ENV_URL, Auth, ClientSettings, ImmutaClient, SandboxTransport
+from reconciler.environments import Environment
+from reconciler.errors import ReconcilerError
 
 DEFAULT_SANDBOX_STATE = ".reconciler/sandbox.json"
 SANDBOX_KEY = "sandbox-local-key"
@@ -19,21 +22,44 @@ class Target:
 
     url: str
     sandbox_state: str | None = None  # the state file when the target is the embedded sandbox
+    settings: ClientSettings | None = None  # how to reach a real tenant
 
     @property
     def is_sandbox(self) -> bool:
         return self.sandbox_state is not None
 
 
-def resolve_target(sandbox: bool, sandbox_state: str | None, environ: Mapping[str, str] | None = None) -> Target:
+def resolve_target(
+    sandbox: bool,
+    sandbox_state: str | None,
+    environ: Mapping[str, str] | None = None,
+    environment: Environment | None = None,
+) -> Target:
     if sandbox:
-        state = FsPath(sandbox_state or DEFAULT_SANDBOX_STATE).resolve()
+        default = f".reconciler/sandbox-{environment.name}.json" if environment else DEFAULT_SANDBOX_STATE
+        state = FsPath(sandbox_state or default).resolve()
         return Target(f"sandbox://{state.as_posix()}", str(state))
-    env = os.environ if environ is None else environ
-    return Target(ClientSettings.from_env(env).base_url)
+    env = dict(os.environ if environ is None else environ)
+    if environment is not None:
+        named = env.get(ENV_URL, "").strip().rstrip("/")
+        if named and named != environment.url:
+            raise ReconcilerError(
+                f"{ENV_URL} is {named} but environment {environment.name!r} ({environment.file}) targets "
+                f"{environment.url}: unset {ENV_URL} or pick the matching --env"
+            )
+        if not env.get(environment.api_key_env) and not env.get(environment.token_env):
+            raise ReconcilerError(
+                f"environment {environment.name!r} needs {environment.api_key_env} (an Immuta API key) or "
+                f"{environment.token_env} (a bearer token) to be set"
+            )
+        env[ENV_URL] = environment.url
+        env[ENV_API_KEY] = env.get(environment.api_key_env, "")
+        env[ENV_TOKEN] = env.get(environment.token_env, "")
+    settings = ClientSettings.from_env(env)
+    return Target(settings.base_url, settings=settings)
 
 
-def open_client(target: Target, environ: Mapping[str, str] | None = None) -> ImmutaClient:
+def open_client(target: Target) -> ImmutaClient:
     if target.sandbox_state is not None:
         from reconciler.sandbox.api import Sandbox  # noqa: PLC0415 - only sandbox runs load the simulator
 
@@ -42,4 +68,5 @@ def open_client(target: Target, environ: Mapping[str, str] | None = None) -> Imm
         return ImmutaClient(
             "http://sandbox.invalid", Auth.api_key(SANDBOX_KEY), transport=SandboxTransport(simulator.handle)
         )
-    return ImmutaClient.from_env(environ)
+    assert target.settings is not None
+    return ImmutaClient.from_settings(target.settings)

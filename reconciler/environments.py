@@ -1,0 +1,153 @@
+"""Several tenants from one repository: `--env NAME` reads `environments/NAME.yaml`.
+
+```yaml
+# environments/dev.yaml
+url: https://acme-dev.immuta.com       # the tenant this environment plans and applies against
+apiKeyEnv: IMMUTA_DEV_API_KEY          # where its key is (default IMMUTA_API_KEY; or tokenEnv)
+paths: [integrations.d, environments/dev.d]   # shared files plus this environment's own
+values:                                # ${var:NAME} in any non-secret field
+  SNOWFLAKE_HOST: acme-dev.us-east-1.snowflakecomputing.com
+```
+
+`${var:…}` values are filled in before validation, so patterns and natural keys are checked on the real
+values. Values files live in Git, so a `${var:…}` in a secret field is refused.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path as FsPath
+from typing import Any
+
+from reconciler.errors import InputError, Problem
+from reconciler.loader import SourceDocument, load_text
+from reconciler.model import Path, SourceLocation, json_path
+from reconciler.schema import SchemaSet
+
+ENVIRONMENTS_DIR = "environments"
+_VAR = re.compile(r"\$\{var:([^}]*)\}")
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+_KEYS = {"url", "apiKeyEnv", "tokenEnv", "paths", "values"}
+
+
+@dataclass(frozen=True, slots=True)
+class Environment:
+    name: str
+    file: str
+    url: str
+    api_key_env: str = "IMMUTA_API_KEY"
+    token_env: str = "IMMUTA_TOKEN"
+    paths: tuple[str, ...] = ()
+    values: Mapping[str, Any] = field(default_factory=dict)  # plain scalars, with their YAML types
+
+
+def load_environment(name: str, folder: str = ENVIRONMENTS_DIR) -> Environment:
+    path = FsPath(folder) / f"{name}.yaml"
+    if not _NAME.match(name):
+        raise InputError([Problem(None, "", f"--env {name!r}: use letters, digits, '-', '_' or '.'")])
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError:
+        known = sorted(p.stem for p in FsPath(folder).glob("*.yaml")) if FsPath(folder).is_dir() else []
+        listing = f"; known: {', '.join(known)}" if known else f"; create {path}"
+        raise InputError([Problem(None, "", f"no environment {name!r} ({path} not found){listing}")]) from None
+    documents, problems = load_text(text, str(path))
+    if problems or len(documents) != 1 or not isinstance(documents[0].data, dict):
+        problems = problems or [Problem(SourceLocation(str(path), 1, 1), "$", "must be one mapping")]
+        raise InputError(problems)
+    return _parse(name, documents[0])
+
+
+def _parse(name: str, doc: SourceDocument) -> Environment:
+    data: dict[str, Any] = doc.data
+    problems = [
+        Problem(doc.location((key,)), json_path((key,)), f"unknown field; known: {', '.join(sorted(_KEYS))}")
+        for key in data
+        if key not in _KEYS
+    ]
+    url = data.get("url")
+    if not isinstance(url, str) or not url.startswith(("https://", "http://")):
+        problems.append(Problem(doc.location(("url",)), "$.url", "required: the tenant's http(s) URL"))
+    for key in ("apiKeyEnv", "tokenEnv"):
+        if key in data and not isinstance(data[key], str):
+            problems.append(Problem(doc.location((key,)), json_path((key,)), "must be an environment variable name"))
+    paths = data.get("paths", [])
+    if not isinstance(paths, list) or not all(isinstance(p, str) for p in paths):
+        problems.append(Problem(doc.location(("paths",)), "$.paths", "must be a list of files or folders"))
+    values = data.get("values", {})
+    if not isinstance(values, dict) or not all(isinstance(v, str | int | float | bool) for v in values.values()):
+        problems.append(Problem(doc.location(("values",)), "$.values", "must map names to plain values"))
+    if problems:
+        raise InputError(problems)
+    return Environment(
+        name=name,
+        file=doc.file,
+        url=str(url).rstrip("/"),
+        api_key_env=data.get("apiKeyEnv", "IMMUTA_API_KEY"),
+        token_env=data.get("tokenEnv", "IMMUTA_TOKEN"),
+        paths=tuple(paths),
+        values={str(k): v for k, v in values.items()},
+    )
+
+
+def _text(value: Any) -> str:
+    return ("true" if value else "false") if isinstance(value, bool) else str(value)
+
+
+def apply_values(
+    documents: Sequence[SourceDocument], values: Mapping[str, Any] | None, schemas: SchemaSet
+) -> tuple[list[SourceDocument], list[Problem]]:
+    """Documents with every `${var:NAME}` filled in from the environment's values, and the problems."""
+    problems: list[Problem] = []
+    result = []
+    for doc in documents:
+        type_schema = schemas.types.get(doc.data.get("type", "")) if isinstance(doc.data, dict) else None
+
+        def fill(value: Any, path: Path, doc: SourceDocument = doc, type_schema: Any = type_schema) -> Any:
+            if isinstance(value, dict):
+                return {k: fill(v, (*path, k)) for k, v in value.items()}
+            if isinstance(value, list):
+                return [fill(v, (*path, i)) for i, v in enumerate(value)]
+            if not isinstance(value, str) or not _VAR.search(value):
+                return value
+            where = doc.location(path)
+            if type_schema is not None and type_schema.is_secret(path):
+                problems.append(
+                    Problem(
+                        where,
+                        json_path(path),
+                        "a secret cannot come from a values file (it is in Git): use ${env:NAME} or ${file:PATH}",
+                    )
+                )
+                return value
+            if values is None:
+                problems.append(
+                    Problem(
+                        where,
+                        json_path(path),
+                        "${var:…} needs an environment: pass --env NAME "
+                        f"(values come from {ENVIRONMENTS_DIR}/NAME.yaml)",
+                    )
+                )
+                return value
+            missing = [m.group(1) for m in _VAR.finditer(value) if m.group(1) not in values]
+            if missing:
+                problems.append(
+                    Problem(where, json_path(path), f"${{var:{missing[0]}}} is not in the environment's values")
+                )
+                return value
+            whole = _VAR.fullmatch(value)
+            if whole:  # a whole-value reference keeps the value's YAML type (a port stays a number)
+                return values[whole.group(1)]
+            return _VAR.sub(lambda m: _text(values[m.group(1)]), value)
+
+        result.append(replace(doc, data=fill(doc.data, ())))
+    return result, problems
+
+
+def without_shadowed(problems: Sequence[Problem]) -> list[Problem]:
+    """Drops the schema errors of a field whose `${var:…}` could not be filled: they only repeat it."""
+    unfilled = {(p.location, p.json_path) for p in problems if p.message.startswith("${var:")}
+    return [p for p in problems if p.message.startswith("${var:") or (p.location, p.json_path) not in unfilled]
