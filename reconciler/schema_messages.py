@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 from typing import TYPE_CHECKING, Any
 
 import jsonschema
@@ -26,11 +27,24 @@ _JSON_TYPES = {
     type(None): "null",
 }
 
+# JSON Schema type names in the words of a YAML file.
+_SCHEMA_TYPES = {
+    "boolean": "a boolean",
+    "integer": "an integer",
+    "number": "a number",
+    "string": "a string",
+    "array": "a list",
+    "object": "a mapping",
+    "null": "null",
+}
 
 _YAML11_BOOLS = frozenset({"yes", "no", "on", "off", "y", "n"})
+_LEADING_ZERO = re.compile(r"^[-+]?0[0-9]+$")
+_FILE_ONLY_KEYS = ("ensure", "lifecycle")
 
 
-def _kind(value: Any) -> str:
+def kind(value: Any) -> str:
+    """`a string`, `a list`, … : what a YAML value is, in the words of a message."""
     return _JSON_TYPES.get(type(value), type(value).__name__)
 
 
@@ -39,9 +53,7 @@ def _show(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def describe(
-    schemas: SchemaSet, type_schema: TypeSchema | None, error: jsonschema.ValidationError
-) -> SchemaIssue:
+def describe(schemas: SchemaSet, type_schema: TypeSchema | None, error: jsonschema.ValidationError) -> SchemaIssue:
     from reconciler.schema import SchemaIssue  # noqa: PLC0415 - schema.py imports this module lazily
 
     instance: Any = error.instance
@@ -55,21 +67,30 @@ def describe(
 
     if keyword == "required":
         missing = _missing_name(error)
+        misspelt = _misspelling(type_schema, path, instance, missing)
+        if misspelt is not None:
+            # The same words as the unknown-field message, so one typo is reported once.
+            return SchemaIssue((*path, misspelt), (*path, misspelt), f"unknown field; did you mean {missing!r}?")
+        if not path and missing == "type":
+            return SchemaIssue(("type",), (), f"required field is missing: one of {', '.join(schemas.type_names)}")
         return SchemaIssue((*path, missing), path, f"required field is missing{when}")
     if keyword == "additionalProperties":
-        extra = sorted(set(instance) - set(schema.get("properties", {})))
+        known = list(schema.get("properties", {}))
+        extra = sorted(set(instance) - set(known))
         name = extra[0] if extra else "?"
-        close = difflib.get_close_matches(name, list(schema.get("properties", {})), n=1, cutoff=0.7)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
-        return SchemaIssue((*path, name), path, f"unknown field{hint}")
+        close = difflib.get_close_matches(name, known, n=1, cutoff=0.7)
+        also = f" (also {', '.join(repr(e) for e in extra[1:])})" if len(extra) > 1 else ""
+        hint = f"did you mean {close[0]!r}?" if close else "allowed here: " + ", ".join(known)
+        return SchemaIssue((*path, name), (*path, name), f"unknown field{also}; {hint}")
     if keyword == "type":
-        expected = rule
-        names: list[str] = expected if isinstance(expected, list) else [expected]
+        names: list[str] = rule if isinstance(rule, list) else [rule]
+        expected = " or ".join(_SCHEMA_TYPES.get(n, n) for n in names)
         shown = "" if secret else f" {value}"
-        hint = ""
-        if "boolean" in names and isinstance(instance, str) and instance.lower() in _YAML11_BOOLS:
-            hint = " (YAML 1.1 would read this as a boolean; write true or false)"
-        return SchemaIssue(path, path, f"must be {' or '.join(names)}, not {_kind(instance)}{shown}{hint}")
+        return SchemaIssue(
+            path,
+            path,
+            f"must be {expected}, not {kind(instance)}{shown}{_type_hint(names, instance, secret)}",
+        )
     if keyword == "enum":
         allowed = ", ".join(json.dumps(v) for v in rule)
         suggestion = ""
@@ -79,37 +100,86 @@ def describe(
             suggestion = f" (did you mean {json.dumps(match[0])}?)" if match else ""
         return SchemaIssue(path, path, f"{value} is not one of {allowed}{suggestion}")
     if keyword == "const":
-        reason = schema.get("description", "")
-        suffix = f": {reason}" if reason else ""
-        return SchemaIssue(path, path, f"must be {json.dumps(rule)}{suffix}")
+        reason = str(schema.get("description", "")).rstrip(".")
+        expected = f"must be {json.dumps(rule)}"
+        if reason.lower().startswith(expected.lower()):  # the description says it better
+            return SchemaIssue(path, path, expected + reason[len(expected) :])
+        return SchemaIssue(path, path, f"{expected}, not {value}")
     if keyword == "pattern":
-        reason = schema.get("description", "")
+        reason = str(schema.get("description", "")).rstrip(".")
         suffix = f" ({reason})" if reason else ""
         return SchemaIssue(path, path, f"{value} does not match {rule}{suffix}")
     if keyword == "minLength":
         return SchemaIssue(path, path, "must not be empty" if rule == 1 else f"must be at least {rule} long")
-    if keyword in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
-        sign = {"minimum": ">=", "maximum": "<=", "exclusiveMinimum": ">", "exclusiveMaximum": "<"}[keyword]
-        return SchemaIssue(path, path, f"{value} must be {sign} {rule}")
+    if keyword in ("minimum", "exclusiveMinimum"):
+        bound = "at least" if keyword == "minimum" else "more than"
+        return SchemaIssue(path, path, f"must be {bound} {rule}, not {value}")
+    if keyword in ("maximum", "exclusiveMaximum"):
+        bound = "at most" if keyword == "maximum" else "less than"
+        return SchemaIssue(path, path, f"must be {bound} {rule}, not {value}")
     if keyword == "uniqueItems":
         return SchemaIssue(path, path, "must not contain duplicate items")
     if keyword == "minItems":
         return SchemaIssue(path, path, f"must have at least {rule} item(s)")
-    if keyword in ("not", "false"):
+    if keyword == "not":
         inner = rule if isinstance(rule, dict) else {}
-        reason = inner.get("description") or schema.get("description") or "is not allowed here"
-        reason = reason if keyword == "not" else "is not allowed here"
-        return SchemaIssue(path, path, reason)
+        reason = str(inner.get("description") or schema.get("description") or "is not allowed here")
+        # A `not: {anyOf: [{required: [a]}, …]}` rule is about fields that are present: point at the first.
+        present = [name for name in _required_names(inner) if isinstance(instance, dict) and name in instance]
+        where: Path = (*path, present[0]) if present else path
+        return SchemaIssue(where, where, reason)
+    if keyword == "false":
+        return SchemaIssue(path, path, "is not allowed here")
     return SchemaIssue(path, path, f"fails the schema's {keyword!r} rule")
 
 
+def _type_hint(names: list[str], instance: Any, secret: bool) -> str:
+    """Why a value has the wrong type when YAML, not the user, decided it."""
+    if secret:
+        return ""
+    if "boolean" in names and isinstance(instance, str) and instance.lower() in _YAML11_BOOLS:
+        return " (YAML 1.1 would read this as a boolean; write true or false)"
+    if {"integer", "number"} & set(names) and isinstance(instance, str) and _LEADING_ZERO.match(instance):
+        return f" (a number with a leading zero is read as a string; write {int(instance)})"
+    if "string" in names and isinstance(instance, (int, float)) and not isinstance(instance, bool):
+        return f' (quote it: "{instance}")'
+    return ""
+
+
+def _required_names(rule: dict[str, Any]) -> list[str]:
+    names: list[str] = [str(n) for n in rule.get("required", [])]
+    for member in rule.get("anyOf", []) + rule.get("oneOf", []):
+        if isinstance(member, dict):
+            names.extend(_required_names(member))
+    return names
+
+
+def _misspelling(type_schema: TypeSchema | None, path: Path, instance: Any, missing: str) -> str | None:
+    """A key of `instance` the schema does not know that is a near-miss of the missing field `missing`."""
+    if type_schema is None or not isinstance(instance, dict):
+        return None
+    declared = (
+        type_schema.properties(type_schema.field(path) or {}) if path else type_schema.properties(type_schema.root)
+    )
+    if declared is None:
+        return None
+    known = set(declared) | (set(_FILE_ONLY_KEYS) if not path else set())
+    unknown = [key for key in instance if isinstance(key, str) and key not in known]
+    for key in unknown:
+        close = difflib.get_close_matches(key, list(declared), n=1, cutoff=0.7)
+        if close and close[0] == missing:
+            return key
+    return None
+
+
 def _missing_name(error: jsonschema.ValidationError) -> str:
-    instance: Any = error.instance if isinstance(error.instance, dict) else {}
+    """jsonschema raises one error per missing field; its message is the only place that names it."""
     rule: Any = error.validator_value
     for name in rule:
-        if name not in instance:
+        if error.message == f"{name!r} is a required property":
             return str(name)
-    return "?"
+    instance: Any = error.instance if isinstance(error.instance, dict) else {}
+    return next((str(name) for name in rule if name not in instance), "?")
 
 
 def _condition(schemas: SchemaSet, error: jsonschema.ValidationError) -> str:
@@ -123,7 +193,6 @@ def _condition(schemas: SchemaSet, error: jsonschema.ValidationError) -> str:
             resolved = resolver.lookup(node["$ref"])
             resolver = resolved.resolver
             node = resolved.contents
-            condition = None  # a rule met through a reference belongs to the referenced schema
         if isinstance(node, dict) and part == "then" and "if" in node:
             condition = node["if"]
         try:
@@ -138,6 +207,8 @@ def _condition_text(condition: Any) -> str:
         return ""
     clauses = []
     for name, rule in condition.get("properties", {}).items():
+        if name == "type":
+            continue  # the dispatch on `type`: the file already says which type it is
         if isinstance(rule, dict) and "const" in rule:
             clauses.append(f"{name} is {json.dumps(rule['const'])}")
         elif isinstance(rule, dict) and "enum" in rule:

@@ -112,7 +112,7 @@ def references(text: str) -> tuple[list[Reference], list[str]]:
         elif kind not in KINDS:
             errors.append(f"unknown reference kind {kind!r} in ${{{body}}}: use {_FORMS}")
         elif not name:
-            what = "a file: write ${file:PATH}" if kind == "file" else f"a variable: write ${{{kind}:NAME}}"
+            what = "file: write ${file:PATH}" if kind == "file" else f"variable: write ${{{kind}:NAME}}"
             errors.append(f"${{{body}}} names no {what}")
         elif kind in ("env", "var") and not _ENV_NAME.match(name):
             errors.append(

@@ -3,6 +3,9 @@ fields, and the cross-file rules (one file per natural key, unique S3 locations,
 
 from __future__ import annotations
 
+import difflib
+import json
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path as FsPath
@@ -10,8 +13,10 @@ from typing import Any, Literal
 
 from reconciler.errors import Problem
 from reconciler.loader import SourceDocument
-from reconciler.model import IntegrationKey, Path, SourceLocation, dotted, json_path
+from reconciler.model import IntegrationKey, Path, SourceLocation, dotted, json_path, parse_dotted
 from reconciler.schema import SchemaSet, TypeSchema, get_path
+from reconciler.schema_check import compile_check
+from reconciler.schema_messages import kind
 from reconciler.secrets import is_reference_only, references
 
 
@@ -36,43 +41,64 @@ def _check_one(doc: SourceDocument, schemas: SchemaSet, options: ValidationOptio
         yield Problem(
             doc.location(()),
             "$",
-            "a document must be a mapping with `type` and, for most types, `autoBootstrap` and `config`",
+            "a document must be a mapping with `type` and, for most types, `autoBootstrap` and `config`"
+            f", not {kind(doc.data)}",
         )
         return
-    for issue in schemas.validate(doc.data):
-        yield Problem(doc.location(issue.anchor), json_path(issue.path), issue.message)
-    for path, text in strings(doc.data, ()):
-        for message in references(text)[1]:
-            yield Problem(doc.location(path), json_path(path), message)
+    # A value the loader already rejected (an unsupported tag) is reported once, by the loader.
+    reported: set[Path] = set(doc.invalid)
+    fast = compile_check(schemas)
+    for issue in [] if fast is not None and fast(doc.data) else schemas.validate(doc.data):
+        if not _under(issue.path, doc.invalid):
+            reported.add(issue.path)
+            yield Problem(doc.location(issue.anchor), json_path(issue.path), issue.message)
     type_schema = schemas.types.get(doc.data.get("type", ""))
+    for path, text in strings(doc.data, ()):
+        if path in reported:
+            continue
+        for message in references(text)[1]:
+            reported.add(path)
+            yield Problem(doc.location(path), json_path(path), message)
     if type_schema is None:
         return
     if not options.allow_literal_secrets:
         for path in sorted(type_schema.secret_paths):
             value = get_path(doc.data, path)
-            if isinstance(value, str) and not is_reference_only(value):
+            if isinstance(value, str) and path not in reported and not is_reference_only(value):
                 yield Problem(doc.location(path), json_path(path), _literal_secret_message(doc, path))
     severity: Literal["error", "warning"] = "error" if options.strict else "warning"
     for path, suggestion in type_schema.unknown_fields(doc.data):
+        if path in reported:  # a misspelt required field: the schema check has said so
+            continue
         hint = f"; did you mean {suggestion!r}?" if suggestion else ""
         message = f"unknown field for {type_schema.name}{hint} (sent to Immuta as written)"
         yield Problem(doc.location(path), json_path(path), message, severity)
     lifecycle = doc.data.get("lifecycle")
     ignored = lifecycle.get("ignoreChanges", []) if isinstance(lifecycle, dict) else []
     for index, entry in enumerate(ignored if isinstance(ignored, list) else []):
-        if isinstance(entry, str) and type_schema.field(tuple(entry.split("."))) is None:
-            where: Path = ("lifecycle", "ignoreChanges", index)
+        where: Path = ("lifecycle", "ignoreChanges", index)
+        if where in reported or not isinstance(entry, str):
+            continue
+        field_path = parse_dotted(entry)
+        if type_schema.field(field_path) is None:
+            siblings = type_schema.properties(type_schema.field(field_path[:-1]) or {}) or {}
+            close = difflib.get_close_matches(str(field_path[-1]), list(siblings), n=1, cutoff=0.7)
+            hint = f"; did you mean {dotted((*field_path[:-1], close[0]))}?" if close else ""
             yield Problem(
                 doc.location(where),
                 json_path(where),
-                f"{entry} is not a field of {type_schema.name}",
+                f"{entry} is not a field of {type_schema.name}{hint}",
                 severity,
             )
 
 
+def _under(path: Path, parents: frozenset[Path]) -> bool:
+    return any(path[: len(parent)] == parent for parent in parents)
+
+
 def _literal_secret_message(doc: SourceDocument, path: Path) -> str:
-    stem = FsPath(doc.file).stem
-    name = "_".join(part for part in (stem, str(path[-1])) if part)
+    field_name = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", str(path[-1]))  # awsAccessKeyId → aws_Access_Key_Id
+    name = "_".join(part for part in (FsPath(doc.file).stem, field_name) if part)
     env = "".join(c if c.isalnum() else "_" for c in name).upper()
     return (
         f"is a secret and must not be written in the file: use a reference such as "
@@ -105,25 +131,23 @@ def identity(doc: SourceDocument, schemas: SchemaSet) -> tuple[TypeSchema, Integ
 
 
 def _cross_file(documents: Sequence[SourceDocument], schemas: SchemaSet) -> Iterator[Problem]:
-    first_by_key: dict[IntegrationKey, SourceLocation] = {}
+    first_by_key: dict[IntegrationKey, tuple[SourceLocation, bool]] = {}
     first_by_unique: dict[tuple[str, str, object], SourceLocation] = {}
     for doc in documents:
         found = identity(doc, schemas)
         if found is None:
             continue
         type_schema, key = found
-        here = doc.location(type_schema.natural_key[0] if type_schema.natural_key else ())
+        key_path: Path = type_schema.natural_key[0] if type_schema.natural_key else ()
+        here = doc.location(key_path)
+        absent = doc.data.get("ensure") == "absent"
         if key in first_by_key:
-            other = first_by_key[key]
-            what = (
-                f"a second {type_schema.name} integration: Immuta allows one per tenant"
-                if type_schema.natural_key == (("type",),)
-                else f"the same integration ({key}) as"
-            )
-            joiner = "; the first is in" if type_schema.natural_key == (("type",),) else ""
-            yield Problem(here, "$", f"{what}{joiner} {other.file}:{other.line}")
+            (other, other_absent) = first_by_key[key]
+            yield Problem(here, json_path(key_path), _same_key_message(type_schema, key, absent, other, other_absent))
         else:
-            first_by_key[key] = here
+            first_by_key[key] = (here, absent)
+        if absent:  # a tombstone frees its unique values rather than claiming them
+            continue
         for path in type_schema.unique:
             value = get_path(doc.data, path)
             if value is None:
@@ -135,8 +159,21 @@ def _cross_file(documents: Sequence[SourceDocument], schemas: SchemaSet) -> Iter
                 yield Problem(
                     where,
                     json_path(path),
-                    f"{value!r} is already used by {other.file}:{other.line}; "
-                    f"it must be unique across {type_schema.name} integrations",
+                    f"{json.dumps(value)} is already used by {other.file}:{other.line}; "
+                    f"{path[-1]} must be unique across {type_schema.name} integrations",
                 )
             else:
                 first_by_unique[slot] = where
+
+
+def _same_key_message(
+    type_schema: TypeSchema, key: IntegrationKey, absent: bool, other: SourceLocation, other_absent: bool
+) -> str:
+    first = f"{other.file}:{other.line}"
+    if absent != other_absent:
+        if absent:
+            return f"this tombstone (ensure: absent) deletes {key}, which {first} declares; keep one of the two"
+        return f"{key} is deleted by the tombstone (ensure: absent) in {first}; keep one of the two"
+    if type_schema.natural_key == (("type",),):
+        return f"a second {type_schema.name} integration (Immuta allows one per tenant); the first is in {first}"
+    return f"{key} is also declared in {first}; one integration, one file"
