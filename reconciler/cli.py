@@ -11,14 +11,12 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from reconciler import __version__, engine, gate, savedplan
+from reconciler import __version__
 from reconciler import schema as schema_module
-from reconciler import scripts as manual_scripts
-from reconciler.apply import ApplyOptions, apply_plan
 from reconciler.desired import DesiredState, SecretMode, build_desired, read_documents
 from reconciler.environments import Environment, load_environment, without_shadowed
 from reconciler.errors import (
@@ -31,15 +29,18 @@ from reconciler.errors import (
     ReconcilerError,
     RefusedError,
 )
-from reconciler.gate import GateOptions
 from reconciler.loader import YAML_SUFFIXES
-from reconciler.plan import Change, Plan
-from reconciler.render import apply_report, plan_json, plan_markdown, plan_text
 from reconciler.render import problems as problem_report
 from reconciler.secrets import Lookup
 from reconciler.target import DEFAULT_SANDBOX_STATE, Target, open_client, resolve_target
 from reconciler.validate import ValidationOptions, check_documents
-from reconciler.verify import verify
+
+if TYPE_CHECKING:
+    from reconciler import savedplan
+    from reconciler.plan import Change, Plan
+
+# Commands that talk to Immuta import the engine (httpx, deepdiff, the simulator) when they run, so that
+# `validate` — run on every commit by pre-commit — starts fast.
 
 DEFAULT_PATH = "integrations.d"
 F = TypeVar("F", bound=Callable[..., Any])
@@ -147,7 +148,7 @@ def validate(
         click.echo(problem_report.as_text(ordered), nl=False)
         echo_err(problem_report.summary(ordered, len(documents), files))
     if _in_github_actions():
-        click.echo(problem_report.github_annotations(ordered), nl=False)
+        click.echo(problem_report.github_annotations(ordered), nl=False, err=True)
     return EXIT_ERROR if any(p.severity == "error" for p in ordered) else EXIT_OK
 
 
@@ -192,6 +193,8 @@ def _setup_logging(verbose: bool) -> None:
 
 
 def render_plan(plan: Plan, output_format: str, color: bool) -> str:
+    from reconciler.render import plan_json, plan_markdown, plan_text
+
     if output_format == "json":
         return plan_json.render(plan)
     if output_format == "markdown":
@@ -239,6 +242,9 @@ def plan(
     verbose: bool,
 ) -> int:
     """Show what apply would change: create, update, replace, delete — field by field."""
+    from reconciler import engine, savedplan
+    from reconciler.render import plan_markdown
+
     _setup_logging(verbose)
     schemas = schema_module.load()
     target = where.target()
@@ -269,6 +275,8 @@ def plan(
 
 
 def _saved_plan_argument(args: tuple[str, ...]) -> savedplan.SavedPlan | None:
+    from reconciler import savedplan
+
     if len(args) == 1 and os.path.isfile(args[0]) and not args[0].endswith(YAML_SUFFIXES):
         return savedplan.load(args[0])
     return None
@@ -311,6 +319,12 @@ def apply(
     verbose: bool,
 ) -> int:
     """Apply the plan for PATH..., or a saved plan FILE (refused if anything it was based on changed)."""
+    from reconciler import engine, gate, savedplan
+    from reconciler.apply import ApplyOptions, apply_plan
+    from reconciler.gate import GateOptions
+    from reconciler.render import apply_report
+    from reconciler.verify import verify
+
     _setup_logging(verbose)
     schemas = schema_module.load()
     target = where.target()
@@ -369,6 +383,8 @@ def apply(
 
 def _live_lines(changes: tuple[Change, ...]) -> Callable[[Change, str], None]:
     """On a terminal: one line per integration, redrawn in place as its status changes."""
+    from reconciler.render import plan_text
+
     lock = threading.Lock()
     rows = {str(c.key): f"{plan_text.MARKERS[c.action]} {c.key}: waiting" for c in changes}
     drawn = 0
@@ -386,6 +402,8 @@ def _live_lines(changes: tuple[Change, ...]) -> Callable[[Change, str], None]:
 
 def _progress_printer() -> Callable[[Change, str], None]:
     """In CI and logs: plain timestamped lines, one per event."""
+    from reconciler.render import plan_text
+
     lock = threading.Lock()
 
     def show(change: Change, text: str) -> None:
@@ -430,6 +448,9 @@ def schema_command(type_name: str | None, list_types: bool) -> int:
 @target_options
 def scripts_command(paths: tuple[str, ...], out_dir: str, prune: bool, where: Where) -> int:
     """Write the platform scripts a DBA must run for planned changes of autoBootstrap: false integrations."""
+    from reconciler import engine
+    from reconciler import scripts as manual_scripts
+
     schemas = schema_module.load()
     target = where.target()
     request = engine.PlanRequest(where.paths(paths), prune=prune, mode=SecretMode.REQUIRE, variables=where.variables)
@@ -467,8 +488,9 @@ def drift(
 
     Exit 0 when there is no drift, 2 when there is, 1 on any error (a failed read is never "all deleted").
     """
-    from reconciler import drift as drift_module  # noqa: PLC0415 - only this command classifies drift
-    from reconciler.render import drift_json, drift_markdown, drift_text  # noqa: PLC0415
+    from reconciler import drift as drift_module
+    from reconciler import engine
+    from reconciler.render import drift_json, drift_markdown, drift_text
 
     _setup_logging(verbose)
     schemas = schema_module.load()
@@ -517,7 +539,8 @@ def export_command(out_dir: str, with_defaults: bool, force: bool, where: Where,
     Files are named <type>-<natural key>.yaml; each secret is ${env:<TYPE>_<KEY>_<FIELD>} in upper snake
     case (FIELD is the path under config). Existing files are never overwritten without --force.
     """
-    from reconciler import export as export_module  # noqa: PLC0415 - only this command writes files
+    from reconciler import engine
+    from reconciler import export as export_module
 
     _setup_logging(verbose)
     schemas = schema_module.load()
@@ -572,9 +595,9 @@ def serve(
     faults: tuple[str, ...],
 ) -> int:
     """Serve the simulator over HTTP until interrupted; prints its URL on start."""
-    from reconciler.sandbox.api import Sandbox  # noqa: PLC0415 - only this command needs the server
-    from reconciler.sandbox.faults import Faults  # noqa: PLC0415
-    from reconciler.sandbox.server import start_server  # noqa: PLC0415
+    from reconciler.sandbox.api import Sandbox
+    from reconciler.sandbox.faults import Faults
+    from reconciler.sandbox.server import start_server
 
     try:
         chosen = Faults.from_assignments(faults)
@@ -602,7 +625,8 @@ def serve(
 @target_options
 def mark_setup_run(paths: tuple[str, ...], where: Where) -> int:
     """Record in the sandbox's state that the setup scripts of PATHS' integrations were run by a DBA."""
-    from reconciler.sandbox.api import Sandbox  # noqa: PLC0415
+    from reconciler import engine
+    from reconciler.sandbox.api import Sandbox
 
     schemas = schema_module.load()
     target = resolve_target(True, where.sandbox_state, environment=where.environment)
@@ -620,7 +644,7 @@ def _report(exc: ReconcilerError) -> None:
     if isinstance(exc, InputError):
         echo_err(problem_report.as_text(exc.problems).rstrip("\n"))
         if _in_github_actions():
-            click.echo(problem_report.github_annotations(exc.problems), nl=False)
+            click.echo(problem_report.github_annotations(exc.problems), nl=False, err=True)
         errors = [p for p in exc.problems if p.severity == "error"]
         echo_err(f"error: {len(errors)} problem(s) in the desired-state files; nothing was changed")
         return

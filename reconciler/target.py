@@ -7,10 +7,13 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path as FsPath
+from typing import TYPE_CHECKING
 
-from reconciler.client import ENV_API_KEY, ENV_TOKEN, ENV_URL, Auth, ClientSettings, ImmutaClient, SandboxTransport
 from reconciler.environments import Environment
 from reconciler.errors import ReconcilerError
+
+if TYPE_CHECKING:  # the client (and httpx) load only when a command talks to Immuta
+    from reconciler.client import ClientSettings, ImmutaClient
 
 DEFAULT_SANDBOX_STATE = ".reconciler/sandbox.json"
 SANDBOX_KEY = "sandbox-local-key"
@@ -39,6 +42,8 @@ def resolve_target(
         default = f".reconciler/sandbox-{environment.name}.json" if environment else DEFAULT_SANDBOX_STATE
         state = FsPath(sandbox_state or default).resolve()
         return Target(f"sandbox://{state.as_posix()}", str(state))
+    from reconciler.client import ENV_API_KEY, ENV_TOKEN, ENV_URL, ClientSettings
+
     env = dict(os.environ if environ is None else environ)
     if environment is not None:
         named = env.get(ENV_URL, "").strip().rstrip("/")
@@ -60,8 +65,10 @@ def resolve_target(
 
 
 def open_client(target: Target) -> ImmutaClient:
+    from reconciler.client import Auth, ImmutaClient, SandboxTransport
+
     if target.sandbox_state is not None:
-        from reconciler.sandbox.api import Sandbox  # noqa: PLC0415 - only sandbox runs load the simulator
+        from reconciler.sandbox.api import Sandbox
 
         FsPath(target.sandbox_state).parent.mkdir(parents=True, exist_ok=True)
         simulator = Sandbox(state_file=target.sandbox_state, api_key=SANDBOX_KEY)
