@@ -620,6 +620,24 @@ def serve(
     return EXIT_OK
 
 
+@sandbox.command(name="configure")
+@click.option(
+    "--require-manual-setup/--no-require-manual-setup",
+    default=None,
+    help="Whether autoBootstrap: false creates need `sandbox mark-setup-run` first (kept in the state file).",
+)
+@target_options
+def configure(require_manual_setup: bool | None, where: Where) -> int:
+    """Change settings kept in the sandbox's state file, seen by --sandbox runs and `sandbox serve --state`."""
+    from reconciler.sandbox.api import Sandbox
+
+    target = resolve_target(True, where.sandbox_state, environment=where.environment)
+    if require_manual_setup is not None:
+        Sandbox(state_file=target.sandbox_state).require_manual_setup(require_manual_setup)
+        click.echo(f"require manual setup: {'on' if require_manual_setup else 'off'} ({target.sandbox_state})")
+    return EXIT_OK
+
+
 @sandbox.command(name="mark-setup-run")
 @click.argument("paths", nargs=-1, type=click.Path())
 @target_options

@@ -253,6 +253,11 @@ class Sandbox:
             integration.status = status
             integration.pending = None
 
+    def require_manual_setup(self, required: bool) -> None:
+        """Persist in the state whether autoBootstrap: false creates need `mark_setup_run` first."""
+        with self.tenant.session() as state:
+            state.require_manual_setup = required
+
     def mark_setup_run(self, type_name: str, payload_or_key: Mapping[str, Any] | IntegrationKey) -> None:
         """Record that the setup script for this natural key was run on the platform (issue 7)."""
         type_schema = self.schemas.types[type_name]

@@ -131,7 +131,8 @@ class Operations:
         type_schema = self.validator.check(body)
         self.check_unique(state, type_schema, body, None)
         manual = body.get("autoBootstrap") is False
-        if self.settings.require_manual_setup and manual and setup_key(type_schema, body) not in state.setup_run:
+        required = self.settings.require_manual_setup or state.require_manual_setup
+        if required and manual and setup_key(type_schema, body) not in state.setup_run:
             raise Rejected(422, PREREQUISITE_FAILED)
         if self.injector.prerequisite_fails():
             raise Rejected(422, PREREQUISITE_FAILED_BY_TYPE.get(type_schema.name, PREREQUISITE_FAILED))

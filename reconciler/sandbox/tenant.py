@@ -69,6 +69,7 @@ class TenantState:
     next_id: int = 1
     integrations: dict[str, StoredIntegration] = field(default_factory=dict)
     setup_run: set[str] = field(default_factory=set)
+    require_manual_setup: bool = False  # persisted switch: autoBootstrap:false creates need the setup run
 
     def new_id(self) -> str:
         """Ids are strings of increasing integers [A8]; never reused."""
@@ -125,7 +126,7 @@ class Tenant:
         if self.state_file is None or sys.platform == "win32":
             yield
             return
-        import fcntl  # noqa: PLC0415 - POSIX only
+        import fcntl
 
         lock_path = self.state_file.with_name(self.state_file.name + ".lock")
         lock_path.parent.mkdir(parents=True, exist_ok=True)
@@ -194,6 +195,8 @@ def to_document(state: TenantState) -> dict[str, Any]:
         "integrations": {id_: _encode_integration(i) for id_, i in state.integrations.items()},
         "setup_run": sorted(state.setup_run),
     }
+    if state.require_manual_setup:
+        document["require_manual_setup"] = True
     return document
 
 
@@ -227,7 +230,12 @@ def decode(document: Any) -> TenantState:
     if version != FORMAT_VERSION:
         raise ValueError(f"format_version {version!r}, expected {FORMAT_VERSION}")
     integrations = {str(k): _decode_integration(v) for k, v in document["integrations"].items()}
-    return TenantState(int(document["next_id"]), integrations, {str(k) for k in document.get("setup_run", [])})
+    return TenantState(
+        int(document["next_id"]),
+        integrations,
+        {str(k) for k in document.get("setup_run", [])},
+        bool(document.get("require_manual_setup", False)),
+    )
 
 
 def _decode_integration(raw: dict[str, Any]) -> StoredIntegration:
