@@ -104,6 +104,63 @@ def target_options(function: Callable[..., Any]) -> Callable[..., Any]:
     )(wrapper)
 
 
+def input_options(function: Callable[..., Any]) -> Callable[..., Any]:
+    """--strict and --allow-literal-secrets, passed to the command as `validation`."""
+
+    @functools.wraps(function)
+    def wrapper(*args: Any, strict: bool, allow_literal_secrets: bool, **kwargs: Any) -> Any:
+        return function(*args, validation=ValidationOptions(strict, allow_literal_secrets), **kwargs)
+
+    wrapper = click.option("--strict", is_flag=True, help="Unknown config fields are errors.")(wrapper)
+    return click.option(
+        "--allow-literal-secrets", is_flag=True, help="Accept secrets written in files (local experiments only)."
+    )(wrapper)
+
+
+@dataclass(frozen=True, slots=True)
+class Output:
+    format: str
+    color: bool
+
+
+def output_options(*, formats: bool = True) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """--verbose (HTTP log, secrets redacted), --no-color and --format, passed to the command as `output`."""
+
+    def decorate(function: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(function)
+        def wrapper(*args: Any, verbose: bool, no_color: bool, output_format: str = "text", **kwargs: Any) -> Any:
+            _setup_logging(verbose)
+            color = not no_color and "NO_COLOR" not in os.environ and sys.stdout.isatty()
+            return function(*args, output=Output(output_format, color), **kwargs)
+
+        wrapper = click.option("--verbose", "-v", is_flag=True, help="Log HTTP calls (secrets redacted) to stderr.")(
+            wrapper
+        )
+        wrapper = click.option("--no-color", is_flag=True, help="No colour, even on a terminal (NO_COLOR honoured).")(
+            wrapper
+        )
+        if formats:
+            wrapper = click.option(
+                "--format",
+                "output_format",
+                type=click.Choice(["text", "json", "markdown"]),
+                default="text",
+                show_default=True,
+            )(wrapper)
+        return wrapper
+
+    return decorate
+
+
+def _setup_logging(verbose: bool) -> None:
+    if verbose:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(message)s"))
+        logger = logging.getLogger("reconciler")
+        logger.addHandler(handler)
+        logger.setLevel(logging.DEBUG)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="reconciler")
 def cli() -> None:
@@ -116,24 +173,22 @@ def cli() -> None:
 
 @cli.command()
 @click.argument("paths", nargs=-1, type=click.Path())
-@click.option("--strict", is_flag=True, help="Unknown config fields are errors, not warnings.")
 @click.option("--resolve-secrets", is_flag=True, help="Also read every ${env:…}/${file:…} reference now.")
-@click.option("--allow-literal-secrets", is_flag=True, help="Accept secrets written in files (local experiments only).")
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @env_option
+@input_options
 def validate(
     paths: tuple[str, ...],
-    strict: bool,
     resolve_secrets: bool,
-    allow_literal_secrets: bool,
     output_format: str,
     env_name: str | None,
+    validation: ValidationOptions,
 ) -> int:
     """Check desired-state files against the schemas; report every problem in every file at once."""
     schemas = schema_module.load()
     where = Where(False, None, load_environment(env_name) if env_name else None)
     documents, problems = read_documents(where.paths(paths), schemas, where.variables)
-    problems.extend(check_documents(documents, schemas, ValidationOptions(strict, allow_literal_secrets)))
+    problems.extend(check_documents(documents, schemas, validation))
     problems = without_shadowed(problems)
     if resolve_secrets and not any(p.severity == "error" for p in problems):
         try:
@@ -150,46 +205,6 @@ def validate(
     if _in_github_actions():
         click.echo(problem_report.github_annotations(ordered), nl=False, err=True)
     return EXIT_ERROR if any(p.severity == "error" for p in ordered) else EXIT_OK
-
-
-def input_options(function: F) -> F:
-    function = click.option("--strict", is_flag=True, help="Unknown config fields are errors.")(function)
-    function = click.option(
-        "--allow-literal-secrets",
-        is_flag=True,
-        help="Accept secrets written in files (local experiments only).",
-    )(function)
-    return function
-
-
-def output_options(function: F) -> F:
-    function = click.option("--verbose", "-v", is_flag=True, help="Log HTTP calls (secrets redacted) to stderr.")(
-        function
-    )
-    function = click.option("--no-color", is_flag=True, help="No colour, even on a terminal (NO_COLOR is honoured).")(
-        function
-    )
-    function = click.option(
-        "--format",
-        "output_format",
-        type=click.Choice(["text", "json", "markdown"]),
-        default="text",
-        show_default=True,
-    )(function)
-    return function
-
-
-def _use_color(no_color: bool) -> bool:
-    return not no_color and "NO_COLOR" not in os.environ and sys.stdout.isatty()
-
-
-def _setup_logging(verbose: bool) -> None:
-    if verbose:
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(message)s"))
-        logger = logging.getLogger("reconciler")
-        logger.addHandler(handler)
-        logger.setLevel(logging.DEBUG)
 
 
 def render_plan(plan: Plan, output_format: str, color: bool) -> str:
@@ -227,7 +242,7 @@ def _warn(desired: DesiredState) -> None:
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when the plan has changes.")
 @target_options
 @input_options
-@output_options
+@output_options()
 def plan(
     paths: tuple[str, ...],
     prune: bool,
@@ -235,17 +250,13 @@ def plan(
     check_file: str | None,
     detailed_exitcode: bool,
     where: Where,
-    strict: bool,
-    allow_literal_secrets: bool,
-    output_format: str,
-    no_color: bool,
-    verbose: bool,
+    validation: ValidationOptions,
+    output: Output,
 ) -> int:
     """Show what apply would change: create, update, replace, delete — field by field."""
     from reconciler import engine, savedplan
     from reconciler.render import plan_markdown
 
-    _setup_logging(verbose)
     schemas = schema_module.load()
     target = where.target()
     saved = savedplan.load(check_file) if check_file else None
@@ -253,7 +264,7 @@ def plan(
     request = engine.PlanRequest(
         chosen_paths,
         prune=saved.prune if saved else prune,
-        validation=ValidationOptions(strict, allow_literal_secrets),
+        validation=validation,
         variables=where.variables,
     )
     with open_client(target) as client:
@@ -265,7 +276,7 @@ def plan(
             raise RefusedError([f"the saved plan {check_file} is stale:", *(f"  {r}" for r in reasons)])
         click.echo(f"The saved plan {check_file} still matches (checksum {saved.checksum[:12]}).")
         return EXIT_OK
-    click.echo(render_plan(planned.plan, output_format, _use_color(no_color)), nl=False)
+    click.echo(render_plan(planned.plan, output.format, output.color), nl=False)
     if os.environ.get("GITHUB_ACTIONS") == "true":
         _step_summary(plan_markdown.render(planned.plan, commit=os.environ.get("GITHUB_SHA")))
     if out_file:
@@ -302,7 +313,7 @@ def _saved_plan_argument(args: tuple[str, ...]) -> savedplan.SavedPlan | None:
 )
 @target_options
 @input_options
-@output_options
+@output_options(formats=False)
 def apply(
     paths_or_plan: tuple[str, ...],
     prune: bool,
@@ -312,11 +323,8 @@ def apply(
     parallelism: int,
     timeout: float,
     where: Where,
-    strict: bool,
-    allow_literal_secrets: bool,
-    output_format: str,
-    no_color: bool,
-    verbose: bool,
+    validation: ValidationOptions,
+    output: Output,
 ) -> int:
     """Apply the plan for PATH..., or a saved plan FILE (refused if anything it was based on changed)."""
     from reconciler import engine, gate, savedplan
@@ -325,7 +333,6 @@ def apply(
     from reconciler.render import apply_report
     from reconciler.verify import verify
 
-    _setup_logging(verbose)
     schemas = schema_module.load()
     target = where.target()
     saved = _saved_plan_argument(paths_or_plan)
@@ -333,11 +340,11 @@ def apply(
     request = engine.PlanRequest(
         paths,
         prune=saved.prune if saved else prune,
-        validation=ValidationOptions(strict, allow_literal_secrets),
+        validation=validation,
         mode=SecretMode.REQUIRE,
         variables=where.variables,
     )
-    color = _use_color(no_color)
+    color = output.color
     with open_client(target) as client:
         planned = engine.build(request, schemas, target, client)
         _warn(planned.desired)
@@ -474,15 +481,12 @@ def scripts_command(paths: tuple[str, ...], out_dir: str, prune: bool, where: Wh
 @click.argument("paths", nargs=-1, type=click.Path())
 @target_options
 @input_options
-@output_options
+@output_options()
 def drift(
     paths: tuple[str, ...],
     where: Where,
-    strict: bool,
-    allow_literal_secrets: bool,
-    output_format: str,
-    no_color: bool,
-    verbose: bool,
+    validation: ValidationOptions,
+    output: Output,
 ) -> int:
     """Report what differs between Git and Immuta: changed, deleted or created outside Git, and unhealthy.
 
@@ -492,12 +496,11 @@ def drift(
     from reconciler import engine
     from reconciler.render import drift_json, drift_markdown, drift_text
 
-    _setup_logging(verbose)
     schemas = schema_module.load()
     target = where.target()
     request = engine.PlanRequest(
         where.paths(paths),
-        validation=ValidationOptions(strict, allow_literal_secrets),
+        validation=validation,
         mode=SecretMode.DEFER,
         variables=where.variables,
     )
@@ -509,9 +512,9 @@ def drift(
     if _in_github_actions() and os.environ.get("GITHUB_RUN_ID"):
         server = os.environ.get("GITHUB_SERVER_URL", "https://github.com")
         run_url = f"{server}/{os.environ.get('GITHUB_REPOSITORY', '')}/actions/runs/{os.environ['GITHUB_RUN_ID']}"
-    if output_format == "json":
+    if output.format == "json":
         click.echo(drift_json.render(report), nl=False)
-    elif output_format == "markdown":
+    elif output.format == "markdown":
         click.echo(drift_markdown.render(report, run_url=run_url), nl=False)
     else:
         click.echo(drift_text.render(report), nl=False)
@@ -532,8 +535,8 @@ def drift(
 @click.option("--with-defaults", is_flag=True, help="Also write values that equal a schema default.")
 @click.option("--force", is_flag=True, help="Overwrite files that already exist.")
 @target_options
-@click.option("--verbose", "-v", is_flag=True, help="Log HTTP calls (secrets redacted) to stderr.")
-def export_command(out_dir: str, with_defaults: bool, force: bool, where: Where, verbose: bool) -> int:
+@output_options(formats=False)
+def export_command(out_dir: str, with_defaults: bool, force: bool, where: Where, output: Output) -> int:
     """Write one desired-state file per integration in Immuta, secrets as ${env:NAME} placeholders.
 
     Files are named <type>-<natural key>.yaml; each secret is ${env:<TYPE>_<KEY>_<FIELD>} in upper snake
@@ -542,7 +545,6 @@ def export_command(out_dir: str, with_defaults: bool, force: bool, where: Where,
     from reconciler import engine
     from reconciler import export as export_module
 
-    _setup_logging(verbose)
     schemas = schema_module.load()
     target = where.target()
     with open_client(target) as client:
