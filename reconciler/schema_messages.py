@@ -54,7 +54,7 @@ def _show(value: Any) -> str:
 
 
 def describe(schemas: SchemaSet, type_schema: TypeSchema | None, error: jsonschema.ValidationError) -> SchemaIssue:
-    from reconciler.schema import SchemaIssue  # noqa: PLC0415 - schema.py imports this module lazily
+    from reconciler.schema import SchemaIssue
 
     instance: Any = error.instance
     rule: Any = error.validator_value

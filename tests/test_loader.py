@@ -534,7 +534,7 @@ def test_secret_never_shows_its_value(caplog: pytest.LogCaptureFixture) -> None:
 
 
 def test_secret_equality_hashing_and_pickling() -> None:
-    import pickle  # noqa: PLC0415
+    import pickle
 
     assert Secret("a") == Secret("a")
     assert Secret("a") != Secret("b")
