@@ -16,7 +16,7 @@ from pathlib import Path as FsPath
 from typing import Any
 
 from reconciler.errors import InputError, Problem
-from reconciler.plan import Plan
+from reconciler.plan import PLAN_FORMAT_VERSION, Change, Plan
 from reconciler.render.plan_json import plan_dict
 
 SAVED_KIND = "reconciler-plan"
@@ -65,7 +65,7 @@ def load(path: str) -> SavedPlan:
         raise InputError([Problem(None, "", f"{path}: cannot read the saved plan: {exc}")]) from None
     if not isinstance(document, dict) or document.get("kind") != SAVED_KIND:
         raise InputError([Problem(None, "", f"{path}: not a plan saved by `reconciler plan --out`")])
-    if document.get("format_version") != 1:
+    if document.get("format_version") != PLAN_FORMAT_VERSION:
         raise InputError([Problem(None, "", f"{path}: plan format {document.get('format_version')} is not supported")])
     return SavedPlan(document, path)
 
@@ -91,13 +91,29 @@ def stale_reasons(saved: SavedPlan, fresh: Plan) -> list[str]:
             reasons.append(f"{key}: in the plan, but neither a file nor Immuta has it any more")
             continue
         if old.get("desired_digest") != new.desired_digest:
-            where = new.file or old.get("file") or "its file"
-            reasons.append(f"{key}: {where} changed since the plan")
+            reasons.append(f"{key}: {_file_text(old, new)}")
         if old.get("actual_fingerprint") != new.actual_fingerprint:
-            reasons.append(f"{key}: changed in Immuta since the plan{_id_text(old, new.actual_id)}")
+            declared = f" ({new.file or old.get('file')})" if new.file or old.get("file") else ""
+            reasons.append(f"{key}{declared}: {_immuta_text(old, new)}{_id_text(old, new.actual_id)}")
         elif old.get("action") != new.action.value and old.get("desired_digest") == new.desired_digest:
             reasons.append(f"{key}: the plan said {old.get('action')}, now it is {new.action.value}")
     return reasons
+
+
+def _file_text(old: Mapping[str, Any], new: Change) -> str:
+    if old.get("desired_digest") is None:
+        return f"{new.file} now declares it"
+    if new.desired_digest is None:
+        return f"{old.get('file') or 'its file'} no longer declares it (removed since the plan)"
+    return f"{new.file or old.get('file') or 'its file'} changed since the plan"
+
+
+def _immuta_text(old: Mapping[str, Any], new: Change) -> str:
+    if old.get("actual_fingerprint") is None:
+        return "created in Immuta since the plan"
+    if new.actual_fingerprint is None:
+        return "deleted in Immuta since the plan"
+    return "changed in Immuta since the plan"
 
 
 def _id_text(old: Mapping[str, Any], new_id: str | None) -> str:

@@ -9,7 +9,7 @@ import json
 from typing import Any
 
 from reconciler.model import dotted
-from reconciler.plan import Action, Change, Plan
+from reconciler.plan import PLAN_FORMAT_VERSION, Action, Change, Plan
 from reconciler.secrets import mask_all
 
 
@@ -57,7 +57,7 @@ def change_dict(change: Change) -> dict[str, Any]:
 
 def plan_dict(plan: Plan) -> dict[str, Any]:
     return {
-        "format_version": 1,
+        "format_version": PLAN_FORMAT_VERSION,
         "target": plan.target,
         "prune": plan.prune,
         "checksum": plan.checksum,

@@ -13,47 +13,71 @@ from reconciler.render.values import show
 LIMIT = 65_000
 # A hidden marker lets the workflow find and update its one sticky comment.
 STICKY_MARKER = "<!-- reconciler-plan -->"
+NOTE_LIMIT = 1_000  # one note (e.g. a long list of unreadable references) never crowds out the plan
+DETAILS_CUT = (
+    "\n**Truncated:** details of {hidden} of {total} change(s) are not shown to fit GitHub's comment limit; "
+    "the counts above are complete. Run `reconciler plan` for the full plan.\n"
+)
+TABLE_CUT = "\n\n**Truncated:** the table is cut to fit GitHub's comment limit; the counts above are complete.\n"
 
 
 def render(plan: Plan, *, commit: str | None = None, title: str = "reconciler plan", limit: int = LIMIT) -> str:
     head = [STICKY_MARKER, f"### {title}", "", f"**{closing_line(plan)}**", ""]
+    orphans = plan.count(Action.ORPHAN)
+    if orphans and not plan.prune:
+        head += [f"{orphans} integration(s) in Immuta have no file; `--prune` would delete them.", ""]
     head += [f"Target: `{plan.target}`" + (" · prune on" if plan.prune else ""), ""]
     head += ["| | action | integration | file | fields |", "|---|---|---|---|---|"]
     for action in ORDER:
         for change in plan.changes:
-            if change.action is action and action is not Action.NOOP:
+            # Unchanged integrations are counted, except those in a transitional or error status: shown.
+            if change.action is action and (action is not Action.NOOP or _status(change)):
                 head.append(_row(change))
-    unchanged = plan.count(Action.NOOP)
-    if unchanged:
-        head.append(f"| = | no-op | {unchanged} integration(s) unchanged | | |")
+    quiet = sum(1 for c in plan.changes if c.action is Action.NOOP and not _status(c))
+    if quiet:
+        other = " other" if quiet < plan.count(Action.NOOP) else ""
+        head.append(f"| = | no-op | {quiet}{other} integration(s) unchanged | | |")
     head.append("")
-    notes = [f"> {note}" for note in plan.notes]
+    notes = [f"> {_shorten(note, NOTE_LIMIT)}" for note in plan.notes]
     footer = ["", f"Plan checksum: `{plan.checksum}`" + (f" · commit `{commit}`" if commit else "")]
 
     blocks = [_details(c) for action in ORDER for c in plan.changes if c.action is action and c.fields]
     body = "\n".join(head)
     tail = "\n".join([*notes, *footer]) + "\n"
+    # Room kept for the truncation note, whatever the counts in it.
+    reserve = len(DETAILS_CUT.format(hidden=len(blocks), total=len(blocks))) + 1
     shown = 0
     for block in blocks:
-        if len(body) + len(block) + len(tail) + 200 > limit:
+        if len(body) + len(block) + reserve + len(tail) > limit:
             break
         body += block
         shown += 1
     if shown < len(blocks):
-        body += (
-            f"\n**Truncated:** details of {len(blocks) - shown} of {len(blocks)} change(s) are not shown to fit "
-            f"GitHub's comment limit; the counts above are complete. Run `reconciler plan` for the full plan.\n"
-        )
-    if len(body) + len(tail) > limit:  # even the table is too long: cut it, say so
-        cut = limit - len(tail) - 300
-        body = body[:cut].rsplit("\n", 1)[0] + (
-            "\n\n**Truncated:** the table is cut to fit GitHub's comment limit; the counts above are complete.\n"
-        )
+        body += DETAILS_CUT.format(hidden=len(blocks) - shown, total=len(blocks))
+    if len(body) + 1 + len(tail) > limit:  # even the table is too long: cut it at a row, say so
+        cut = max(limit - len(tail) - len(TABLE_CUT) - 1, 0)
+        body = body[:cut].rsplit("\n", 1)[0] + TABLE_CUT
     return body + "\n" + tail
+
+
+def _shorten(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _status(change: Change) -> str:
+    """The status worth showing: anything but `enabled` (transitional, error)."""
+    return change.actual_status if change.actual_status and change.actual_status != "enabled" else ""
 
 
 def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
+
+
+def _code(text: str) -> str:
+    """Inline code that survives backticks in the value."""
+    if "`" not in text:
+        return f"`{text}`"
+    return f"`` {text} ``"
 
 
 def _row(change: Change) -> str:
@@ -63,7 +87,7 @@ def _row(change: Change) -> str:
         fields += f" (+{len(change.fields) - 5})"
     reason = f" — {change.reason}" if change.reason else ""
     setup = " — **needs the setup script first**" if change.needs_setup_script else ""
-    status = f" ({change.actual_status})" if change.actual_status and change.actual_status != "enabled" else ""
+    status = f" ({_status(change)})" if _status(change) else ""
     label = f"`{change.key}`{status}{reason}{setup}"
     return f"| {MARKERS[change.action]} | {change.action.value} | {_cell(label)} | {where} | {_cell(fields)} |"
 
@@ -79,7 +103,7 @@ def _details(change: Change) -> str:
             else ("schema default" if f.kind != "removed" else "")
         )
         lock = " 🔒" if f.immutable else ""
-        rows.append(f"| `{dotted(f.path)}`{lock} | `{_cell(old)}` | `{_cell(new)}` | {source} |")
+        rows.append(f"| `{dotted(f.path)}`{lock} | {_code(_cell(old))} | {_code(_cell(new))} | {source} |")
     key = html.escape(str(change.key))
     summary = f"{MARKERS[change.action]} {change.action.value} <code>{key}</code> — {len(change.fields)} field(s)"
     return "\n<details><summary>" + summary + "</summary>\n\n" + "\n".join(rows) + "\n\n</details>\n"

@@ -1,0 +1,159 @@
+"""`plan --format markdown`: a PR comment that never passes GitHub's limit, whatever the plan, and always
+carries the complete counts, the checksum and the commit."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from reconciler.diff import FieldChange
+from reconciler.model import IntegrationKey, SourceLocation
+from reconciler.plan import Action, Change, Plan
+from reconciler.render import plan_markdown, plan_text
+
+LIMIT = 65_000
+SHA = "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c"
+RunCli = Callable[..., Any]  # tests/conftest.py's `run_cli`
+
+
+def long_change(index: int, action: Action = Action.UPDATE, *, fields: int = 8, width: int = 120) -> Change:
+    key = IntegrationKey.of("Snowflake", [("host", f"account-{index:04d}.us-east-1.snowflakecomputing.com")])
+    file = f"integrations.d/snowflake-{index:04d}.yaml"
+    changed = tuple(
+        FieldChange(
+            path=("config", "userRolePattern", "exclude", f"field{n}"),
+            kind="changed",
+            old="x" * width + f"-old-{index}-{n}",
+            new="y" * width + f"-new-{index}-{n}",
+            immutable=False,
+            location=SourceLocation(file, 10 + n, 5),
+        )
+        for n in range(fields)
+    )
+    return Change(action, key, "Snowflake", file=file, line=4, actual_id=str(index), fields=changed)
+
+
+def plan_of(changes: list[Change], notes: tuple[str, ...] = ()) -> Plan:
+    return Plan(
+        changes=tuple(changes),
+        target="https://acme.immuta.example",
+        prune=False,
+        desired_digest="d" * 64,
+        schema_version="s",
+        tool_version="t",
+        notes=notes,
+    )
+
+
+def test_600_long_changes_fit_with_a_note_the_counts_and_the_checksum() -> None:
+    plan = plan_of([long_change(i) for i in range(600)])
+    text = plan_markdown.render(plan, commit=SHA)
+    assert len(text) <= LIMIT
+    assert "**Plan: 0 to create, 600 to update, 0 to replace, 0 to delete, 0 unchanged.**" in text
+    assert "**Truncated:**" in text
+    assert "the counts above are complete" in text
+    assert f"Plan checksum: `{plan.checksum}` · commit `{SHA}`" in text
+    assert text.endswith("\n")
+    assert text.count("<details>") == text.count("</details>")  # no block is cut in half
+
+
+def test_details_are_dropped_before_the_table_and_the_note_counts_them() -> None:
+    plan = plan_of([long_change(i, fields=40, width=300) for i in range(30)])
+    text = plan_markdown.render(plan)
+    assert len(text) <= LIMIT
+    shown = text.count("<details>")
+    assert 0 < shown < 30
+    assert f"details of {30 - shown} of 30 change(s) are not shown" in text
+    assert text.count("| ~ | update |") == 30  # every change is still in the table
+
+
+def test_a_table_too_long_for_the_limit_is_cut_at_a_row() -> None:
+    plan = plan_of([long_change(i, fields=6) for i in range(2_000)])
+    text = plan_markdown.render(plan, commit=SHA)
+    assert len(text) <= LIMIT
+    assert "**Truncated:** the table is cut" in text
+    assert "**Plan: 0 to create, 2000 to update, 0 to replace, 0 to delete, 0 unchanged.**" in text
+    assert f"Plan checksum: `{plan.checksum}` · commit `{SHA}`" in text
+    table = [line for line in text.splitlines() if line.startswith("| ~ | update |")]
+    assert all(line.endswith("|") for line in table)  # rows whole
+
+
+def test_orphans_are_counted_even_when_the_table_is_cut() -> None:
+    orphans = [
+        Change(Action.ORPHAN, IntegrationKey.of("Native S3", [("name", f"bucket-{i:05d}" * 8)]), "Native S3")
+        for i in range(3_000)
+    ]
+    text = plan_markdown.render(plan_of(orphans))
+    assert len(text) <= LIMIT
+    assert "3000 integration(s) in Immuta have no file; `--prune` would delete them." in text
+
+
+def test_one_huge_value_and_huge_notes_still_fit() -> None:
+    plan = plan_of([long_change(0, fields=1, width=200_000)], notes=("Not compared: " + "${env:X}, " * 20_000,))
+    text = plan_markdown.render(plan, commit=SHA)
+    assert len(text) <= LIMIT
+    assert "details of 1 of 1 change(s) are not shown" in text
+    assert f"commit `{SHA}`" in text
+
+
+@pytest.mark.parametrize("count", [0, 1, 7, 50, 199, 450])
+@pytest.mark.parametrize("width", [10, 500])
+def test_never_over_the_limit(count: int, width: int) -> None:
+    plan = plan_of([long_change(i, fields=5, width=width) for i in range(count)])
+    text = plan_markdown.render(plan)
+    assert len(text) <= LIMIT
+    assert ("**Truncated:**" in text) == (len(plan_markdown.render(plan, limit=10**9)) > LIMIT)
+
+
+def test_a_plan_that_fits_is_whole() -> None:
+    plan = plan_of([long_change(i, fields=2, width=20) for i in range(5)])
+    text = plan_markdown.render(plan)
+    assert "Truncated" not in text
+    assert text.count("<details>") == 5
+    assert "commit" not in text  # no SHA known
+
+
+def test_backticks_in_a_value_do_not_break_the_code_span() -> None:
+    change = long_change(1, fields=1)
+    tricky = FieldChange(("config", "warehouse"), "changed", "a`b", "c|d", False, None)
+    text = plan_markdown.render(plan_of([Change(Action.UPDATE, change.key, "Snowflake", fields=(tricky,))]))
+    assert '| `` "a`b" `` | `"c\\|d"` |' in text
+
+
+def test_text_is_not_truncated() -> None:
+    plan = plan_of([long_change(i) for i in range(600)])
+    assert plan_text.render(plan).count("~ config.userRolePattern") == 600 * 8
+
+
+def write_trino(folder: Path) -> None:
+    (folder / "integrations.d").mkdir()
+    (folder / "integrations.d" / "trino.yaml").write_text("type: Trino\n", encoding="utf-8")
+
+
+def test_cli_markdown_carries_github_sha(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, run_cli: RunCli) -> None:
+    monkeypatch.chdir(tmp_path)
+    write_trino(tmp_path)
+    monkeypatch.setenv("GITHUB_SHA", SHA)
+    result = run_cli("plan", "--sandbox", "--sandbox-state", "state.json", "--format", "markdown")
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.startswith("<!-- reconciler-plan -->\n")
+    assert f" · commit `{SHA}`" in result.stdout
+
+
+def test_cli_writes_the_step_summary_under_github_actions(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, run_cli: RunCli
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    write_trino(tmp_path)
+    summary = tmp_path / "summary.md"
+    monkeypatch.setenv("GITHUB_SHA", SHA)
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    result = run_cli("plan", "--sandbox", "--sandbox-state", "state.json")
+    assert result.exit_code == 0, result.stderr
+    written = summary.read_text(encoding="utf-8")
+    assert "**Plan: 1 to create, 0 to update, 0 to replace, 0 to delete, 0 unchanged.**" in written
+    assert f" · commit `{SHA}`" in written

@@ -1,0 +1,349 @@
+"""No command, format, verbosity or error path prints a secret.
+
+Every secret the example files reference is set to a distinctive value (all contain `LEAK-CHECK`), one is
+read from a file, and the Immuta API key is one too. Each test runs commands through `cli.main` and then
+hunts for the values — and for their unkeyed hashes and base64 — in stdout, stderr, every log record, and
+every file the run wrote (saved plans, the step summary, exported files, the sandbox's state).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import logging
+import shutil
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from reconciler import engine
+from reconciler.sandbox import Faults, Sandbox, SandboxRequest, SandboxResponse, start_server
+from reconciler.sandbox.replies import boom
+from reconciler.sandbox.server import RunningServer
+
+REPO = Path(__file__).resolve().parent.parent
+MARKER = "LEAK-CHECK"
+SECRETS = {
+    "SNOWFLAKE_ADMIN_PASSWORD": "Sn0wPa55-LEAK-CHECK",
+    "DATABRICKS_OAUTH_CLIENT_SECRET": "Dbx0auth-LEAK-CHECK",
+    "REDSHIFT_BOOTSTRAP_PASSWORD": "R3dsh1ft-LEAK-CHECK",
+    "S3_IMMUTA_ACCESS_KEY_ID": "AKIA2LEAK-CHECK",
+    "S3_IMMUTA_SECRET_ACCESS_KEY": "S3s3cr3t/LEAK-CHECK+",
+    "SYNAPSE_IMMUTA_PASSWORD": 'Syn"4pse\\LEAK-CHECK',  # JSON escaping must not hide a leak from the hunt
+}
+FILE_SECRET = '{"type": "service_account", "private_key": "-----BEGIN KEY-----BqF1le-LEAK-CHECK"}'
+API_KEY = "Ap1Key-LEAK-CHECK"
+LITERAL = "Lit3ral-LEAK-CHECK"
+LITERAL_NUMBER = 8675309123
+NOT_SECRET = {"SNOWFLAKE_ADMIN_USER": "IMMUTA_ADMIN"}
+STATE = "state.json"
+SANDBOX = ("--sandbox", "--sandbox-state", STATE)
+RunCli = Callable[..., Any]  # tests/conftest.py's `run_cli`
+
+
+def forbidden() -> list[str]:
+    """Every form a leak could take: the values, their pieces with the marker, hashes, base64."""
+    values = [*SECRETS.values(), FILE_SECRET, API_KEY, LITERAL, str(LITERAL_NUMBER)]
+    found = [*values, MARKER]
+    for value in values:
+        raw = value.encode()
+        found += [hashlib.new(name, raw).hexdigest() for name in ("sha256", "sha1", "md5")]
+        found.append(base64.b64encode(raw).decode())
+    return found
+
+
+class Hunt:
+    """Everything a test's runs printed, logged or wrote, and the check that no secret is in it."""
+
+    def __init__(self, run_cli: RunCli, caplog: pytest.LogCaptureFixture, workdir: Path) -> None:
+        self._run_cli = run_cli
+        self._caplog = caplog
+        self.workdir = workdir
+        self.outputs: list[str] = []
+        self.exit_codes: list[int] = []
+
+    def run(self, *args: str) -> Any:
+        result = self._run_cli(*args)
+        self.outputs += [result.stdout, result.stderr]
+        self.exit_codes.append(result.exit_code)
+        return result
+
+    def assert_no_leak(self) -> None:
+        places = {f"output {i}": text for i, text in enumerate(self.outputs)}
+        places["log records"] = (
+            "\n".join(f"{r.getMessage()} {r.exc_text or ''}" for r in self._caplog.records) + self._caplog.text
+        )
+        for path in sorted(self.workdir.rglob("*")):
+            inputs = {"integrations.d", "secrets"} & set(path.relative_to(self.workdir).parts[:1])
+            if path.is_file() and not inputs:  # the files read are the inputs; everything else was written
+                places[str(path.relative_to(self.workdir))] = path.read_text(encoding="utf-8", errors="replace")
+        for where, text in places.items():
+            for value in forbidden():
+                assert value not in text, f"{value!r} leaked into {where}:\n{text}"
+
+
+@pytest.fixture(autouse=True)
+def restore_logging() -> Iterator[None]:
+    """`--verbose` attaches a handler to the `reconciler` logger for the process; undo it after each test."""
+    logger = logging.getLogger("reconciler")
+    handlers, level = list(logger.handlers), logger.level
+    try:
+        yield
+    finally:
+        logger.handlers[:] = handlers
+        logger.setLevel(level)
+
+
+@pytest.fixture
+def hunt(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, run_cli: RunCli, caplog: pytest.LogCaptureFixture
+) -> Iterator[Hunt]:
+    """The shipped examples in tmp_path (the working directory), BigQuery's key read from a file."""
+    workdir = tmp_path / "work"
+    shutil.copytree(REPO / "integrations.d", workdir / "integrations.d")
+    (workdir / "secrets").mkdir()
+    (workdir / "secrets" / "bigquery-sa.json").write_text(FILE_SECRET + "\n", encoding="utf-8")
+    replace_in(
+        workdir / "integrations.d" / "bigquery-marketing.yaml",
+        "${env:BIGQUERY_IMMUTA_SA_KEY}",
+        "${file:../secrets/bigquery-sa.json}",
+    )
+    monkeypatch.chdir(workdir)
+    for name, value in {**SECRETS, **NOT_SECRET}.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("IMMUTA_TOKEN", raising=False)
+    monkeypatch.delenv("RECONCILER_DEBUG", raising=False)
+    caplog.set_level(logging.DEBUG, logger="reconciler")
+    found = Hunt(run_cli, caplog, workdir)
+    yield found
+    assert found.outputs, "the test ran no command"
+    found.assert_no_leak()
+
+
+def replace_in(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text, f"{old!r} not in {path}"
+    path.write_text(text.replace(old, new), encoding="utf-8")
+
+
+def pending_changes(workdir: Path) -> None:
+    """After an apply: an update, a replace and a tombstone (whose DELETE carries credentials)."""
+    files = workdir / "integrations.d"
+    replace_in(files / "snowflake-prod.yaml", "warehouse: IMMUTA_WH", "warehouse: IMMUTA_WH_XL")
+    replace_in(files / "databricks-analytics.yaml", "catalog: immuta_analytics", "catalog: immuta_analytics_v2")
+    replace_in(files / "redshift-warehouse.yaml", "type: Redshift", "type: Redshift\nensure: absent")
+    replace_in(files / "s3-datalake.yaml", "preventDestroy: true", "preventDestroy: false")
+
+
+# -- validate ----------------------------------------------------------------------------------------------
+
+
+def test_validate(hunt: Hunt, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert hunt.run("validate").exit_code == 0
+    assert hunt.run("validate", "--format", "json").exit_code == 0
+    assert hunt.run("validate", "--resolve-secrets").exit_code == 0
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    assert hunt.run("validate", "--resolve-secrets", "--format", "json").exit_code == 0
+
+
+# -- plan --------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("output_format", ["text", "json", "markdown"])
+def test_plan_every_format_verbose_saved_and_summarised(
+    hunt: Hunt, monkeypatch: pytest.MonkeyPatch, output_format: str
+) -> None:
+    assert hunt.run("apply", *SANDBOX, "--auto-approve").exit_code == 0
+    pending_changes(hunt.workdir)
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(hunt.workdir / "step-summary.md"))
+    monkeypatch.setenv("GITHUB_SHA", "0123456789abcdef0123456789abcdef01234567")
+    result = hunt.run("plan", *SANDBOX, "--verbose", "--format", output_format, "--out", "reviewed.plan")
+    assert result.exit_code == 0, result.stderr
+    assert "→ GET /integrations" in result.stderr  # the trace was on
+    assert hunt.run("plan", *SANDBOX, "--format", output_format, "--prune", "--detailed-exitcode").exit_code == 2
+    assert (hunt.workdir / "reviewed.plan").exists()
+    assert (hunt.workdir / "step-summary.md").exists()
+
+
+def test_plan_check_matching_and_stale(hunt: Hunt) -> None:
+    assert hunt.run("apply", *SANDBOX, "--auto-approve").exit_code == 0
+    pending_changes(hunt.workdir)
+    assert hunt.run("plan", *SANDBOX, "--out", "reviewed.plan").exit_code == 0
+    assert hunt.run("plan", *SANDBOX, "--verbose", "--check", "reviewed.plan").exit_code == 0
+    replace_in(hunt.workdir / "integrations.d" / "synapse-finance.yaml", "username: immuta_system", "username: x")
+    assert hunt.run("plan", *SANDBOX, "--verbose", "--check", "reviewed.plan").exit_code == 3
+
+
+# -- apply -------------------------------------------------------------------------------------------------
+
+
+def test_apply_verbose_creates_updates_replaces_and_deletes(hunt: Hunt) -> None:
+    result = hunt.run("apply", *SANDBOX, "--verbose", "--auto-approve")
+    assert result.exit_code == 0, result.stdout + result.stderr
+    assert "body=" in result.stderr  # request bodies were traced, redacted
+    pending_changes(hunt.workdir)
+    result = hunt.run("apply", *SANDBOX, "--verbose", "--auto-approve", "--force")
+    assert result.exit_code == 0, result.stdout + result.stderr
+    assert "DELETE /integrations/" in result.stderr
+    assert hunt.run("plan", *SANDBOX, "--verbose", "--detailed-exitcode").exit_code == 0
+
+
+@pytest.fixture
+def serve(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[Sandbox], RunningServer]]:
+    running: list[RunningServer] = []
+
+    def start(sandbox: Sandbox) -> RunningServer:
+        server = start_server(sandbox)
+        running.append(server)
+        monkeypatch.setenv("IMMUTA_URL", server.url)
+        monkeypatch.setenv("IMMUTA_API_KEY", API_KEY)
+        return server
+
+    try:
+        yield start
+    finally:
+        for server in running:
+            server.close()
+
+
+@pytest.mark.parametrize(
+    "faults",
+    [
+        Faults(rate_create_error=1.0),
+        Faults(rate_prerequisite_failure=1.0),
+        Faults(rate_503=0.5, seed=3),
+        Faults(rate_lost_post_response=1.0),
+    ],
+    ids=["createError", "422-prerequisite", "503-retried", "lost-answer"],
+)
+def test_a_failing_apply_over_http(hunt: Hunt, serve: Callable[[Sandbox], RunningServer], faults: Faults) -> None:
+    serve(Sandbox(api_key=API_KEY, faults=faults))
+    result = hunt.run("apply", "--verbose", "--auto-approve")
+    assert result.exit_code in (0, 1), result.stdout + result.stderr
+    hunt.run("plan", "--verbose", "--format", "json")
+
+
+class EchoingSandbox(Sandbox):
+    """A hostile server: every write is refused with a 400 that quotes the request body back."""
+
+    def handle(self, request: SandboxRequest) -> SandboxResponse:
+        if request.method in ("POST", "PUT", "DELETE") and request.body:
+            return boom(400, f"invalid payload: {request.body.decode('utf-8')}")
+        return super().handle(request)
+
+
+def test_an_error_answer_quoting_the_body_is_scrubbed(hunt: Hunt, serve: Callable[[Sandbox], RunningServer]) -> None:
+    serve(EchoingSandbox(api_key=API_KEY))
+    result = hunt.run("apply", "--verbose", "--auto-approve")
+    assert result.exit_code == 1
+    assert "400" in result.stdout + result.stderr
+
+
+def test_a_wrong_key_over_http(hunt: Hunt, serve: Callable[[Sandbox], RunningServer]) -> None:
+    serve(Sandbox(api_key="the-right-key"))
+    assert hunt.run("plan", "--verbose").exit_code == 1
+    assert hunt.run("apply", "--verbose", "--auto-approve").exit_code == 1
+
+
+# -- error paths -------------------------------------------------------------------------------------------
+
+
+def test_a_literal_secret_in_a_file(hunt: Hunt) -> None:
+    replace_in(hunt.workdir / "integrations.d" / "snowflake-prod.yaml", "${env:SNOWFLAKE_ADMIN_PASSWORD}", LITERAL)
+    for args in (("validate",), ("plan", *SANDBOX, "--verbose"), ("apply", *SANDBOX, "--verbose", "--auto-approve")):
+        result = hunt.run(*args)
+        assert result.exit_code == 1, args
+        assert "is a secret and must not be written in the file" in result.stdout + result.stderr
+
+
+def test_a_literal_secret_allowed_by_flag(hunt: Hunt) -> None:
+    replace_in(hunt.workdir / "integrations.d" / "snowflake-prod.yaml", "${env:SNOWFLAKE_ADMIN_PASSWORD}", LITERAL)
+    args = ("--allow-literal-secrets", "--verbose")
+    assert hunt.run("apply", *SANDBOX, *args, "--auto-approve").exit_code == 0
+    assert hunt.run("plan", *SANDBOX, *args, "--format", "json").exit_code == 0
+
+
+@pytest.mark.parametrize("value", [str(LITERAL_NUMBER), f"[{LITERAL_NUMBER}]", f"{{x: {LITERAL_NUMBER}}}"])
+def test_a_secret_of_the_wrong_type(hunt: Hunt, value: str) -> None:
+    replace_in(hunt.workdir / "integrations.d" / "snowflake-prod.yaml", "${env:SNOWFLAKE_ADMIN_PASSWORD}", value)
+    for args in (("validate", "--format", "json"), ("validate",), ("plan", *SANDBOX, "--verbose")):
+        assert hunt.run(*args).exit_code == 1, args
+
+
+def test_a_reference_mixed_with_a_literal(hunt: Hunt) -> None:
+    replace_in(
+        hunt.workdir / "integrations.d" / "snowflake-prod.yaml",
+        "${env:SNOWFLAKE_ADMIN_PASSWORD}",
+        f"{LITERAL}${{env:SNOWFLAKE_ADMIN_PASSWORD}}",
+    )
+    assert hunt.run("validate").exit_code == 1
+    assert hunt.run("plan", *SANDBOX).exit_code == 1
+
+
+def test_a_malformed_reference_holding_a_secret(hunt: Hunt) -> None:
+    replace_in(
+        hunt.workdir / "integrations.d" / "snowflake-prod.yaml", "${env:SNOWFLAKE_ADMIN_PASSWORD}", f"${{{LITERAL}}}"
+    )
+    assert hunt.run("validate").exit_code == 1
+
+
+def test_a_misspelt_secret_field(hunt: Hunt) -> None:
+    """`passwrod: ${env:…}` is an unknown field (a warning): its value is sent as written, never shown."""
+    replace_in(hunt.workdir / "integrations.d" / "snowflake-prod.yaml", "  password: ${env:", "  passwrod: ${env:")
+    replace_in(
+        hunt.workdir / "integrations.d" / "snowflake-prod.yaml",
+        "authenticationType: userPassword",
+        "authenticationType: userPassword\n  password: ${env:SNOWFLAKE_ADMIN_USER}",
+    )
+    assert hunt.run("validate").exit_code == 0
+    result = hunt.run("apply", *SANDBOX, "--verbose", "--auto-approve")
+    assert "passwrod" in result.stderr
+    hunt.run("plan", *SANDBOX, "--verbose", "--format", "json")
+
+
+def test_a_missing_secret_names_the_variable_only(hunt: Hunt, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SNOWFLAKE_ADMIN_PASSWORD")
+    result = hunt.run("validate", "--resolve-secrets")
+    assert result.exit_code == 1
+    assert "SNOWFLAKE_ADMIN_PASSWORD" in result.stdout + result.stderr
+    (hunt.workdir / "secrets" / "bigquery-sa.json").unlink()
+    assert hunt.run("validate", "--resolve-secrets").exit_code == 1
+
+
+def test_an_internal_error_quoting_a_secret(hunt: Hunt, monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise ValueError(f"unexpected {SECRETS['SNOWFLAKE_ADMIN_PASSWORD']}")
+
+    monkeypatch.setattr(engine, "plan_for", broken)
+    result = hunt.run("plan", *SANDBOX, "--verbose")
+    assert result.exit_code == 1
+    assert "internal error (ValueError)" in result.stderr
+
+
+# -- the other commands that read Immuta -------------------------------------------------------------------
+
+
+def test_drift_and_export(hunt: Hunt) -> None:
+    assert hunt.run("apply", *SANDBOX, "--auto-approve").exit_code == 0
+    pending_changes(hunt.workdir)
+    for output_format in ("text", "json", "markdown"):
+        assert hunt.run("drift", *SANDBOX, "--verbose", "--format", output_format).exit_code in (0, 2)
+    assert hunt.run("export", *SANDBOX, "--verbose", "--out", "exported").exit_code == 0
+
+
+def test_the_hunt_finds_a_leak_in_any_form(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """The control: each form of a leak the hunt looks for is found."""
+    escaped = SECRETS["SYNAPSE_IMMUTA_PASSWORD"].replace("\\", "\\\\").replace('"', '\\"')  # as JSON writes it
+    digest = hashlib.sha256(API_KEY.encode()).hexdigest()
+    for leaked in (f"password={LITERAL}", f'{{"password": "{escaped}"}}', f"fingerprint {digest}"):
+        found = Hunt(lambda *args: None, caplog, tmp_path)
+        found.outputs = ["nothing here", leaked, ""]
+        with pytest.raises(AssertionError, match="leaked into output 1"):
+            found.assert_no_leak()
+    logging.getLogger("reconciler.http").warning("body=%s", FILE_SECRET)
+    found = Hunt(lambda *args: None, caplog, tmp_path)
+    with pytest.raises(AssertionError, match="leaked into log records"):
+        found.assert_no_leak()
