@@ -130,7 +130,7 @@ def output_options(*, formats: bool = True) -> Callable[[Callable[..., Any]], Ca
         @functools.wraps(function)
         def wrapper(*args: Any, verbose: bool, no_color: bool, output_format: str = "text", **kwargs: Any) -> Any:
             _setup_logging(verbose)
-            color = not no_color and "NO_COLOR" not in os.environ and sys.stdout.isatty()
+            color = not no_color and not os.environ.get("NO_COLOR") and sys.stdout.isatty()  # no-color.org
             return function(*args, output=Output(output_format, color), **kwargs)
 
         wrapper = click.option("--verbose", "-v", is_flag=True, help="Log HTTP calls (secrets redacted) to stderr.")(
@@ -152,13 +152,25 @@ def output_options(*, formats: bool = True) -> Callable[[Callable[..., Any]], Ca
     return decorate
 
 
+class _VerboseHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever sys.stderr is when a record is logged (one handler, however many runs)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setFormatter(logging.Formatter("%(asctime)s %(name)s %(message)s"))
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.stream = sys.stderr
+        super().emit(record)
+
+
 def _setup_logging(verbose: bool) -> None:
+    logger = logging.getLogger("reconciler")
+    for handler in [h for h in logger.handlers if isinstance(h, _VerboseHandler)]:
+        logger.removeHandler(handler)
+    logger.setLevel(logging.DEBUG if verbose else logging.NOTSET)
     if verbose:
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(message)s"))
-        logger = logging.getLogger("reconciler")
-        logger.addHandler(handler)
-        logger.setLevel(logging.DEBUG)
+        logger.addHandler(_VerboseHandler())
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
