@@ -7,18 +7,31 @@ A saved plan's integration is re-read just before its write and refused if it mo
 
 from __future__ import annotations
 
+import copy
 import threading
-from collections.abc import Callable, Mapping
+import time
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from reconciler.actual import fingerprint
+from reconciler.actual import SERVER_FIELDS, fingerprint
 from reconciler.assumptions import A15_TRANSITIONAL_STATUSES, A16_DELETE_CREDENTIAL_FIELDS
 from reconciler.client import ImmutaClient
-from reconciler.errors import ApiError, ConflictError, NotFoundError, ReconcilerError, ValidationFailed
+from reconciler.errors import (
+    ApiError,
+    AuthError,
+    ConflictError,
+    NotFoundError,
+    ReconcilerError,
+    TransientError,
+    ValidationFailed,
+)
+from reconciler.model import Path as ModelPath
 from reconciler.plan import Action, Change, Plan
+from reconciler.redact import scrub
 from reconciler.schema import payload_of
+from reconciler.secrets import Secret
 
 Outcome = Literal["done", "failed", "refused"]
 ERROR_STATUSES = {
@@ -27,6 +40,7 @@ ERROR_STATUSES = {
     "deleteError": "the delete failed in Immuta, which rolled the integration back to its previous state",
 }
 PREREQUISITE_FAILED = "Validation of prerequisite setup failed"
+_VALIDATION_TEXT_LIMIT = 300
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +60,7 @@ class Result:
 
 
 Progress = Callable[[Change, str], None]
+Record = Mapping[str, Any]
 
 
 class Refused(ReconcilerError):
@@ -55,21 +70,31 @@ class Refused(ReconcilerError):
 def apply_plan(
     plan: Plan, client: ImmutaClient, options: ApplyOptions, progress: Progress | None = None
 ) -> list[Result]:
+    """Every write of the plan, `options.parallelism` at a time; one Result per write, in plan order.
+
+    Deletes go first, and are waited for: a create may need what a delete frees (a natural key such as
+    Trino's, or a unique value such as an S3 location path)."""
     writes = list(plan.writes)
     report = progress or (lambda change, text: None)
     lock = threading.Lock()
-    results: list[Result] = []
+    results: dict[int, Result] = {}
 
-    def run(change: Change) -> None:
+    def run(index: int, change: Change) -> None:
         result = _apply_one(change, client, options, report)
         with lock:
-            results.append(result)
+            results[index] = result
 
-    with ThreadPoolExecutor(max_workers=max(1, options.parallelism), thread_name_prefix="apply") as pool:
-        for future in [pool.submit(run, change) for change in writes]:
-            future.result()
-    order = {id(change): index for index, change in enumerate(writes)}
-    return sorted(results, key=lambda r: order[id(r.change)])
+    deletes = [(i, c) for i, c in enumerate(writes) if c.action is Action.DELETE]
+    others = [(i, c) for i, c in enumerate(writes) if c.action is not Action.DELETE]
+    pool = ThreadPoolExecutor(max_workers=max(1, options.parallelism), thread_name_prefix="apply")
+    try:
+        for phase in (deletes, others):
+            for future in [pool.submit(run, index, change) for index, change in phase]:
+                future.result()
+    finally:
+        # Interrupted (or a bug): start no further write; those under way finish, so none is left halfway.
+        pool.shutdown(wait=True, cancel_futures=True)
+    return [results[index] for index in sorted(results)]
 
 
 def _apply_one(change: Change, client: ImmutaClient, options: ApplyOptions, report: Progress) -> Result:
@@ -77,14 +102,14 @@ def _apply_one(change: Change, client: ImmutaClient, options: ApplyOptions, repo
         _check_unchanged(change, client, options)
         if change.actual_id is not None and change.actual_status in A15_TRANSITIONAL_STATUSES:
             report(change, f"waiting for Immuta to finish '{change.actual_status}'")
-            gone = client.wait_until_settled(
-                change.actual_id,
-                deadline_seconds=options.timeout,
-                poll_interval=options.poll_interval,
-                gone_ok=True,
-            )
-            if gone is None and change.action is not Action.CREATE:
-                return Result(change, "done", "already gone", change.actual_id)
+            record = _wait(change, client, change.actual_id, options, gone_ok=True)
+            if record is None:
+                return _already_gone(change, client, options, report)
+            if change.action is Action.CREATE:  # planned while it was being deleted, and it was not
+                raise ReconcilerError(
+                    f"'{change.actual_status}' ended with status {record.get('status')!r} and the integration is "
+                    f"still in Immuta (id {change.actual_id}): plan again"
+                )
         new_id = _write(change, client, options, report)
         report(change, "done")
         return Result(change, "done", "", new_id)
@@ -100,6 +125,18 @@ def _apply_one(change: Change, client: ImmutaClient, options: ApplyOptions, repo
         return Result(change, "failed", str(exc), change.actual_id)
 
 
+def _already_gone(change: Change, client: ImmutaClient, options: ApplyOptions, report: Progress) -> Result:
+    """The integration disappeared while we waited for it to settle."""
+    if change.action is Action.DELETE:
+        report(change, "done (already gone)")
+        return Result(change, "done", "already gone", change.actual_id)
+    if change.action is Action.UPDATE:
+        raise ReconcilerError(f"deleted in Immuta while apply waited for it (id {change.actual_id}); plan again")
+    new_id = _create(change, client, options, report)  # a create or a replace: only the create is left
+    report(change, "done")
+    return Result(change, "done", "", new_id)
+
+
 def _check_unchanged(change: Change, client: ImmutaClient, options: ApplyOptions) -> None:
     """For a saved plan: the integration must still be what the reviewer saw, just before we write."""
     if options.expected is None:
@@ -107,17 +144,17 @@ def _check_unchanged(change: Change, client: ImmutaClient, options: ApplyOptions
     expected = options.expected.get(str(change.key))
     if change.actual_id is None:
         return  # a create: a POST that meets an existing key answers 409, reported as a refusal
+    declared = f"; declared in {change.file}" if change.file else ""
     try:
         record = client.get(change.actual_id)
     except NotFoundError:
-        raise Refused(f"deleted in Immuta since the plan (id {change.actual_id})") from None
-    current = fingerprint({k: v for k, v in record.items() if k not in ("id", "status", "validationResults")})
+        raise Refused(f"deleted in Immuta since the plan (id {change.actual_id}{declared})") from None
+    current = fingerprint({k: v for k, v in record.items() if k not in SERVER_FIELDS})
     if current != expected:
-        raise Refused(f"changed in Immuta since the plan (id {change.actual_id}); plan again and review")
+        raise Refused(f"changed in Immuta since the plan (id {change.actual_id}{declared}): plan again and review")
 
 
 def _write(change: Change, client: ImmutaClient, options: ApplyOptions, report: Progress) -> str | None:
-    wait = {"deadline_seconds": options.timeout, "poll_interval": options.poll_interval}
     if change.action in (Action.DELETE, Action.REPLACE):
         assert change.actual_id is not None
         report(change, f"deleting id {change.actual_id}")
@@ -126,41 +163,143 @@ def _write(change: Change, client: ImmutaClient, options: ApplyOptions, report: 
         except NotFoundError:
             pass  # already gone: what we wanted
         else:
-            _settled(change, client.wait_until_settled(change.actual_id, gone_ok=True, **wait), gone=True)
+            _settled(change, _wait(change, client, change.actual_id, options, gone_ok=True), gone=True)
         if change.action is Action.DELETE:
             return change.actual_id
-    body = _body(change)
     if change.action is Action.UPDATE:
         assert change.actual_id is not None
         report(change, f"updating id {change.actual_id}")
-        client.update(change.actual_id, body)
-        _settled(change, client.wait_until_settled(change.actual_id, gone_ok=False, **wait), gone=False)
+        client.update(change.actual_id, _body(change))
+        _settled(change, _wait(change, client, change.actual_id, options, gone_ok=False), gone=False)
         return change.actual_id
+    return _create(change, client, options, report)
+
+
+def _create(change: Change, client: ImmutaClient, options: ApplyOptions, report: Progress) -> str:
     report(change, "creating")
     try:
-        created = client.create(body)
+        created = client.create(_body(change))
     except ConflictError as exc:
-        raise Refused(f"already exists in Immuta, created since the plan: {exc.message}") from None
+        raise Refused(f"{exc.message} It was created since the plan: plan again and review.") from None
     new_id = str(created["id"])
-    _settled(change, client.wait_until_settled(new_id, gone_ok=False, **wait), gone=False)
+    _settled(change, _wait(change, client, new_id, options, gone_ok=False), gone=False)
     return new_id
 
 
-def _settled(change: Change, record: Mapping[str, Any] | None, *, gone: bool) -> None:
+def _wait(
+    change: Change, client: ImmutaClient, integration_id: str, options: ApplyOptions, *, gone_ok: bool
+) -> Record | None:
+    """Poll the status until it leaves the transitional statuses [A15]; None when it is gone and `gone_ok`.
+
+    The write was accepted, so a status read that fails (5xx, a dropped connection, retries spent) is not a
+    failed write: polling goes on until the deadline, and only then is the last failure reported."""
+    deadline = time.monotonic() + options.timeout
+    while True:
+        try:
+            record = client.status(integration_id)
+        except NotFoundError:
+            if gone_ok:
+                return None
+            raise
+        except ApiError as exc:
+            if not _worth_polling_again(exc) or time.monotonic() >= deadline:
+                raise
+        else:
+            status = str(record.get("status", ""))
+            if status not in A15_TRANSITIONAL_STATUSES:
+                return record
+            if time.monotonic() >= deadline:
+                raise TransientError(
+                    "GET",
+                    f"/integrations/{integration_id}/status",
+                    None,
+                    f"{change.key} (id {integration_id}) is still {status!r} after {options.timeout:g}s",
+                    hint="It may still settle: check it in Immuta, then re-run plan.",
+                )
+        time.sleep(max(0.0, min(options.poll_interval, deadline - time.monotonic())))
+
+
+def _worth_polling_again(exc: ApiError) -> bool:
+    if isinstance(exc, AuthError | ValidationFailed | ConflictError):
+        return False
+    return isinstance(exc, TransientError) or exc.status is None or exc.status >= 500
+
+
+def _settled(change: Change, record: Record | None, *, gone: bool) -> None:
     if record is None:
         if gone:
             return
         raise ReconcilerError("disappeared from Immuta while being written")
     status = str(record.get("status", ""))
     if status in ERROR_STATUSES:
-        raise ReconcilerError(f"{status}: {ERROR_STATUSES[status]}")
+        raise ReconcilerError(f"{status}: {ERROR_STATUSES[status]}{_failed_validations(change, record)}")
     if gone and status not in ("deleted", "disabled"):
         raise ReconcilerError(f"still present with status {status!r} after delete")
 
 
+def _failed_validations(change: Change, record: Record) -> str:
+    """Immuta's own words: the validation tests that failed, as ` (name: result; …)`, secrets scrubbed."""
+    results = record.get("validationResults")
+    tests = results.get("validationTests") if isinstance(results, Mapping) else None
+    if not isinstance(tests, Sequence):
+        return ""
+    failed = [
+        f"{test.get('name', 'a test')}: {test['result']}" if test.get("result") else str(test.get("name", "a test"))
+        for test in tests
+        if isinstance(test, Mapping) and test.get("status") == "failed"
+    ]
+    if not failed:
+        return ""
+    text = scrub("; ".join(failed), _secret_values(change.desired.body if change.desired else None))
+    if len(text) > _VALIDATION_TEXT_LIMIT:
+        text = text[:_VALIDATION_TEXT_LIMIT] + "…"
+    return f" ({text})"
+
+
+def _secret_values(value: Any) -> frozenset[str]:
+    """The values of the secrets this change sends, to scrub from anything Immuta answers about it."""
+    if isinstance(value, Secret):
+        return frozenset({value.reveal()} - {""})
+    if isinstance(value, Mapping):
+        return frozenset().union(*(_secret_values(v) for v in value.values()))
+    if isinstance(value, list):
+        return frozenset().union(*(_secret_values(v) for v in value))
+    return frozenset()
+
+
 def _body(change: Change) -> dict[str, Any]:
+    """What POST/PUT sends: the file's payload. A PUT replaces the whole integration [A4], so an update
+    carries Immuta's current values at the file's `ignoreChanges` paths — the fields someone else owns."""
     assert change.desired is not None
-    return payload_of(change.desired.body)
+    body = copy.deepcopy(payload_of(change.desired.body))
+    if change.action is not Action.UPDATE or change.actual is None:
+        return body
+    for path in change.desired.lifecycle.ignore_changes:
+        if not path or change.desired.type_schema.is_secret(path):
+            continue  # Immuta never returns a secret: the file's value is the only one there is
+        parent = body
+        for part in map(str, path[:-1]):
+            child = parent.get(part)
+            if not isinstance(child, dict):
+                child = parent[part] = {}
+            parent = child
+        current = _at(change.actual.payload, path)
+        if current is _MISSING:
+            parent.pop(str(path[-1]), None)
+        else:
+            parent[str(path[-1])] = copy.deepcopy(current)
+    return body
+
+
+_MISSING = object()
+
+
+def _at(value: Any, path: ModelPath) -> Any:
+    for part in path:
+        if not isinstance(value, Mapping) or part not in value:
+            return _MISSING
+        value = value[part]
+    return value
 
 
 def delete_credentials(change: Change) -> dict[str, Any] | None:
@@ -183,4 +322,6 @@ def _explain(change: Change, exc: ApiError) -> str:
             f"{exc.message} — {change.key} has autoBootstrap: false, so the platform must be set up first: "
             f"run `reconciler scripts {where} --out scripts/`, have the DBA run the script(s), then apply again"
         )
-    return f"{exc.method} {exc.path} → {exc.status}: {exc.message}"
+    code = f" → {exc.status}" if exc.status is not None else ""
+    hint = f" ({exc.hint})" if exc.hint else ""
+    return f"{exc.method} {exc.path}{code}: {exc.message}{hint}"

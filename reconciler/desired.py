@@ -3,7 +3,6 @@ natural key, its payload normalised with schema defaults and its references reso
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
@@ -134,7 +133,7 @@ def build_desired(
         intent = {
             # As written (references as their text), so that `plan` (secrets not read) and `apply` (every
             # secret read) digest a file alike; a literal secret (--allow-literal-secrets) is masked.
-            "payload": _as_written(type_schema, type_schema.apply_defaults(written) if present else written),
+            "payload": _as_written(type_schema, written),
             "present": present,
             "refs": refs,
             "lifecycle": [lifecycle.prevent_destroy, [list(p) for p in lifecycle.ignore_changes]],
@@ -184,7 +183,7 @@ class _Resolver:
             return [self.resolve(v, (*path, i)) for i, v in enumerate(value)]
         secret = self.type_schema.is_secret(path)
         if not isinstance(value, str) or not REFERENCE.search(value):
-            return Secret(value) if secret and isinstance(value, str) else copy.deepcopy(value)
+            return Secret(value) if secret and isinstance(value, str) else value  # scalars are immutable
         if secret and self.mode is SecretMode.DEFER:
             return Unresolved(value)
         try:

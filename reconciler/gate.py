@@ -37,7 +37,7 @@ def refusals(plan: Plan, options: GateOptions) -> list[str]:
                     else "write a tombstone file (ensure: absent) that carries them as references"
                 )
             )
-    destructive = [c for c in plan.changes if c.action in DESTRUCTIVE]
+    destructive = [c for c in plan.changes if c.action in DESTRUCTIVE and not _failed_creation(c)]
     managed = sum(1 for c in plan.changes if c.actual_id is not None and (c.file is not None or plan.prune))
     if (
         not options.force
@@ -49,6 +49,12 @@ def refusals(plan: Plan, options: GateOptions) -> list[str]:
             f"{options.max_destroy_share:.0%}; re-run with --force if that is intended"
         )
     return reasons
+
+
+def _failed_creation(change: Change) -> bool:
+    """Re-creating an integration whose creation failed destroys nothing that worked: it does not count
+    towards the blast radius (preventDestroy still holds)."""
+    return change.action is Action.REPLACE and change.actual_status == "createError"
 
 
 def _why(change: Change) -> str:

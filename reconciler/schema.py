@@ -6,7 +6,6 @@ schema edit. Schemas are compiled once per process (`load()` is cached).
 
 from __future__ import annotations
 
-import copy
 import difflib
 import functools
 import hashlib
@@ -56,6 +55,8 @@ class TypeSchema:
         self.replace_on_any_change = ALL_FIELDS in immutable
         self.immutable: frozenset[Path] = frozenset(parse_dotted(p) for p in immutable if p != ALL_FIELDS)
         self.unique: tuple[Path, ...] = tuple(parse_dotted(p) for p in root.get(UNIQUE_KEYWORD, []))
+        # id(node) → (node, its properties); the node is kept so its id cannot be reused while cached.
+        self._properties: dict[int, tuple[Node, dict[str, Node] | None]] = {}
         self.secret_paths: frozenset[Path] = frozenset(self._walk_secrets(root, ()))
 
     # -- reading the schema tree -------------------------------------------------------------------------
@@ -66,11 +67,19 @@ class TypeSchema:
             target: Any = self.root
             for part in ref[2:].split("/"):
                 target = target[part]
-            return dict(target)
+            resolved: Node = target  # shared, never mutated: schema nodes are read-only data
+            return resolved
         return node
 
     def properties(self, node: Node) -> dict[str, Node] | None:
-        """The properties a schema node declares, following local `$ref` and `allOf`; None when open."""
+        """The properties a schema node declares, following local `$ref` and `allOf`; None when open.
+        Cached per schema node: every file of a run asks the same questions."""
+        key = id(node)
+        if key not in self._properties:
+            self._properties[key] = (node, self._collect_properties(node))
+        return self._properties[key][1]
+
+    def _collect_properties(self, node: Node) -> dict[str, Node] | None:
         node = self._resolve(node)
         found: dict[str, Node] | None = None
         if isinstance(node.get("properties"), dict):
@@ -107,7 +116,8 @@ class TypeSchema:
     # -- questions the diff, the plan and the simulator ask ----------------------------------------------
 
     def is_secret(self, path: Path) -> bool:
-        return any(path[: len(secret)] == secret for secret in self.secret_paths)
+        """True for a secret field and anything inside one."""
+        return any(path[:end] in self.secret_paths for end in range(1, len(path) + 1))
 
     def is_immutable(self, path: Path) -> bool:
         if self.replace_on_any_change:
@@ -123,8 +133,8 @@ class TypeSchema:
         return IntegrationKey.of(self.name, parts)
 
     def apply_defaults(self, payload: Mapping[str, Json]) -> dict[str, Json]:
-        """A deep copy of `payload` with every schema `default` filled in where the key is absent."""
-        filled = copy.deepcopy(dict(payload))
+        """A copy of `payload` with every schema `default` filled in where the key is absent."""
+        filled: dict[str, Json] = copy_json(dict(payload))
         self._fill(self.root, filled)
         return filled
 
@@ -132,7 +142,7 @@ class TypeSchema:
         for name, declared in (self.properties(node) or {}).items():
             child = self._resolve(declared)
             if name not in value and "default" in child:
-                value[name] = copy.deepcopy(child["default"])
+                value[name] = copy_json(child["default"])
             if isinstance(value.get(name), dict):
                 self._fill(child, value[name])
 
@@ -163,7 +173,7 @@ class TypeSchema:
 
     def drop_unknown(self, payload: Mapping[str, Json]) -> dict[str, Json]:
         """A copy without the fields the schema does not know: what the diff compares."""
-        trimmed = copy.deepcopy(dict(payload))
+        trimmed: dict[str, Json] = copy_json(dict(payload))
         for path, _ in self.unknown_fields(payload):
             delete_path(trimmed, path)
         return trimmed
@@ -228,6 +238,15 @@ def _schema_folder() -> Traversable:
     except ModuleNotFoundError:
         # Imported from a source checkout (the working directory shadows the installed package).
         return resources.files("reconciler").joinpath("..", "schemas")
+
+
+def copy_json(value: Json) -> Json:
+    """A copy of a JSON-like value: new dicts and lists, shared scalars (and Secrets, which are immutable)."""
+    if isinstance(value, dict):
+        return {k: copy_json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [copy_json(v) for v in value]
+    return value
 
 
 def get_path(value: Json, path: Path) -> Json:

@@ -58,9 +58,7 @@ REGISTRY: Registry[Any] = Registry().with_resources(
     (schema["$id"], Resource.from_contents(schema)) for schema in SCHEMAS.values()
 )
 VALIDATOR = Draft202012Validator(SCHEMAS[ENTRY], registry=REGISTRY)
-EXAMPLES = {
-    path.name: yaml.safe_load(path.read_text(encoding="utf-8")) for path in EXAMPLE_DIR.glob("*.yaml")
-}
+EXAMPLES = {path.name: yaml.safe_load(path.read_text(encoding="utf-8")) for path in EXAMPLE_DIR.glob("*.yaml")}
 EXAMPLE_BY_TYPE = {example["type"]: example for example in EXAMPLES.values()}
 
 
@@ -272,17 +270,11 @@ def test_invalid_documents_fail_with_exactly_these_errors(
 @pytest.mark.parametrize(
     "document",
     [
-        pytest.param(
-            {"type": "Snowflake", "ensure": "absent", "config": {"host": "h"}}, id="snowflake-tombstone"
-        ),
+        pytest.param({"type": "Snowflake", "ensure": "absent", "config": {"host": "h"}}, id="snowflake-tombstone"),
         pytest.param({"type": "Trino", "ensure": "absent"}, id="trino-tombstone"),
         pytest.param({"type": "Trino", "ensure": "present"}, id="trino-present"),
-        pytest.param(
-            variant("Snowflake", config__someNewerField=1), id="unknown-config-field-is-left-to-code"
-        ),
-        pytest.param(
-            variant("Redshift", autoBootstrap=False, config__initialDatabase=...), id="redshift-manual"
-        ),
+        pytest.param(variant("Snowflake", config__someNewerField=1), id="unknown-config-field-is-left-to-code"),
+        pytest.param(variant("Redshift", autoBootstrap=False, config__initialDatabase=...), id="redshift-manual"),
         pytest.param(
             variant(
                 "Native S3",
@@ -335,7 +327,5 @@ def test_defaults_are_valid_and_object_defaults_agree_with_their_fields(name: st
             continue
         assert Draft202012Validator(node).is_valid(node["default"]), path
         if node.get("type") == "object":
-            field_defaults = {
-                field: sub["default"] for field, sub in node["properties"].items() if "default" in sub
-            }
+            field_defaults = {field: sub["default"] for field, sub in node["properties"].items() if "default" in sub}
             assert node["default"] == field_defaults, path
