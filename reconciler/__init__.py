@@ -1,8 +1,5 @@
 """reconciler: GitOps for Immuta integrations."""
 
-from importlib.metadata import PackageNotFoundError, version
-
-try:
-    __version__ = version("immuta-reconciler")
-except PackageNotFoundError:  # running from a source tree that was never installed
-    __version__ = "0.0.0+source"
+# The one place the version is written: pyproject.toml reads it from here (tool.setuptools.dynamic), and
+# reading it needs no importlib.metadata lookup at start-up.
+__version__ = "0.1.0"

@@ -348,6 +348,12 @@ def apply(
     schemas = schema_module.load()
     target = where.target()
     saved = _saved_plan_argument(paths_or_plan)
+    if saved is not None and prune != saved.prune:
+        # A reviewed plan is applied as reviewed: flags that would change what it does are refused.
+        raise click.UsageError(
+            f"{saved.file} was planned {'with' if saved.prune else 'without'} --prune; "
+            "apply it as it was reviewed, or plan again"
+        )
     paths = saved.paths if saved else where.paths(paths_or_plan)
     request = engine.PlanRequest(
         paths,

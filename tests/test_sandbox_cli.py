@@ -46,3 +46,17 @@ def test_without_the_switch_manual_creates_need_no_setup(
 
     assert run(capsys, "sandbox", "configure", "--no-require-manual-setup")[0] == 0
     assert run(capsys, "apply", "--sandbox", "--auto-approve")[0] == 0
+
+
+def test_a_saved_plan_is_applied_as_reviewed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    shutil.copytree(EXAMPLES, tmp_path / "integrations.d")
+    monkeypatch.chdir(tmp_path)
+    assert run(capsys, "plan", "--sandbox", "--out", "plan.json")[0] == 0
+
+    code, output = run(capsys, "apply", "plan.json", "--sandbox", "--prune")
+
+    assert code == 64
+    assert "plan.json was planned without --prune; apply it as it was reviewed, or plan again" in output
+    assert run(capsys, "apply", "plan.json", "--sandbox")[0] == 0
