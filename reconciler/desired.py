@@ -17,7 +17,7 @@ from reconciler.loader import SourceDocument, load_paths
 from reconciler.model import IntegrationKey, Path, SourceLocation, json_path, parse_dotted
 from reconciler.schema import SchemaSet, TypeSchema, payload_of
 from reconciler.secrets import PLACEHOLDER, REFERENCE, Lookup, Secret, Unresolved, substitute
-from reconciler.validate import ValidationOptions, check_documents, identity, strings
+from reconciler.validate import ValidationOptions, check_documents, identity
 
 
 class SecretMode(Enum):
@@ -126,9 +126,7 @@ def build_desired(
         present = doc.data.get("ensure", "present") != "absent"
         payload = type_schema.apply_defaults(body) if present else body
         lifecycle = _lifecycle(doc.data.get("lifecycle"))
-        refs = tuple(
-            (json_path(path), text) for path, text in strings(payload_of(doc.data), ()) if REFERENCE.search(text)
-        )
+        refs = tuple((json_path(path), text) for path, text in resolver.references)
         written = payload_of(doc.data)
         intent = {
             # As written (references as their text), so that `plan` (secrets not read) and `apply` (every
@@ -175,6 +173,7 @@ class _Resolver:
         self.problems: list[Problem] = []
         self.placeholders: list[str] = []
         self.unresolved: list[str] = []
+        self.references: list[tuple[Path, str]] = []  # every string holding a reference, as written
 
     def resolve(self, value: Any, path: Path = ()) -> Any:
         if isinstance(value, dict):
@@ -184,6 +183,7 @@ class _Resolver:
         secret = self.type_schema.is_secret(path)
         if not isinstance(value, str) or not REFERENCE.search(value):
             return Secret(value) if secret and isinstance(value, str) else value  # scalars are immutable
+        self.references.append((path, value))
         if secret and self.mode is SecretMode.DEFER:
             return Unresolved(value)
         try:

@@ -8,6 +8,7 @@ Problems are collected as values so one run reports every file.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -75,13 +76,12 @@ def discover(paths: Sequence[str]) -> tuple[list[FsPath], list[Problem]]:
         if root.is_file():
             files.append(root)
         elif root.is_dir():
-            found = [
-                p
-                for p in root.rglob("*")
-                if p.suffix in YAML_SUFFIXES
-                and p.is_file()
-                and not any(part.startswith(".") for part in p.relative_to(root).parts)
-            ]
+            found: list[FsPath] = []
+            for folder, subfolders, names in os.walk(root):
+                subfolders[:] = [d for d in subfolders if not d.startswith(".")]  # never descend into .git etc.
+                found.extend(
+                    FsPath(folder, name) for name in names if name.endswith(YAML_SUFFIXES) and not name.startswith(".")
+                )
             files.extend(sorted(found, key=lambda p: p.as_posix()))
         else:
             problems.append(Problem(None, "", f"{raw}: no such file or directory"))

@@ -58,6 +58,7 @@ class TypeSchema:
         # id(node) → (node, its properties); the node is kept so its id cannot be reused while cached.
         self._properties: dict[int, tuple[Node, dict[str, Node] | None]] = {}
         self.secret_paths: frozenset[Path] = frozenset(self._walk_secrets(root, ()))
+        self._secret_cache: dict[Path, bool] = {}
 
     # -- reading the schema tree -------------------------------------------------------------------------
 
@@ -116,8 +117,12 @@ class TypeSchema:
     # -- questions the diff, the plan and the simulator ask ----------------------------------------------
 
     def is_secret(self, path: Path) -> bool:
-        """True for a secret field and anything inside one."""
-        return any(path[:end] in self.secret_paths for end in range(1, len(path) + 1))
+        """True for a secret field and anything inside one (asked for every value of every file: cached)."""
+        known = self._secret_cache.get(path)
+        if known is None:
+            known = any(path[:end] in self.secret_paths for end in range(1, len(path) + 1))
+            self._secret_cache[path] = known
+        return known
 
     def is_immutable(self, path: Path) -> bool:
         if self.replace_on_any_change:
