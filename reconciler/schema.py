@@ -14,13 +14,16 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from importlib import resources
 from importlib.resources.abc import Traversable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jsonschema
 import referencing
 import referencing.jsonschema
 
 from reconciler.assumptions import A9_NATURAL_KEY_KEYWORD, A13_IMMUTABLE_KEYWORD
+
+if TYPE_CHECKING:
+    import jsonschema
+
 from reconciler.model import IntegrationKey, Path, parse_dotted
 
 SCHEMA_BASE = "https://reconciler.dev/schemas/"
@@ -198,7 +201,6 @@ class SchemaSet:
         ]
         self.registry: referencing.Registry[Any] = referencing.Registry().with_resources(resources_)
         entry = documents[ENTRY_ID]
-        self.validator = jsonschema.Draft202012Validator(entry, registry=self.registry)
         type_names: list[str] = entry["properties"]["type"]["enum"]
         self.type_names = tuple(type_names)
         self.types: dict[str, TypeSchema] = {}
@@ -210,6 +212,13 @@ class SchemaSet:
 
     def type(self, name: str) -> TypeSchema:
         return self.types[name]
+
+    @functools.cached_property
+    def validator(self) -> jsonschema.Draft202012Validator:
+        """The entry schema's validator, built on first use: valid files never need it (schema_check.py)."""
+        import jsonschema
+
+        return jsonschema.Draft202012Validator(self.documents[ENTRY_ID], registry=self.registry)
 
     def validate(self, document: Json) -> list[SchemaIssue]:
         from reconciler.schema_messages import describe

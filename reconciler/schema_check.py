@@ -14,6 +14,8 @@ import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from reconciler.schema import ENTRY_ID
+
 if TYPE_CHECKING:
     import referencing
     from referencing._core import Resolver
@@ -35,7 +37,7 @@ class _Unsupported(Exception):
 @functools.lru_cache(maxsize=4)
 def compile_check(schemas: SchemaSet) -> Check | None:
     """The compiled check of the entry schema, or None when a schema uses a keyword not handled here."""
-    entry: Any = schemas.validator.schema
+    entry: Any = schemas.documents[ENTRY_ID]
     try:
         return _Compiler(schemas.registry).compile(entry, schemas.registry.resolver(base_uri=entry["$id"]))
     except _Unsupported:
