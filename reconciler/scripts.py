@@ -12,13 +12,16 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path as FsPath
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from reconciler.client import ImmutaClient
 from reconciler.plan import Action, Change, Plan
 from reconciler.schema import payload_of
 
+if TYPE_CHECKING:
+    from reconciler.client import ImmutaClient
+
 # [doc] Redshift and Azure Synapse Analytics have a first setup script; Synapse a second cleanup script.
+# The simulator answers those endpoints for these types only, from the same constants.
 INITIAL_CREATE_TYPES = frozenset({"Redshift", "Azure Synapse Analytics"})
 POST_CLEANUP_TYPES = frozenset({"Azure Synapse Analytics"})
 

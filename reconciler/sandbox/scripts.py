@@ -9,12 +9,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Literal
 
+from reconciler.scripts import INITIAL_CREATE_TYPES, POST_CLEANUP_TYPES
+
 Stage = Literal["create", "initial-create", "cleanup", "post-cleanup", "edit", "delete"]
 
 # The stages that exist only for some types (contract §2); every type has the others.
-ONLY_FOR: dict[Stage, tuple[str, ...]] = {
-    "initial-create": ("Azure Synapse Analytics", "Redshift"),
-    "post-cleanup": ("Azure Synapse Analytics",),
+ONLY_FOR: dict[Stage, frozenset[str]] = {
+    "initial-create": INITIAL_CREATE_TYPES,
+    "post-cleanup": POST_CLEANUP_TYPES,
 }
 SYSTEM_USER = "IMMUTA_SYSTEM_ACCOUNT"
 
