@@ -11,9 +11,10 @@ from typing import TYPE_CHECKING
 
 from reconciler.environments import Environment
 from reconciler.errors import ReconcilerError
+from reconciler.settings import ENV_API_KEY, ENV_TOKEN, ENV_URL, Auth, ClientSettings
 
-if TYPE_CHECKING:  # the client (and httpx) load only when a command talks to Immuta
-    from reconciler.client import ClientSettings, ImmutaClient
+if TYPE_CHECKING:  # the client (and httpx) loads only when a command talks to Immuta
+    from reconciler.client import ImmutaClient
 
 DEFAULT_SANDBOX_STATE = ".reconciler/sandbox.json"
 SANDBOX_KEY = "sandbox-local-key"
@@ -42,7 +43,6 @@ def resolve_target(
         default = f".reconciler/sandbox-{environment.name}.json" if environment else DEFAULT_SANDBOX_STATE
         state = FsPath(sandbox_state or default).resolve()
         return Target(f"sandbox://{state.as_posix()}", str(state))
-    from reconciler.client import ENV_API_KEY, ENV_TOKEN, ENV_URL, ClientSettings
 
     env = dict(os.environ if environ is None else environ)
     if environment is not None:
@@ -65,7 +65,7 @@ def resolve_target(
 
 
 def open_client(target: Target) -> ImmutaClient:
-    from reconciler.client import Auth, ImmutaClient, SandboxTransport
+    from reconciler.client import ImmutaClient, SandboxTransport
 
     if target.sandbox_state is not None:
         from reconciler.sandbox.api import Sandbox
