@@ -252,6 +252,13 @@ def _warn(desired: DesiredState) -> None:
     help="Exit 3 naming what changed if a saved plan no longer matches; 0 if it does.",
 )
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when the plan has changes.")
+@click.option(
+    "--rotate",
+    "rotate",
+    multiple=True,
+    metavar="FILE|KEY",
+    help="Send this integration's payload again, secrets included (a rotated secret never shows as a change).",
+)
 @target_options
 @input_options
 @output_options()
@@ -261,6 +268,7 @@ def plan(
     out_file: str | None,
     check_file: str | None,
     detailed_exitcode: bool,
+    rotate: tuple[str, ...],
     where: Where,
     validation: ValidationOptions,
     output: Output,
@@ -278,6 +286,7 @@ def plan(
         prune=saved.prune if saved else prune,
         validation=validation,
         variables=where.variables,
+        rotate=saved.rotate if saved else _selectors(rotate),
     )
     with open_client(target) as client:
         planned = engine.build(request, schemas, target, client)
@@ -292,9 +301,14 @@ def plan(
     if os.environ.get("GITHUB_ACTIONS") == "true":
         _step_summary(plan_markdown.render(planned.plan, commit=os.environ.get("GITHUB_SHA")))
     if out_file:
-        savedplan.save(planned.plan, out_file, paths=chosen_paths)
+        savedplan.save(planned.plan, out_file, paths=chosen_paths, rotate=request.rotate)
         echo_err(f"Saved the plan to {out_file} (checksum {planned.plan.checksum[:12]}).")
     return EXIT_CHANGES if detailed_exitcode and planned.plan.has_changes else EXIT_OK
+
+
+def _selectors(values: tuple[str, ...]) -> frozenset[str]:
+    """--rotate values: file paths normalised (./a.yaml is a.yaml); keys as written."""
+    return frozenset(os.path.normpath(v) if v.endswith(YAML_SUFFIXES) and "[" not in v else v for v in values)
 
 
 def _saved_plan_argument(args: tuple[str, ...]) -> savedplan.SavedPlan | None:
@@ -317,6 +331,13 @@ def _saved_plan_argument(args: tuple[str, ...]) -> savedplan.SavedPlan | None:
 @click.option("--max-destroy-share", type=click.FloatRange(0, 1), default=0.30, show_default=True)
 @click.option("--parallelism", type=click.IntRange(1, 64), default=8, show_default=True)
 @click.option(
+    "--rotate",
+    "rotate",
+    multiple=True,
+    metavar="FILE|KEY",
+    help="Send this integration's payload again, secrets included (a rotated secret never shows as a change).",
+)
+@click.option(
     "--timeout",
     type=click.FloatRange(min=1),
     default=600.0,
@@ -334,6 +355,7 @@ def apply(
     max_destroy_share: float,
     parallelism: int,
     timeout: float,
+    rotate: tuple[str, ...],
     where: Where,
     validation: ValidationOptions,
     output: Output,
@@ -348,6 +370,8 @@ def apply(
     schemas = schema_module.load()
     target = where.target()
     saved = _saved_plan_argument(paths_or_plan)
+    if saved is not None and rotate and _selectors(rotate) != saved.rotate:
+        raise click.UsageError(f"{saved.file} fixes what is rotated; apply it as it was reviewed, or plan again")
     if saved is not None and prune != saved.prune:
         # A reviewed plan is applied as reviewed: flags that would change what it does are refused.
         raise click.UsageError(
@@ -361,6 +385,7 @@ def apply(
         validation=validation,
         mode=SecretMode.REQUIRE,
         variables=where.variables,
+        rotate=saved.rotate if saved else _selectors(rotate),
     )
     color = output.color
     with open_client(target) as client:

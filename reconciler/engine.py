@@ -11,7 +11,8 @@ from reconciler import __version__
 from reconciler.actual import ActualState, read_actual
 from reconciler.client import ImmutaClient
 from reconciler.desired import DesiredState, SecretMode, load_desired
-from reconciler.plan import Plan, PlanOptions, make_plan
+from reconciler.errors import InputError, Problem
+from reconciler.plan import Plan, PlanOptions, make_plan, unmatched_rotations
 from reconciler.schema import SchemaSet
 from reconciler.secrets import Lookup
 from reconciler.target import Target
@@ -25,6 +26,7 @@ class PlanRequest:
     validation: ValidationOptions = ValidationOptions()  # noqa: RUF009 - frozen value object
     mode: SecretMode = SecretMode.DEFER
     variables: Mapping[str, Any] | None = None  # the environment's ${var:…} values; None: no --env
+    rotate: frozenset[str] = frozenset()  # --rotate: file paths or keys (normalised)
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,12 +57,19 @@ def observe(client: ImmutaClient, schemas: SchemaSet) -> ActualState:
     return read_actual(client.list_integrations(), schemas)
 
 
-def plan_for(desired: DesiredState, actual: ActualState, schemas: SchemaSet, target: Target, prune: bool) -> Plan:
+def plan_for(
+    desired: DesiredState,
+    actual: ActualState,
+    schemas: SchemaSet,
+    target: Target,
+    prune: bool,
+    rotate: frozenset[str] = frozenset(),
+) -> Plan:
     return make_plan(
         desired,
         actual,
         target=target.url,
-        options=PlanOptions(prune=prune),
+        options=PlanOptions(prune=prune, rotate=rotate),
         schema_version=schemas.version,
         tool_version=__version__,
     )
@@ -68,5 +77,10 @@ def plan_for(desired: DesiredState, actual: ActualState, schemas: SchemaSet, tar
 
 def build(request: PlanRequest, schemas: SchemaSet, target: Target, client: ImmutaClient) -> Planned:
     desired = load(request, schemas, target)  # files first: a typo fails before any API call
+    unknown = unmatched_rotations(desired, request.rotate)
+    if unknown:
+        raise InputError(
+            [Problem(None, "", f"--rotate {name}: no file or integration key of that name") for name in unknown]
+        )
     actual = observe(client, schemas)
-    return Planned(desired, actual, plan_for(desired, actual, schemas, target, request.prune))
+    return Planned(desired, actual, plan_for(desired, actual, schemas, target, request.prune, request.rotate))

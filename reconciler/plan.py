@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -69,6 +70,9 @@ class Change:
 @dataclass(frozen=True, slots=True)
 class PlanOptions:
     prune: bool = False
+    # --rotate: integrations (file paths or keys) whose payload, secrets included, is sent again even though
+    # nothing compared changed. Secrets are write-only, so a rotated secret can never show up as a change.
+    rotate: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,11 +215,23 @@ def _change_for(
         "not_compared": comparison.not_compared,
     }
     if not comparison.fields:
+        if _selected(desired, options.rotate) and desired.type_schema.secret_paths:
+            return Change(Action.UPDATE, reason="--rotate: sends the payload again, secrets included", **base)
         return Change(Action.NOOP, **base)
     if desired.type_schema.replace_on_any_change or comparison.needs_replace:
         changed = ", ".join(".".join(map(str, f.path)) for f in comparison.fields if f.immutable)
         return Change(Action.REPLACE, reason=f"immutable field changed: {changed}", **base)
     return Change(Action.UPDATE, **base)
+
+
+def _selected(desired: DesiredIntegration, selectors: frozenset[str]) -> bool:
+    return bool(selectors) and (str(desired.key) in selectors or os.path.normpath(desired.file) in selectors)
+
+
+def unmatched_rotations(desired: DesiredState, selectors: frozenset[str]) -> list[str]:
+    """--rotate values that name no integration of the files: most likely a typo, never silently ignored."""
+    known = {str(d.key) for d in desired.integrations} | {os.path.normpath(d.file) for d in desired.integrations}
+    return sorted(s for s in selectors if s not in known)
 
 
 def transitional(change: Change) -> bool:

@@ -36,6 +36,10 @@ class SavedPlan:
         return bool(self.document["prune"])
 
     @property
+    def rotate(self) -> frozenset[str]:
+        return frozenset(str(r) for r in self.document.get("rotate", []))
+
+    @property
     def paths(self) -> list[str]:
         return [str(p) for p in self.document.get("paths", [])]
 
@@ -47,8 +51,8 @@ class SavedPlan:
         return {str(c["key"]): c for c in self.document["changes"]}
 
 
-def save(plan: Plan, path: str, *, paths: list[str]) -> None:
-    document = {"kind": SAVED_KIND, **plan_dict(plan), "paths": paths}
+def save(plan: Plan, path: str, *, paths: list[str], rotate: frozenset[str] = frozenset()) -> None:
+    document = {"kind": SAVED_KIND, **plan_dict(plan), "paths": paths, "rotate": sorted(rotate)}
     target = FsPath(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".plan-", suffix=".tmp")

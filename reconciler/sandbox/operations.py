@@ -253,7 +253,7 @@ class Operations:
         if allowed is not None and type_schema.name not in allowed:
             raise Rejected(
                 400,
-                f"The {stage} script is only available for {' and '.join(allowed)} integrations.",
+                f"The {stage} script is only available for {' and '.join(sorted(allowed))} integrations.",
             )
         return scripts.script(stage, without_secrets(type_schema, body))
 
