@@ -67,6 +67,19 @@ class Refused(ReconcilerError):
     pass
 
 
+class Interrupted(ReconcilerError):
+    """Ctrl-C during apply: no further write was started, those under way finished; here is what was done."""
+
+    exit_code = 130
+
+    def __init__(self, results: list[Result], planned: int) -> None:
+        self.results = results
+        super().__init__(
+            f"interrupted: {len(results)} of {planned} write(s) finished, the rest were not started; "
+            "running apply again continues from here"
+        )
+
+
 def apply_plan(
     plan: Plan, client: ImmutaClient, options: ApplyOptions, progress: Progress | None = None
 ) -> list[Result]:
@@ -91,6 +104,11 @@ def apply_plan(
         for phase in (deletes, others):
             for future in [pool.submit(run, index, change) for index, change in phase]:
                 future.result()
+    except KeyboardInterrupt:
+        pool.shutdown(wait=True, cancel_futures=True)
+        with lock:
+            finished = [results[index] for index in sorted(results)]
+        raise Interrupted(finished, len(writes)) from None
     finally:
         # Interrupted (or a bug): start no further write; those under way finish, so none is left halfway.
         pool.shutdown(wait=True, cancel_futures=True)

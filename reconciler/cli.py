@@ -362,10 +362,10 @@ def apply(
 ) -> int:
     """Apply the plan for PATH..., or a saved plan FILE (refused if anything it was based on changed)."""
     from reconciler import engine, gate, savedplan
-    from reconciler.apply import ApplyOptions, apply_plan
+    from reconciler.apply import ApplyOptions, Interrupted, apply_plan
     from reconciler.gate import GateOptions
     from reconciler.render import apply_report
-    from reconciler.verify import verify
+    from reconciler.verify import Verification, verify
 
     schemas = schema_module.load()
     target = where.target()
@@ -425,7 +425,11 @@ def apply(
         options = ApplyOptions(parallelism=parallelism, timeout=timeout, expected=expected)
         live = sys.stdout.isatty() and os.environ.get("CI") != "true"
         progress = _live_lines(plan_value.writes) if live else _progress_printer()
-        results = apply_plan(plan_value, client, options, progress=progress)
+        try:
+            results = apply_plan(plan_value, client, options, progress=progress)
+        except Interrupted as stopped:
+            click.echo(apply_report.render(stopped.results, Verification(read_error="interrupted before verifying")))
+            raise
         verification = verify(planned, results, client, schemas, target)
     click.echo(apply_report.render(results, verification))
     return apply_report.exit_code(results, verification)

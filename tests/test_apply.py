@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from reconciler import engine, gate, schema
-from reconciler.apply import ApplyOptions, Result, apply_plan, delete_credentials
+from reconciler.apply import ApplyOptions, Interrupted, Result, apply_plan, delete_credentials
 from reconciler.client import Auth, ImmutaClient, RetryPolicy, SandboxTransport
 from reconciler.desired import SecretMode
 from reconciler.errors import EXIT_ERROR, EXIT_OK, EXIT_REFUSED
@@ -198,11 +198,18 @@ def test_an_interrupted_apply_starts_no_further_write(make_world: Callable[..., 
         if str(change.key) == "Snowflake[host=acct00.snowflakecomputing.com]":
             raise KeyboardInterrupt  # Ctrl-C, as the main thread would see it
 
-    with pytest.raises(KeyboardInterrupt):
+    with pytest.raises(Interrupted) as stopped:
         apply_plan(plan, world.client, dataclasses.replace(FAST, parallelism=1), progress=interrupted)
 
     # Without cancelling the queue, the other 19 creates would all go ahead.
-    assert len(world.sandbox.list_integrations()) < 5
+    written = world.sandbox.list_integrations()
+    assert len(written) < 5
+    # What did finish is reported, so the summary can say so; the exit code is the shell's for Ctrl-C.
+    assert len(stopped.value.results) == len(written)
+    assert str(stopped.value).endswith("the rest were not started; running apply again continues from here")
+    assert stopped.value.exit_code == 130
+    world.apply(world.planned().plan)
+    assert not world.planned().plan.has_changes
 
 
 # -- waiting on Immuta -----------------------------------------------------------------------------------
