@@ -36,7 +36,7 @@ from reconciler.target import DEFAULT_SANDBOX_STATE, Target, open_client, resolv
 from reconciler.validate import ValidationOptions, check_documents
 
 if TYPE_CHECKING:
-    from reconciler import savedplan
+    from reconciler import engine, savedplan
     from reconciler.plan import Change, Plan
 
 # Commands that talk to Immuta import the engine (httpx, deepdiff, the simulator) when they run, so that
@@ -280,30 +280,51 @@ def plan(
     schemas = schema_module.load()
     target = where.target()
     saved = savedplan.load(check_file) if check_file else None
-    chosen_paths = where.paths(paths or (saved.paths if saved else []))
-    request = engine.PlanRequest(
-        chosen_paths,
-        prune=saved.prune if saved else prune,
-        validation=validation,
-        variables=where.variables,
-        rotate=saved.rotate if saved else _selectors(rotate),
-    )
+    request = _plan_request(where, paths, saved, prune, rotate, validation, SecretMode.DEFER)
     with open_client(target) as client:
         planned = engine.build(request, schemas, target, client)
     _warn(planned.desired)
     if saved is not None:
-        reasons = savedplan.stale_reasons(saved, planned.plan)
-        if reasons:
-            raise RefusedError([f"the saved plan {check_file} is stale:", *(f"  {r}" for r in reasons)])
+        _refuse_if_stale(saved, planned.plan, advice="")
         click.echo(f"The saved plan {check_file} still matches (checksum {saved.checksum[:12]}).")
         return EXIT_OK
     click.echo(render_plan(planned.plan, output.format, output.color), nl=False)
     if os.environ.get("GITHUB_ACTIONS") == "true":
         _step_summary(plan_markdown.render(planned.plan, commit=os.environ.get("GITHUB_SHA")))
     if out_file:
-        savedplan.save(planned.plan, out_file, paths=chosen_paths, rotate=request.rotate)
+        savedplan.save(planned.plan, out_file, paths=list(request.paths), rotate=request.rotate)
         echo_err(f"Saved the plan to {out_file} (checksum {planned.plan.checksum[:12]}).")
     return EXIT_CHANGES if detailed_exitcode and planned.plan.has_changes else EXIT_OK
+
+
+def _plan_request(
+    where: Where,
+    paths: Sequence[str],
+    saved: savedplan.SavedPlan | None,
+    prune: bool,
+    rotate: tuple[str, ...],
+    validation: ValidationOptions,
+    mode: SecretMode,
+) -> engine.PlanRequest:
+    """What plan and apply plan: a saved plan's paths (unless given), prune and rotation, else the flags'."""
+    from reconciler import engine
+
+    return engine.PlanRequest(
+        where.paths(paths or (saved.paths if saved else [])),
+        prune=saved.prune if saved else prune,
+        validation=validation,
+        mode=mode,
+        variables=where.variables,
+        rotate=saved.rotate if saved else _selectors(rotate),
+    )
+
+
+def _refuse_if_stale(saved: savedplan.SavedPlan, fresh: Plan, *, advice: str) -> None:
+    from reconciler import savedplan
+
+    reasons = savedplan.stale_reasons(saved, fresh)
+    if reasons:
+        raise RefusedError([f"the saved plan {saved.file} is stale{advice}:", *(f"  {r}" for r in reasons)])
 
 
 def _selectors(values: tuple[str, ...]) -> frozenset[str]:
@@ -361,7 +382,7 @@ def apply(
     output: Output,
 ) -> int:
     """Apply the plan for PATH..., or a saved plan FILE (refused if anything it was based on changed)."""
-    from reconciler import engine, gate, savedplan
+    from reconciler import engine, gate
     from reconciler.apply import ApplyOptions, Interrupted, apply_plan
     from reconciler.gate import GateOptions
     from reconciler.render import apply_report
@@ -378,29 +399,14 @@ def apply(
             f"{saved.file} was planned {'with' if saved.prune else 'without'} --prune; "
             "apply it as it was reviewed, or plan again"
         )
-    paths = saved.paths if saved else where.paths(paths_or_plan)
-    request = engine.PlanRequest(
-        paths,
-        prune=saved.prune if saved else prune,
-        validation=validation,
-        mode=SecretMode.REQUIRE,
-        variables=where.variables,
-        rotate=saved.rotate if saved else _selectors(rotate),
-    )
+    request = _plan_request(where, () if saved else paths_or_plan, saved, prune, rotate, validation, SecretMode.REQUIRE)
     color = output.color
     with open_client(target) as client:
         planned = engine.build(request, schemas, target, client)
         _warn(planned.desired)
         plan_value = planned.plan
         if saved is not None:
-            reasons = savedplan.stale_reasons(saved, plan_value)
-            if reasons:
-                raise RefusedError(
-                    [
-                        f"the saved plan {saved.file} is stale; plan again and review:",
-                        *(f"  {r}" for r in reasons),
-                    ]
-                )
+            _refuse_if_stale(saved, plan_value, advice="; plan again and review")
         refusals = gate.refusals(plan_value, GateOptions(force=force, max_destroy_share=max_destroy_share))
         if refusals:
             raise RefusedError(
