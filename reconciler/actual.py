@@ -14,7 +14,7 @@ from typing import Any
 
 from reconciler.errors import ApiError
 from reconciler.model import IntegrationKey
-from reconciler.schema import SchemaSet, TypeSchema
+from reconciler.validation.schema import SchemaSet, TypeSchema
 
 SERVER_FIELDS = ("id", "status", "validationResults")
 ERROR_STATUSES = frozenset({"createError", "editError", "deleteError", "migrateError", "recurringValidationError"})

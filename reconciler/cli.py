@@ -16,9 +16,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from reconciler import __version__
-from reconciler import schema as schema_module
 from reconciler.desired import DesiredState, SecretMode, build_desired, read_documents
-from reconciler.environments import Environment, load_environment, without_shadowed
 from reconciler.errors import (
     EXIT_CHANGES,
     EXIT_ERROR,
@@ -29,15 +27,17 @@ from reconciler.errors import (
     ReconcilerError,
     RefusedError,
 )
-from reconciler.loader import YAML_SUFFIXES
+from reconciler.loading.environments import Environment, load_environment, without_shadowed
+from reconciler.loading.loader import YAML_SUFFIXES
 from reconciler.render import problems as problem_report
 from reconciler.secrets import Lookup
 from reconciler.target import DEFAULT_SANDBOX_STATE, Target, open_client, resolve_target
-from reconciler.validate import ValidationOptions, check_documents
+from reconciler.validation import schema as schema_module
+from reconciler.validation.validate import ValidationOptions, check_documents
 
 if TYPE_CHECKING:
-    from reconciler import engine, savedplan
-    from reconciler.plan import Change, Plan
+    from reconciler.planning import engine, savedplan
+    from reconciler.planning.plan import Change, Plan
 
 # Commands that talk to Immuta import the engine (httpx, deepdiff, the simulator) when they run, so that
 # `validate` — run on every commit by pre-commit — starts fast.
@@ -274,7 +274,7 @@ def plan(
     output: Output,
 ) -> int:
     """Show what apply would change: create, update, replace, delete — field by field."""
-    from reconciler import engine, savedplan
+    from reconciler.planning import engine, savedplan
     from reconciler.render import plan_markdown
 
     schemas = schema_module.load()
@@ -307,7 +307,7 @@ def _plan_request(
     mode: SecretMode,
 ) -> engine.PlanRequest:
     """What plan and apply plan: a saved plan's paths (unless given), prune and rotation, else the flags'."""
-    from reconciler import engine
+    from reconciler.planning import engine
 
     return engine.PlanRequest(
         where.paths(paths or (saved.paths if saved else [])),
@@ -320,7 +320,7 @@ def _plan_request(
 
 
 def _refuse_if_stale(saved: savedplan.SavedPlan, fresh: Plan, *, advice: str) -> None:
-    from reconciler import savedplan
+    from reconciler.planning import savedplan
 
     reasons = savedplan.stale_reasons(saved, fresh)
     if reasons:
@@ -333,7 +333,7 @@ def _selectors(values: tuple[str, ...]) -> frozenset[str]:
 
 
 def _saved_plan_argument(args: tuple[str, ...]) -> savedplan.SavedPlan | None:
-    from reconciler import savedplan
+    from reconciler.planning import savedplan
 
     if len(args) == 1 and os.path.isfile(args[0]) and not args[0].endswith(YAML_SUFFIXES):
         return savedplan.load(args[0])
@@ -382,11 +382,11 @@ def apply(
     output: Output,
 ) -> int:
     """Apply the plan for PATH..., or a saved plan FILE (refused if anything it was based on changed)."""
-    from reconciler import engine, gate
-    from reconciler.apply import ApplyOptions, Interrupted, apply_plan
-    from reconciler.gate import GateOptions
+    from reconciler.applying.apply import ApplyOptions, Interrupted, apply_plan
+    from reconciler.applying.verify import Verification, verify
+    from reconciler.planning import engine, gate
+    from reconciler.planning.gate import GateOptions
     from reconciler.render import apply_report
-    from reconciler.verify import Verification, verify
 
     schemas = schema_module.load()
     target = where.target()
@@ -508,8 +508,8 @@ def schema_command(type_name: str | None, list_types: bool) -> int:
 @target_options
 def scripts_command(paths: tuple[str, ...], out_dir: str, prune: bool, where: Where) -> int:
     """Write the platform scripts a DBA must run for planned changes of autoBootstrap: false integrations."""
-    from reconciler import engine
     from reconciler import scripts as manual_scripts
+    from reconciler.planning import engine
 
     schemas = schema_module.load()
     target = where.target()
@@ -546,7 +546,7 @@ def drift(
     Exit 0 when there is no drift, 2 when there is, 1 on any error (a failed read is never "all deleted").
     """
     from reconciler import drift as drift_module
-    from reconciler import engine
+    from reconciler.planning import engine
     from reconciler.render import drift_json, drift_markdown, drift_text
 
     schemas = schema_module.load()
@@ -595,8 +595,8 @@ def export_command(out_dir: str, with_defaults: bool, force: bool, where: Where,
     Files are named <type>-<natural key>.yaml; each secret is ${env:<TYPE>_<KEY>_<FIELD>} in upper snake
     case (FIELD is the path under config). Existing files are never overwritten without --force.
     """
-    from reconciler import engine
     from reconciler import export as export_module
+    from reconciler.planning import engine
 
     schemas = schema_module.load()
     target = where.target()
@@ -698,7 +698,7 @@ def configure(require_manual_setup: bool | None, where: Where) -> int:
 @target_options
 def mark_setup_run(paths: tuple[str, ...], where: Where) -> int:
     """Record in the sandbox's state that the setup scripts of PATHS' integrations were run by a DBA."""
-    from reconciler import engine
+    from reconciler.planning import engine
     from reconciler.sandbox.api import Sandbox
 
     schemas = schema_module.load()

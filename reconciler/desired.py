@@ -11,13 +11,13 @@ from enum import Enum
 from pathlib import Path as FsPath
 from typing import Any
 
-from reconciler.environments import apply_values, without_shadowed
 from reconciler.errors import InputError, Problem
-from reconciler.loader import SourceDocument, load_paths
+from reconciler.loading.environments import apply_values, without_shadowed
+from reconciler.loading.loader import SourceDocument, load_paths
 from reconciler.model import IntegrationKey, Path, SourceLocation, json_path, parse_dotted
-from reconciler.schema import SchemaSet, TypeSchema, payload_of
 from reconciler.secrets import PLACEHOLDER, REFERENCE, Lookup, Secret, Unresolved, substitute
-from reconciler.validate import ValidationOptions, check_documents, identity
+from reconciler.validation.schema import SchemaSet, TypeSchema, payload_of
+from reconciler.validation.validate import ValidationOptions, check_documents, identity
 
 
 class SecretMode(Enum):

@@ -12,7 +12,7 @@ from enum import StrEnum
 from typing import Any
 
 from reconciler.actual import ERROR_STATUSES
-from reconciler.plan import Action, Change, Plan
+from reconciler.planning.plan import Action, Change, Plan
 
 
 class DriftKind(StrEnum):

@@ -24,7 +24,7 @@ import yaml
 from reconciler.actual import ActualIntegration, ActualState
 from reconciler.errors import ReconcilerError
 from reconciler.model import Path
-from reconciler.schema import SchemaSet, TypeSchema, delete_path, get_path
+from reconciler.validation.schema import SchemaSet, TypeSchema, delete_path, get_path
 
 _WORD_BREAK = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 _NOT_ALNUM = re.compile(r"[^A-Za-z0-9]+")

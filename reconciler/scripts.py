@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path as FsPath
 from typing import TYPE_CHECKING, Any, Literal
 
-from reconciler.plan import Action, Change, Plan
-from reconciler.schema import payload_of
+from reconciler.planning.plan import Action, Change, Plan
+from reconciler.validation.schema import payload_of
 
 if TYPE_CHECKING:
-    from reconciler.client import ImmutaClient
+    from reconciler.client.immuta import ImmutaClient
 
 # [doc] Redshift and Azure Synapse Analytics have a first setup script; Synapse a second cleanup script.
 # The simulator answers those endpoints for these types only, from the same constants.

@@ -9,12 +9,12 @@ from dataclasses import dataclass
 from pathlib import Path as FsPath
 from typing import TYPE_CHECKING
 
-from reconciler.environments import Environment
+from reconciler.client.settings import ENV_API_KEY, ENV_TOKEN, ENV_URL, Auth, ClientSettings
 from reconciler.errors import ReconcilerError
-from reconciler.settings import ENV_API_KEY, ENV_TOKEN, ENV_URL, Auth, ClientSettings
+from reconciler.loading.environments import Environment
 
 if TYPE_CHECKING:  # the client (and httpx) loads only when a command talks to Immuta
-    from reconciler.client import ImmutaClient
+    from reconciler.client.immuta import ImmutaClient
 
 DEFAULT_SANDBOX_STATE = ".reconciler/sandbox.json"
 SANDBOX_KEY = "sandbox-local-key"
@@ -65,7 +65,7 @@ def resolve_target(
 
 
 def open_client(target: Target) -> ImmutaClient:
-    from reconciler.client import ImmutaClient, SandboxTransport
+    from reconciler.client.immuta import ImmutaClient, SandboxTransport
 
     if target.sandbox_state is not None:
         from reconciler.sandbox.api import Sandbox

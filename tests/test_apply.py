@@ -14,19 +14,20 @@ from typing import Any
 import pytest
 import yaml
 
-from reconciler import engine, gate, schema
-from reconciler.apply import ApplyOptions, Interrupted, Result, apply_plan, delete_credentials
-from reconciler.client import Auth, ImmutaClient, RetryPolicy, SandboxTransport
+from reconciler.applying.apply import ApplyOptions, Interrupted, Result, apply_plan, delete_credentials
+from reconciler.applying.verify import Verification, verify
+from reconciler.client.immuta import Auth, ImmutaClient, RetryPolicy, SandboxTransport
 from reconciler.desired import SecretMode
 from reconciler.errors import EXIT_ERROR, EXIT_OK, EXIT_REFUSED
-from reconciler.gate import GateOptions
 from reconciler.model import IntegrationKey
-from reconciler.plan import Action, Change, Plan
+from reconciler.planning import engine, gate
+from reconciler.planning.gate import GateOptions
+from reconciler.planning.plan import Action, Change, Plan
 from reconciler.render import apply_report
 from reconciler.sandbox import Faults, Sandbox, SandboxRequest, SandboxResponse
 from reconciler.sandbox.replies import boom, json_response
 from reconciler.target import Target
-from reconciler.verify import Verification, verify
+from reconciler.validation import schema
 
 KEY = "apply-key"
 PASSWORD = "apply-pw-5e5e"

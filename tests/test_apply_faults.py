@@ -21,16 +21,17 @@ from typing import Any
 import pytest
 import yaml
 
-from reconciler import engine, gate, schema
-from reconciler.apply import ApplyOptions, Result, apply_plan
-from reconciler.client import Auth, ImmutaClient, RetryPolicy, SandboxTransport
+from reconciler.applying.apply import ApplyOptions, Result, apply_plan
+from reconciler.applying.verify import verify
+from reconciler.client.immuta import Auth, ImmutaClient, RetryPolicy, SandboxTransport
 from reconciler.desired import SecretMode
 from reconciler.errors import ApiError
-from reconciler.gate import GateOptions
-from reconciler.plan import Action, Plan
+from reconciler.planning import engine, gate
+from reconciler.planning.gate import GateOptions
+from reconciler.planning.plan import Action, Plan
 from reconciler.sandbox import Faults, Sandbox, SandboxRequest, SandboxResponse
 from reconciler.target import Target
-from reconciler.verify import verify
+from reconciler.validation import schema
 
 KEY = "campaign-key"
 SEEDS = range(15)

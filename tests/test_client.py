@@ -11,8 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from reconciler import schema
-from reconciler.client import (
+from reconciler.client.immuta import (
     Auth,
     ClientSettings,
     ImmutaClient,
@@ -30,6 +29,7 @@ from reconciler.errors import (
 )
 from reconciler.sandbox.wire import ConnectionDropped, SandboxRequest, SandboxResponse
 from reconciler.secrets import Secret
+from reconciler.validation import schema
 
 Handler = Callable[[httpx.Request], httpx.Response]
 HOST = "acme.us-east-1.snowflakecomputing.com"

@@ -10,14 +10,14 @@ from typing import Any
 import httpx
 import pytest
 
-from reconciler import schema
-from reconciler.client import Auth, ImmutaClient, RetryPolicy, SandboxTransport
+from reconciler.client.immuta import Auth, ImmutaClient, RetryPolicy, SandboxTransport
 from reconciler.errors import TransientError
 from reconciler.model import IntegrationKey
 from reconciler.sandbox.api import Sandbox
 from reconciler.sandbox.faults import Faults
 from reconciler.sandbox.server import start_server
 from reconciler.secrets import Secret
+from reconciler.validation import schema
 
 KEY = "sandbox-key"
 STORMY = Faults(

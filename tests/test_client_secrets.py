@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from reconciler.client import Auth, ImmutaClient, RetryPolicy
+from reconciler.client.immuta import Auth, ImmutaClient, RetryPolicy
 from reconciler.errors import ApiError
 from reconciler.secrets import Secret
 

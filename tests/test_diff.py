@@ -12,10 +12,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from reconciler.desired import DesiredIntegration, SecretMode, build_desired
-from reconciler.diff import compare, differences, same
-from reconciler.loader import load_text
-from reconciler.schema import get_path, load
+from reconciler.loading.loader import load_text
+from reconciler.planning.diff import compare, differences, same
 from reconciler.secrets import Lookup
+from reconciler.validation.schema import get_path, load
 
 SCHEMAS = load()
 SNOWFLAKE = """\

@@ -12,13 +12,13 @@ import pytest
 
 from reconciler import drift as drift_module
 from reconciler.actual import read_actual
-from reconciler.client import ImmutaClient
+from reconciler.client.immuta import ImmutaClient
 from reconciler.errors import ApiError
 from reconciler.model import IntegrationKey
-from reconciler.plan import Action, Change, Plan
+from reconciler.planning.plan import Action, Change, Plan
 from reconciler.render import drift_markdown, drift_text
 from reconciler.sandbox.api import Sandbox
-from reconciler.schema import load
+from reconciler.validation.schema import load
 
 REPO = Path(__file__).resolve().parent.parent
 STATE = ".reconciler/sandbox.json"

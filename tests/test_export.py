@@ -14,7 +14,7 @@ import yaml
 from reconciler import export as export_module
 from reconciler.actual import read_actual
 from reconciler.sandbox.api import Sandbox
-from reconciler.schema import load
+from reconciler.validation.schema import load
 
 REPO = Path(__file__).resolve().parent.parent
 STATE = ".reconciler/sandbox.json"

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from reconciler.errors import Problem
-from reconciler.loader import SourceDocument, discover, load_paths, load_text
+from reconciler.loading.loader import SourceDocument, discover, load_paths, load_text
 from reconciler.model import SourceLocation
 from reconciler.secrets import (
     PLACEHOLDER,

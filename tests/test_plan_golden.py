@@ -20,14 +20,14 @@ from pathlib import Path
 
 import pytest
 
-from reconciler import engine
 from reconciler.cli import main
-from reconciler.client import Auth, ImmutaClient, SandboxTransport
-from reconciler.plan import Action, Plan
+from reconciler.client.immuta import Auth, ImmutaClient, SandboxTransport
+from reconciler.planning import engine
+from reconciler.planning.plan import Action, Plan
 from reconciler.render import plan_json, plan_markdown, plan_text
 from reconciler.sandbox.api import Sandbox
-from reconciler.schema import load
 from reconciler.target import Target
+from reconciler.validation.schema import load
 
 GOLDEN = Path(__file__).parent / "golden"
 TARGET = "https://acme.immuta.example"

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from reconciler.diff import FieldChange
 from reconciler.model import IntegrationKey, SourceLocation
-from reconciler.plan import Action, Change, Plan
+from reconciler.planning.diff import FieldChange
+from reconciler.planning.plan import Action, Change, Plan
 from reconciler.render import plan_markdown, plan_text
 
 LIMIT = 65_000

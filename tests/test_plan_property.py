@@ -19,15 +19,15 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from reconciler import engine
-from reconciler.apply import ApplyOptions, apply_plan
-from reconciler.client import Auth, ImmutaClient, SandboxTransport
+from reconciler.applying.apply import ApplyOptions, apply_plan
+from reconciler.client.immuta import Auth, ImmutaClient, SandboxTransport
 from reconciler.desired import SecretMode, load_desired
-from reconciler.plan import Plan
+from reconciler.planning import engine
+from reconciler.planning.plan import Plan
 from reconciler.sandbox.api import Sandbox
-from reconciler.schema import load
 from reconciler.secrets import Lookup
 from reconciler.target import Target
+from reconciler.validation.schema import load
 
 SCHEMAS = load()
 KEY = "property-key"

@@ -12,13 +12,13 @@ from typing import Any
 import httpx
 import pytest
 
-from reconciler import engine
-from reconciler.client import AUTH_HINT, FORBIDDEN_HINT, Auth, ImmutaClient, RetryPolicy, SandboxTransport
+from reconciler.client.immuta import AUTH_HINT, FORBIDDEN_HINT, Auth, ImmutaClient, RetryPolicy, SandboxTransport
 from reconciler.errors import TransientError
+from reconciler.planning import engine
 from reconciler.sandbox import Faults, Sandbox, start_server
 from reconciler.sandbox.server import RunningServer
-from reconciler.schema import load
 from reconciler.target import Target
+from reconciler.validation.schema import load
 
 REPO = Path(__file__).resolve().parent.parent
 KEY = "read-test-key"

@@ -14,7 +14,7 @@ import pytest
 
 from reconciler import __version__
 from reconciler.sandbox.api import Sandbox
-from reconciler.schema import load
+from reconciler.validation.schema import load
 
 REPO = Path(__file__).resolve().parent.parent
 STATE = "state.json"

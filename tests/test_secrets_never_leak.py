@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from reconciler import engine
+from reconciler.planning import engine
 from reconciler.sandbox import Faults, Sandbox, SandboxRequest, SandboxResponse, start_server
 from reconciler.sandbox.replies import boom
 from reconciler.sandbox.server import RunningServer

@@ -23,9 +23,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from reconciler import schema
-from reconciler.loader import load_paths
-from reconciler.schema_check import compile_check
+from reconciler.loading.loader import load_paths
+from reconciler.validation import schema
+from reconciler.validation.schema_check import compile_check
 
 RunCli = Callable[..., Any]  # the `run_cli` fixture of conftest.py
 EXAMPLES = Path(__file__).resolve().parent.parent / "integrations.d"

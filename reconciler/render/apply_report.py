@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from reconciler.apply import Result
+from reconciler.applying.apply import Result
+from reconciler.applying.verify import Verification
 from reconciler.errors import EXIT_ERROR, EXIT_OK, EXIT_REFUSED
 from reconciler.model import dotted
-from reconciler.verify import Verification
 
 
 def render(results: Sequence[Result], verification: Verification) -> str:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from reconciler.diff import FieldChange
 from reconciler.drift import HEADINGS, KIND_ORDER, DriftItem, DriftKind, DriftReport
 from reconciler.model import dotted
+from reconciler.planning.diff import FieldChange
 from reconciler.render.values import show
 
 ABSENT = "(absent)"

@@ -9,7 +9,7 @@ import json
 from typing import Any
 
 from reconciler.model import dotted
-from reconciler.plan import PLAN_FORMAT_VERSION, Action, Change, Plan
+from reconciler.planning.plan import PLAN_FORMAT_VERSION, Action, Change, Plan
 from reconciler.secrets import mask_all
 
 

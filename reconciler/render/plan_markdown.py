@@ -6,7 +6,7 @@ from __future__ import annotations
 import html
 
 from reconciler.model import dotted
-from reconciler.plan import Action, Change, Plan
+from reconciler.planning.plan import Action, Change, Plan
 from reconciler.render.plan_text import MARKERS, ORDER, closing_line
 from reconciler.render.values import show
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from reconciler.diff import FieldChange
 from reconciler.model import dotted
-from reconciler.plan import Action, Change, Plan
+from reconciler.planning.diff import FieldChange
+from reconciler.planning.plan import Action, Change, Plan
 from reconciler.render.values import show
 
 MARKERS = {

@@ -33,8 +33,8 @@ from reconciler.sandbox.replies import Rejected, boom, json_response, rejected_r
 from reconciler.sandbox.tenant import StoredIntegration, Tenant, TenantState
 from reconciler.sandbox.validation import parse_body
 from reconciler.sandbox.wire import ConnectionDropped, SandboxRequest, SandboxResponse
-from reconciler.schema import SchemaSet, TypeSchema
-from reconciler.schema import load as load_schemas
+from reconciler.validation.schema import SchemaSet, TypeSchema
+from reconciler.validation.schema import load as load_schemas
 
 Handler = Callable[[TenantState, "Call"], SandboxResponse]
 

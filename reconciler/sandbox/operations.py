@@ -27,7 +27,7 @@ from reconciler.sandbox.faults import FaultInjector
 from reconciler.sandbox.replies import Rejected, validation_results
 from reconciler.sandbox.tenant import Pending, StoredIntegration, TenantState
 from reconciler.sandbox.validation import PayloadValidator, label
-from reconciler.schema import SchemaSet, TypeSchema, get_path
+from reconciler.validation.schema import SchemaSet, TypeSchema, get_path
 
 DATABRICKS = "Databricks"
 PREREQUISITE_FAILED = "Validation of prerequisite setup failed. Unable to create integration."

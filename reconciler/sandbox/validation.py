@@ -18,7 +18,7 @@ import yaml
 from reconciler.assumptions import A14_VALIDATION_STATUS
 from reconciler.model import Path
 from reconciler.sandbox.replies import Rejected
-from reconciler.schema import SchemaSet, TypeSchema
+from reconciler.validation.schema import SchemaSet, TypeSchema
 
 _TYPE_WORDS = {
     "string": "must be a string",

@@ -30,17 +30,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from reconciler import schema
 from reconciler.actual import read_actual
-from reconciler.client import Auth, ImmutaClient
+from reconciler.client.immuta import Auth, ImmutaClient
 from reconciler.desired import SecretMode, build_desired
-from reconciler.loader import load_paths
-from reconciler.plan import PlanOptions, make_plan
+from reconciler.loading.loader import load_paths
+from reconciler.planning.plan import PlanOptions, make_plan
 from reconciler.render import plan_text
 from reconciler.sandbox import Sandbox, start_server
 from reconciler.sandbox.operations import stored_form
 from reconciler.secrets import Lookup
-from reconciler.validate import ValidationOptions, check_documents
+from reconciler.validation import schema
+from reconciler.validation.validate import ValidationOptions, check_documents
 
 TARGET_SECONDS = 1.5
 TARGET_MEGABYTES = 150.0

@@ -28,9 +28,9 @@ import tracemalloc
 from collections.abc import Callable
 from pathlib import Path
 
-from reconciler import schema
-from reconciler.loader import load_paths
-from reconciler.validate import ValidationOptions, check_documents
+from reconciler.loading.loader import load_paths
+from reconciler.validation import schema
+from reconciler.validation.validate import ValidationOptions, check_documents
 
 TARGET_SECONDS = 1.0
 TARGET_MB = 100.0

@@ -18,8 +18,8 @@ from typing import Any
 import pytest
 import yaml
 
-from reconciler import schema
 from reconciler.sandbox import Sandbox
+from reconciler.validation import schema
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 

@@ -11,7 +11,7 @@ from sandbox_testdata import payload
 
 from reconciler.assumptions import A7_SCRIPT_CONTENT_TYPE
 from reconciler.sandbox import Sandbox
-from reconciler.schema import load
+from reconciler.validation.schema import load
 
 
 def test_oob_add_edit_and_remove(sandbox: Sandbox, call: Call) -> None:

@@ -9,7 +9,7 @@ from sandbox_harness import KEY, Call, FakeClock, make_call
 from sandbox_testdata import DELETE_CREDENTIALS, SECRETS, TYPES, payload
 
 from reconciler.sandbox import Sandbox
-from reconciler.schema import load
+from reconciler.validation.schema import load
 
 
 def test_no_answer_and_no_state_file_ever_holds_a_secret(tmp_path: Path, clock: FakeClock) -> None:

@@ -13,8 +13,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from reconciler.model import Path
-from reconciler.schema import SchemaSet, TypeSchema
 from reconciler.secrets import PLACEHOLDER, Secret, mask_all, reveal_all
+from reconciler.validation.schema import SchemaSet, TypeSchema
 
 Json = Any
 

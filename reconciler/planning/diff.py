@@ -21,8 +21,8 @@ from typing import Any, Literal
 
 from reconciler.desired import DesiredIntegration
 from reconciler.model import Path, SourceLocation
-from reconciler.schema import TypeSchema, delete_path, get_path
 from reconciler.secrets import Secret, Unresolved
+from reconciler.validation.schema import TypeSchema, delete_path, get_path
 
 Kind = Literal["changed", "added", "removed"]
 

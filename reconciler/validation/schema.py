@@ -221,7 +221,7 @@ class SchemaSet:
         return jsonschema.Draft202012Validator(self.documents[ENTRY_ID], registry=self.registry)
 
     def validate(self, document: Json) -> list[SchemaIssue]:
-        from reconciler.schema_messages import describe
+        from reconciler.validation.schema_messages import describe
 
         type_name = document.get("type") if isinstance(document, dict) else None
         known = self.types.get(type_name) if isinstance(type_name, str) else None

@@ -22,7 +22,6 @@ from urllib.parse import quote
 import httpx
 
 from reconciler import __version__
-from reconciler import http_trace as trace
 from reconciler.assumptions import (
     A1_FORBIDDEN_STATUS,
     A1_UNAUTHORIZED_STATUS,
@@ -30,6 +29,17 @@ from reconciler.assumptions import (
     A4_UPDATE_STATUS_AFTER_PUT,
     A5_DELETE_STATUS_AFTER_DELETE,
     A15_TRANSITIONAL_STATUSES,
+)
+from reconciler.client import trace
+from reconciler.client.redaction import Redactor, scrub, scrub_all
+from reconciler.client.settings import (
+    AUTH_HINT,
+    ENV_URL,
+    FORBIDDEN_HINT,
+    Auth,
+    ClientSettings,
+    RetryPolicy,
+    Timeouts,
 )
 from reconciler.errors import (
     ApiError,
@@ -39,20 +49,10 @@ from reconciler.errors import (
     TransientError,
     ValidationFailed,
 )
-from reconciler.redact import Redactor, scrub, scrub_all
 from reconciler.sandbox.wire import ConnectionDropped, SandboxRequest, SandboxResponse
-from reconciler.schema import SchemaSet
-from reconciler.schema import load as load_schemas
 from reconciler.secrets import reveal_all
-from reconciler.settings import (
-    AUTH_HINT,
-    ENV_URL,
-    FORBIDDEN_HINT,
-    Auth,
-    ClientSettings,
-    RetryPolicy,
-    Timeouts,
-)
+from reconciler.validation.schema import SchemaSet
+from reconciler.validation.schema import load as load_schemas
 
 Json = Any
 Record = dict[str, Any]

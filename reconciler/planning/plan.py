@@ -16,8 +16,8 @@ from typing import Any
 from reconciler.actual import ActualIntegration, ActualState
 from reconciler.assumptions import A15_TRANSITIONAL_STATUSES
 from reconciler.desired import DesiredIntegration, DesiredState
-from reconciler.diff import FieldChange, compare
 from reconciler.model import IntegrationKey, Path
+from reconciler.planning.diff import FieldChange, compare
 
 PLAN_FORMAT_VERSION = 1
 

@@ -9,14 +9,14 @@ from typing import Any
 
 from reconciler import __version__
 from reconciler.actual import ActualState, read_actual
-from reconciler.client import ImmutaClient
+from reconciler.client.immuta import ImmutaClient
 from reconciler.desired import DesiredState, SecretMode, load_desired
 from reconciler.errors import InputError, Problem
-from reconciler.plan import Plan, PlanOptions, make_plan, unmatched_rotations
-from reconciler.schema import SchemaSet
+from reconciler.planning.plan import Plan, PlanOptions, make_plan, unmatched_rotations
 from reconciler.secrets import Lookup
 from reconciler.target import Target
-from reconciler.validate import ValidationOptions
+from reconciler.validation.schema import SchemaSet
+from reconciler.validation.validate import ValidationOptions
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,7 +15,7 @@ import jsonschema
 from reconciler.model import Path
 
 if TYPE_CHECKING:
-    from reconciler.schema import SchemaIssue, SchemaSet, TypeSchema
+    from reconciler.validation.schema import SchemaIssue, SchemaSet, TypeSchema
 
 _JSON_TYPES = {
     bool: "a boolean",
@@ -54,7 +54,7 @@ def _show(value: Any) -> str:
 
 
 def describe(schemas: SchemaSet, type_schema: TypeSchema | None, error: jsonschema.ValidationError) -> SchemaIssue:
-    from reconciler.schema import SchemaIssue
+    from reconciler.validation.schema import SchemaIssue
 
     instance: Any = error.instance
     rule: Any = error.validator_value

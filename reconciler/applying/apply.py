@@ -17,7 +17,8 @@ from typing import Any, Literal
 
 from reconciler.actual import SERVER_FIELDS, fingerprint
 from reconciler.assumptions import A15_TRANSITIONAL_STATUSES, A16_DELETE_CREDENTIAL_FIELDS
-from reconciler.client import ImmutaClient
+from reconciler.client.immuta import ImmutaClient
+from reconciler.client.redaction import scrub
 from reconciler.errors import (
     ApiError,
     AuthError,
@@ -28,10 +29,9 @@ from reconciler.errors import (
     ValidationFailed,
 )
 from reconciler.model import Path as ModelPath
-from reconciler.plan import Action, Change, Plan
-from reconciler.redact import scrub
-from reconciler.schema import payload_of
+from reconciler.planning.plan import Action, Change, Plan
 from reconciler.secrets import Secret
+from reconciler.validation.schema import payload_of
 
 Outcome = Literal["done", "failed", "refused"]
 ERROR_STATUSES = {

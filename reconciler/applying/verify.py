@@ -6,13 +6,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from reconciler import engine
-from reconciler.apply import Result
-from reconciler.client import ImmutaClient
+from reconciler.applying.apply import Result
+from reconciler.client.immuta import ImmutaClient
 from reconciler.errors import ApiError
-from reconciler.plan import Change
-from reconciler.schema import SchemaSet
+from reconciler.planning import engine
+from reconciler.planning.plan import Change
 from reconciler.target import Target
+from reconciler.validation.schema import SchemaSet
 
 
 @dataclass(frozen=True, slots=True)

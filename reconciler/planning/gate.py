@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from reconciler.assumptions import A16_DELETE_CREDENTIAL_FIELDS
-from reconciler.plan import Action, Change, Plan
+from reconciler.planning.plan import Action, Change, Plan
 
 DESTRUCTIVE = (Action.DELETE, Action.REPLACE)
 

@@ -14,13 +14,13 @@ import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from reconciler.schema import ENTRY_ID
+from reconciler.validation.schema import ENTRY_ID
 
 if TYPE_CHECKING:
     import referencing
     from referencing._core import Resolver
 
-    from reconciler.schema import SchemaSet
+    from reconciler.validation.schema import SchemaSet
 
 Check = Callable[[Any], bool]
 

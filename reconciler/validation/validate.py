@@ -12,12 +12,12 @@ from pathlib import Path as FsPath
 from typing import Any, Literal
 
 from reconciler.errors import Problem
-from reconciler.loader import SourceDocument
+from reconciler.loading.loader import SourceDocument
 from reconciler.model import IntegrationKey, Path, SourceLocation, dotted, json_path, parse_dotted
-from reconciler.schema import SchemaSet, TypeSchema, get_path
-from reconciler.schema_check import compile_check
-from reconciler.schema_messages import kind
 from reconciler.secrets import is_reference_only, references
+from reconciler.validation.schema import SchemaSet, TypeSchema, get_path
+from reconciler.validation.schema_check import compile_check
+from reconciler.validation.schema_messages import kind
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,9 +22,9 @@ from pathlib import Path as FsPath
 from typing import Any
 
 from reconciler.errors import InputError, Problem
-from reconciler.loader import SourceDocument, load_text
+from reconciler.loading.loader import SourceDocument, load_text
 from reconciler.model import Path, SourceLocation, json_path
-from reconciler.schema import SchemaSet
+from reconciler.validation.schema import SchemaSet
 
 ENVIRONMENTS_DIR = "environments"
 _VAR = re.compile(r"\$\{var:([^}]*)\}")

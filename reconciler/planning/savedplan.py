@@ -16,7 +16,7 @@ from pathlib import Path as FsPath
 from typing import Any
 
 from reconciler.errors import InputError, Problem
-from reconciler.plan import PLAN_FORMAT_VERSION, Change, Plan
+from reconciler.planning.plan import PLAN_FORMAT_VERSION, Change, Plan
 from reconciler.render.plan_json import plan_dict
 
 SAVED_KIND = "reconciler-plan"

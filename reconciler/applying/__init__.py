@@ -1,0 +1,1 @@
+"""Carrying out a Plan: writes, status polling and verification that everything settled."""

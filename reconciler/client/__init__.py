@@ -1,0 +1,1 @@
+"""The Immuta Integrations API client: settings, transport, retries, create recovery and redaction."""

@@ -1,0 +1,1 @@
+"""The schemas and checking documents against them: every problem of every file, located."""
