@@ -64,32 +64,121 @@ def test_a_matching_integration_has_no_change() -> None:
     assert not comparison.needs_replace
 
 
-def test_changed_added_and_removed_fields_with_their_origin() -> None:
+def test_rule_1_a_field_written_and_reported_is_compared_with_its_line() -> None:
     integration = desired()
     actual = reported(integration)
     actual["config"]["warehouse"] = "OTHER_WH"
-    actual["config"]["port"] = 444  # the file leaves port out: the schema default (443) is asked for
-    actual["config"]["impersonation"] = {"enabled": False, "role": "IMP"}  # role is not in the file
-    del actual["config"]["workspaces"]["warehouses"]
-    fields = {".".join(map(str, f.path)): f for f in compare(integration, actual).fields}
-    assert set(fields) == {
-        "config.warehouse",
-        "config.port",
-        "config.impersonation.role",
-        "config.workspaces.warehouses",
-    }
-    warehouse = fields["config.warehouse"]
-    assert (warehouse.kind, warehouse.old, warehouse.new) == ("changed", "OTHER_WH", "IMMUTA_WH")
+    [warehouse] = compare(integration, actual).fields
+    assert (warehouse.path, warehouse.kind, warehouse.old, warehouse.new) == (
+        ("config", "warehouse"),
+        "changed",
+        "OTHER_WH",
+        "IMMUTA_WH",
+    )
     assert warehouse.location is not None and (warehouse.location.file, warehouse.location.line) == (
         "integrations.d/snowflake.yaml",
         5,
     )
-    port = fields["config.port"]
-    assert (port.kind, port.old, port.new, port.location) == ("changed", 444, 443, None)  # schema default
-    role = fields["config.impersonation.role"]
-    assert (role.kind, role.old, role.new, role.location) == ("removed", "IMP", None, None)
-    listed = fields["config.workspaces.warehouses"]
-    assert (listed.kind, listed.old, listed.new) == ("added", None, ["WH_A", "WH_B"])
+
+
+def test_rule_2_a_field_written_but_not_reported_is_not_compared_and_is_listed() -> None:
+    integration = desired()
+    actual = reported(integration)
+    del actual["config"]["workspaces"]["warehouses"]
+    del actual["config"]["role"]
+    comparison = compare(integration, actual)
+    assert comparison.fields == ()
+    assert comparison.not_compared == (
+        ("config", "password"),
+        ("config", "role"),
+        ("config", "workspaces", "warehouses"),
+    )
+
+
+def test_rule_3_a_field_only_immuta_reports_is_held_to_the_schema_default_and_carried() -> None:
+    integration = desired()
+    actual = reported(integration)
+    actual["config"]["port"] = 444  # the file leaves port out: the schema default (443) is asked for
+    actual["config"]["audit"] = {"enabled": True}  # a line deleted from the file: back to the default
+    comparison = compare(integration, actual)
+    assert [(f.path, f.kind, f.old, f.new, f.location, f.immutable) for f in comparison.fields] == [
+        (("config", "audit", "enabled"), "changed", True, False, None, False),
+        (("config", "port"), "changed", 444, 443, None, False),
+    ]
+    assert (("config", "audit", "enabled"), False) in comparison.carried
+    assert (("config", "port"), 443) in comparison.carried
+
+
+def test_rule_3_without_a_default_the_value_is_immuta_s() -> None:
+    integration = desired()
+    actual = reported(integration)
+    actual["config"]["impersonation"] = {"enabled": False, "role": "IMP"}  # role: no default, not in the file
+    actual["config"]["userRolePattern"] = {"exclude": ["SYSADMIN"]}
+    comparison = compare(integration, actual)
+    assert comparison.fields == ()
+    assert (("config", "impersonation", "enabled"), False) in comparison.carried
+    assert not any(path[:2] == ("config", "userRolePattern") for path, _ in comparison.carried)
+
+
+def test_rule_3_an_immutable_default_is_never_compared() -> None:
+    """Synapse metadataDelimiters: immutable, defaulted, not written: whatever Immuta reports is its own."""
+    text = """\
+type: Azure Synapse Analytics
+autoBootstrap: true
+config:
+  host: syn.sql.azuresynapse.net
+  database: DB
+  schema: IMMUTA
+  authenticationType: userPassword
+  username: u
+  password: ${env:SYN_PASSWORD}
+"""
+    integration = desired(text)
+    base = {
+        "type": "Azure Synapse Analytics",
+        "autoBootstrap": True,
+        "config": {
+            "host": "syn.sql.azuresynapse.net",
+            "database": "DB",
+            "schema": "IMMUTA",
+            "authenticationType": "userPassword",
+            "username": "u",
+        },
+    }
+    for delimiters in (None, {"hashDelimiter": "#", "hashKeyDelimiter": ":", "arrayDelimiter": ";"}):
+        actual = copy.deepcopy(base)
+        if delimiters is not None:
+            actual["config"]["metadataDelimiters"] = delimiters
+        comparison = compare(integration, actual)
+        assert comparison.fields == ()
+        assert not comparison.needs_replace
+
+
+def test_rule_4_a_field_nobody_writes_and_immuta_does_not_report_is_nothing() -> None:
+    integration = desired()
+    actual = reported(integration)
+    del actual["config"]["port"]  # a default the file does not write, not echoed
+    comparison = compare(integration, actual)
+    assert comparison.fields == ()
+    assert ("config", "port") not in comparison.not_compared
+    assert not any(path == ("config", "port") for path, _ in comparison.carried)
+
+
+def test_rule_5_a_written_immutable_field_reported_differently_asks_for_a_replace() -> None:
+    integration = desired()
+    actual = reported(integration)
+    actual["config"]["database"] = "OLD_DB"
+    comparison = compare(integration, actual)
+    assert comparison.needs_replace
+    assert [(f.path, f.immutable) for f in comparison.fields] == [(("config", "database"), True)]
+
+
+def test_secrets_are_never_compared_whatever_immuta_answers_for_them() -> None:
+    integration = desired()
+    for answer in ("********", "the-actual-password", None, ""):
+        actual = reported(integration)
+        actual["config"]["password"] = answer
+        assert compare(integration, actual).fields == ()
 
 
 def test_a_list_is_shown_whole() -> None:
@@ -99,15 +188,6 @@ def test_a_list_is_shown_whole() -> None:
     assert paths(integration, actual) == {
         "config.workspaces.warehouses": ("changed", ["WH_B", "WH_A", "WH_C"], ["WH_A", "WH_B"])
     }
-
-
-def test_an_immutable_field_asks_for_a_replace() -> None:
-    integration = desired()
-    actual = reported(integration)
-    actual["config"]["database"] = "OLD_DB"
-    comparison = compare(integration, actual)
-    assert comparison.needs_replace
-    assert [(f.path, f.immutable) for f in comparison.fields] == [(("config", "database"), True)]
 
 
 @pytest.mark.parametrize(

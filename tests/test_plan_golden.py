@@ -259,7 +259,6 @@ def test_the_plan_has_every_kind_of_change(plans: dict[bool, Plan]) -> None:
     assert kinds == {
         "config.audit.enabled": "changed",
         "config.impersonation.enabled": "changed",  # from the schema default (false)
-        "config.impersonation.role": "removed",
         "config.port": "changed",  # from the schema default (443)
         "config.warehouse": "changed",
         "config.workspaces.warehouses": "changed",  # a list, shown whole

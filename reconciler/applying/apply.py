@@ -7,7 +7,6 @@ A saved plan's integration is re-read just before its write and refused if it mo
 
 from __future__ import annotations
 
-import copy
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -28,10 +27,9 @@ from reconciler.errors import (
     TransientError,
     ValidationFailed,
 )
-from reconciler.model import Path as ModelPath
 from reconciler.planning.plan import Action, Change, Plan
+from reconciler.planning.request import request_body
 from reconciler.secrets import Secret
-from reconciler.validation.schema import payload_of
 
 Outcome = Literal["done", "failed", "refused"]
 ERROR_STATUSES = {
@@ -286,38 +284,10 @@ def _secret_values(value: Any) -> frozenset[str]:
 
 
 def _body(change: Change) -> dict[str, Any]:
-    """What POST/PUT sends: the file's payload. A PUT replaces the whole integration [A4], so an update
-    carries Immuta's current values at the file's `ignoreChanges` paths — the fields someone else owns."""
+    """What POST/PUT sends (planning/request.py); an update is built against what Immuta reported."""
     assert change.desired is not None
-    body = copy.deepcopy(payload_of(change.desired.body))
-    if change.action is not Action.UPDATE or change.actual is None:
-        return body
-    for path in change.desired.lifecycle.ignore_changes:
-        if not path or change.desired.type_schema.is_secret(path):
-            continue  # Immuta never returns a secret: the file's value is the only one there is
-        parent = body
-        for part in map(str, path[:-1]):
-            child = parent.get(part)
-            if not isinstance(child, dict):
-                child = parent[part] = {}
-            parent = child
-        current = _at(change.actual.payload, path)
-        if current is _MISSING:
-            parent.pop(str(path[-1]), None)
-        else:
-            parent[str(path[-1])] = copy.deepcopy(current)
-    return body
-
-
-_MISSING = object()
-
-
-def _at(value: Any, path: ModelPath) -> Any:
-    for part in path:
-        if not isinstance(value, Mapping) or part not in value:
-            return _MISSING
-        value = value[part]
-    return value
+    reported = change.actual.payload if change.action is Action.UPDATE and change.actual is not None else None
+    return request_body(change.desired, reported)
 
 
 def delete_credentials(change: Change) -> dict[str, Any] | None:

@@ -1,28 +1,37 @@
 """Field-by-field comparison of one desired integration with what Immuta reports.
 
-What is compared is what settles: the desired payload with schema defaults against the reported payload,
-both without secrets (Immuta never returns them), without values whose reference could not be read here,
-without `lifecycle.ignoreChanges` paths, and without fields the schema does not know (a newer Immuta may
-report fields this version has never heard of, at any level; they must never cause a change).
+A stateless tool sees only the file and what Immuta reports, and which defaults a tenant echoes, whether it
+masks secrets and whether its PUT merges are unknown (contract §8). So what is compared follows five rules,
+the same in plan, drift and verify (README, "What is compared"):
 
-Once secrets and unknown fields are out, both sides are plain JSON values, so a small structural walk
-itemises the differences: numbers compare by value (443 == 443.0), booleans only equal booleans, key order
-never matters, and a list that differs is shown whole (old list → new list). It does what DeepDiff did here
-(tests/test_diff.py checks it against DeepDiff) without DeepDiff's per-call and import costs, which were
-most of the time of a 1,000-integration plan.
+1. a field the file writes and Immuta reports is compared;
+2. a field the file writes that Immuta does not report is treated like a write-only field: never compared,
+   listed in `not_compared`, and sent on every create and update;
+3. a field the file does not write but Immuta reports is compared with the schema's default when it has one
+   and the field is mutable — so deleting a line puts Immuta back to the default — and the request then
+   carries that default explicitly (`Comparison.carried`), so a merging PUT converges too; otherwise the
+   value is Immuta's and is not compared;
+4. a field nobody writes and Immuta does not report is nothing;
+5. a replace only comes from an immutable field the file writes and Immuta reports differently: a default
+   alone never causes a replace or a delete.
+
+Secrets (whatever Immuta answers for them: nothing, a mask, the value), values whose reference cannot be read
+here, `lifecycle.ignoreChanges` paths and fields the schemas do not know (a newer Immuta's) are never
+compared. Rules apply at the leaves: an object on both sides is walked; a list, a scalar or a change of type
+is one value. Numbers compare by value (443 == 443.0), booleans only equal booleans, key order never matters
+(tests/test_diff.py checks `differences` against DeepDiff).
 """
 
 from __future__ import annotations
 
 import functools
-import json
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from reconciler.desired import DesiredIntegration
 from reconciler.model import Path, SourceLocation
 from reconciler.secrets import Secret, Unresolved
-from reconciler.validation.schema import TypeSchema, delete_path, get_path
+from reconciler.validation.schema import TypeSchema
 
 Kind = Literal["changed", "added", "removed"]
 
@@ -32,52 +41,102 @@ class FieldChange:
     path: Path
     kind: Kind
     old: Any  # as Immuta reports it (None when added)
-    new: Any  # as the file asks (None when removed)
+    new: Any  # as the file asks, or the schema default (None when removed)
     immutable: bool
-    location: SourceLocation | None  # where the file asks for the new value
+    location: SourceLocation | None  # where the file asks for the new value; None: the schema default
 
 
 @dataclass(frozen=True, slots=True)
 class Comparison:
     fields: tuple[FieldChange, ...]
     ignored: int  # differences skipped because of lifecycle.ignoreChanges
-    not_compared: tuple[Path, ...]  # secrets and values from unreadable references
+    not_compared: tuple[Path, ...]  # secrets, unreadable references, fields Immuta does not report (rule 2)
+    carried: tuple[tuple[Path, Any], ...] = ()  # rule 3: defaults a request sends for fields Immuta reports
 
     @property
     def needs_replace(self) -> bool:
         return any(change.immutable for change in self.fields)
 
 
+_MISSING: Any = object()
+
+
 def compare(desired: DesiredIntegration, actual_payload: dict[str, Any]) -> Comparison:
-    schema = desired.type_schema
-    taken: list[Path] = []
-    shape = _shape_of(schema)
-    wanted = _comparable(desired.payload, shape, (), taken)
-    reported = _comparable(actual_payload, shape, (), None)
-    for path in taken:
-        delete_path(reported, path)
-    ignored_count = 0
-    for path in desired.lifecycle.ignore_changes:
-        if not same(get_path(wanted, path), get_path(reported, path)):
-            ignored_count += 1
-        delete_path(wanted, path)
-        delete_path(reported, path)
-    # Most integrations are unchanged: identical canonical JSON (the C encoder) proves it without a walk. Only
-    # when the texts differ does the walk decide, with the plan's own idea of equality (443 == 443.0).
-    unchanged = _canonical(wanted) == _canonical(reported)
-    changes = [
-        _field_change(desired, schema, path, kind, reported, wanted)
-        for path, kind in ([] if unchanged else differences(reported, wanted))
-    ]
+    walk = _Walk(desired)
+    walk.node(desired.body, actual_payload, _shape_of(desired.type_schema), ())
+    ignore = desired.lifecycle.ignore_changes
+    fields = [c for c in walk.changes if not desired.lifecycle.ignores(c.path)]
+    ignored = sum(1 for path in ignore if any(_under(c.path, path) for c in walk.changes))
     return Comparison(
-        tuple(sorted(changes, key=_order)),
-        ignored_count,
-        tuple(sorted(set(taken), key=_order_path)),
+        tuple(sorted(fields, key=_order)),
+        ignored,
+        tuple(sorted({p for p in walk.not_compared if not desired.lifecycle.ignores(p)}, key=_order_path)),
+        tuple(sorted(((p, v) for p, v in walk.carried if not desired.lifecycle.ignores(p)), key=_carried_order)),
     )
 
 
-def _canonical(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=repr)
+class _Walk:
+    """One comparison's walk over the written payload and the reported one, side by side."""
+
+    def __init__(self, desired: DesiredIntegration) -> None:
+        self.desired = desired
+        self.changes: list[FieldChange] = []
+        self.not_compared: list[Path] = []
+        self.carried: list[tuple[Path, Any]] = []
+
+    def node(self, written: dict[str, Any], reported: Any, shape: _Shape, path: Path) -> None:
+        """Both sides of an object the schema describes: each declared field, by the five rules."""
+        reported_fields = reported if isinstance(reported, dict) else {}
+        declared = shape.declared
+        names = written.keys() | reported_fields.keys()
+        for name in sorted(names):
+            if declared is not None and name not in declared:
+                continue  # unknown to this version: never compared, never sent back
+            inner = shape.child(name)
+            here = (*path, name)
+            mine = written.get(name, _MISSING)
+            theirs = reported_fields.get(name, _MISSING)
+            if inner.secret:
+                if mine is not _MISSING:
+                    self.not_compared.append(here)
+                continue
+            if mine is _MISSING:
+                self.unwritten(theirs, inner, here)
+            elif theirs is _MISSING:
+                self.not_compared.append(here)  # rule 2: sent, never compared
+            elif isinstance(mine, dict) and isinstance(theirs, dict) and inner.declared is not None:
+                self.node(mine, theirs, inner, here)
+            else:
+                self.leaf(mine, theirs, inner, here)
+
+    def leaf(self, mine: Any, theirs: Any, shape: _Shape, path: Path) -> None:
+        """Rule 1: written and reported, compared as one value (a list is read as a whole)."""
+        wanted = _comparable(mine, shape)
+        if wanted is _MISSING:
+            self.not_compared.append(path)  # a reference that cannot be read here
+            return
+        current = _comparable(theirs, shape)
+        if not same(current, wanted):
+            location = self.desired.location(path) if path in self.desired.source.locations else None
+            self.changes.append(FieldChange(path, "changed", current, wanted, shape.immutable, location))
+
+    def unwritten(self, theirs: Any, shape: _Shape, path: Path) -> None:
+        """Rules 3 and 4: a field only Immuta reports is held to the schema default, if mutable and it has one."""
+        if theirs is _MISSING or shape.immutable:
+            return
+        if isinstance(theirs, dict) and shape.declared is not None:
+            self.node({}, theirs, shape, path)  # leaf by leaf: each field's own (or inherited) default
+            return
+        if shape.default is _MISSING:
+            return
+        self.carried.append((path, shape.default))
+        current = _comparable(theirs, shape)
+        if not same(current, shape.default):
+            self.changes.append(FieldChange(path, "changed", current, shape.default, False, None))
+
+
+def _under(path: Path, prefix: Path) -> bool:
+    return path[: len(prefix)] == prefix
 
 
 def same(old: Any, new: Any) -> bool:
@@ -102,72 +161,65 @@ def _order(change: FieldChange) -> tuple[str, ...]:
     return _order_path(change.path)
 
 
-_REMOVED: Any = object()
-_CONTAINERS = (dict, list, Secret, Unresolved)
+def _carried_order(item: tuple[Path, Any]) -> tuple[str, ...]:
+    return _order_path(item[0])
 
 
-def _comparable(value: Any, shape: _Shape, path: Path, taken: list[Path] | None) -> Any:
-    """A fresh copy holding only what can be compared: no field the schema does not know, no secret, and —
-    on the desired side (`taken` given) — no value from an unreadable reference; what the desired side
-    leaves out is recorded in `taken`, so the reported side drops it too. `_REMOVED` when nothing is left."""
-    if isinstance(value, Secret | Unresolved):
-        if taken is not None:
-            taken.append(path)
-        return _REMOVED
+def _comparable(value: Any, shape: _Shape) -> Any:
+    """A copy of one value holding only what can be compared: no field the schema does not know and no
+    secret inside it; `_MISSING` when it holds a reference that cannot be read here (then the whole value,
+    a list included, is not compared)."""
+    if isinstance(value, Unresolved):
+        return _MISSING
+    if isinstance(value, Secret):
+        return _MISSING  # only reached for a secret where the schema expects none (a literal, --allow-…)
     if isinstance(value, dict):
-        declared, known = shape.declared, shape.children
+        declared = shape.declared
         kept: dict[str, Any] = {}
         for name, child in value.items():
             if declared is not None and name not in declared:
-                continue  # unknown to this version: never compared
-            inner = known.get(name) or shape.child(name)
+                continue
+            inner = shape.child(name)
             if inner.secret:
-                if taken is not None:
-                    taken.append((*path, name))
                 continue
-            if not isinstance(child, _CONTAINERS):
-                kept[name] = child  # str, int, float, bool, None: immutable, shared safely
-                continue
-            result = _comparable(child, inner, (*path, name), taken)
-            if result is not _REMOVED:
-                kept[name] = result
+            result = _comparable(child, inner)
+            if result is _MISSING:
+                return _MISSING
+            kept[name] = result
         return kept
     if isinstance(value, list):
-        found: list[Path] = []
         item_shape = shape.child(0)
-        items = [_comparable(item, item_shape, (*path, index), found) for index, item in enumerate(value)]
-        if any(item is _REMOVED for item in items):
-            # A list reads as a whole: one value that cannot be compared makes the whole list so.
-            if taken is not None:
-                taken.append(path)
-            return _REMOVED
-        if taken is not None:
-            taken.extend(found)
-        return items
+        items = [_comparable(item, item_shape) for item in value]
+        return _MISSING if any(item is _MISSING for item in items) else items
     return value
 
 
 class _Shape:
     """What the schema says about one field path (list indexes collapsed: every item has the items'
-    schema): the names it declares (None: an open object, or a path the schema does not describe) and
-    whether it is a secret. Built lazily and kept: schemas are loaded once per process."""
+    schema): the names it declares (None: an open object, or a path the schema does not describe), whether
+    it is a secret or immutable, and its default (from its own schema, or from an enclosing object's
+    default). Built lazily and kept: schemas are loaded once per process."""
 
-    __slots__ = ("children", "declared", "path", "schema", "secret")
+    __slots__ = ("children", "declared", "default", "immutable", "path", "schema", "secret")
 
-    def __init__(self, schema: TypeSchema, path: Path) -> None:
+    def __init__(self, schema: TypeSchema, path: Path, inherited: Any = _MISSING) -> None:
         node = schema.field(path)
         names = schema.properties(node) if node is not None else None
         self.schema = schema
         self.path = path
         self.declared = frozenset(names) if names is not None else None
         self.secret = bool(path) and schema.is_secret(path)
+        self.immutable = bool(path) and schema.is_immutable(path)
+        own = node.get("default", _MISSING) if node is not None else _MISSING
+        self.default = own if own is not _MISSING else inherited
         self.children: dict[str | int, _Shape] = {}
 
     def child(self, part: str | int) -> _Shape:
         key = 0 if isinstance(part, int) else part
         found = self.children.get(key)
         if found is None:
-            found = self.children[key] = _Shape(self.schema, (*self.path, key))
+            inherited = self.default.get(key, _MISSING) if isinstance(self.default, dict) else _MISSING
+            found = self.children[key] = _Shape(self.schema, (*self.path, key), inherited)
         return found
 
 
@@ -179,7 +231,7 @@ def _shape_of(schema: TypeSchema) -> _Shape:
 def differences(old: Any, new: Any, path: Path = ()) -> list[tuple[Path, Kind]]:
     """Where two JSON values differ, as `same` judges: a key only one side has is added or removed as a
     whole, objects on both sides are walked, and anything else (a list, a scalar, a type change) is changed
-    as a whole where it differs. Unordered: `compare` sorts."""
+    as a whole where it differs. Unordered."""
     if isinstance(old, dict) and isinstance(new, dict):
         found: list[tuple[Path, Kind]] = []
         for name in old.keys() | new.keys():
@@ -191,27 +243,3 @@ def differences(old: Any, new: Any, path: Path = ()) -> list[tuple[Path, Kind]]:
                 found.extend(differences(old[name], new[name], (*path, name)))
         return found
     return [] if same(old, new) else [(path, "changed")]
-
-
-def _field_change(
-    desired: DesiredIntegration,
-    schema: TypeSchema,
-    path: Path,
-    kind: Kind,
-    reported: dict[str, Any],
-    wanted: dict[str, Any],
-) -> FieldChange:
-    location = desired.location(path) if kind != "removed" and _written(desired, path) else None
-    return FieldChange(
-        path=path,
-        kind=kind,
-        old=None if kind == "added" else get_path(reported, path),  # `reported` is this comparison's own copy
-        new=None if kind == "removed" else get_path(wanted, path),
-        immutable=schema.is_immutable(path),
-        location=location,
-    )
-
-
-def _written(desired: DesiredIntegration, path: Path) -> bool:
-    """Whether the file itself names this path (a value from a schema default has no line of its own)."""
-    return path in desired.source.locations

@@ -1,0 +1,64 @@
+"""What a create or an update sends: the file's payload, plus what the comparison rules need Immuta to hear.
+
+- Rule 3 of the diff: a field the file does not write but Immuta reports is held to the schema default, so
+  the request carries that default explicitly; a PUT that merges into the stored config [A4, §8] then
+  converges as well as one that replaces it.
+- `lifecycle.ignoreChanges`: a PUT may replace the whole integration [A4], so an update carries Immuta's
+  current values at those paths — the fields someone else owns — never the file's.
+Secrets are sent as the file resolves them (Immuta never returns one, so there is no other value).
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from typing import Any
+
+from reconciler.desired import DesiredIntegration
+from reconciler.model import Path
+from reconciler.planning.diff import compare
+from reconciler.validation.schema import payload_of
+
+_MISSING: Any = object()
+
+
+def request_body(desired: DesiredIntegration, reported: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The POST body (`reported` None) or the PUT body of an integration Immuta reports as `reported`."""
+    body: dict[str, Any] = copy.deepcopy(payload_of(desired.body))
+    if reported is None:
+        return body
+    for path, default in compare(desired, dict(reported)).carried:
+        _put(body, path, copy.deepcopy(default))
+    for path in desired.lifecycle.ignore_changes:
+        if not path or desired.type_schema.is_secret(path):
+            continue  # Immuta never returns a secret: the file's value is the only one there is
+        current = _at(reported, path)
+        if current is _MISSING:
+            _drop(body, path)
+        else:
+            _put(body, path, copy.deepcopy(current))
+    return body
+
+
+def _put(body: dict[str, Any], path: Path, value: Any) -> None:
+    parent = body
+    for part in map(str, path[:-1]):
+        child = parent.get(part)
+        if not isinstance(child, dict):
+            child = parent[part] = {}
+        parent = child
+    parent[str(path[-1])] = value
+
+
+def _drop(body: dict[str, Any], path: Path) -> None:
+    parent = _at(body, path[:-1])
+    if isinstance(parent, dict):
+        parent.pop(str(path[-1]), None)
+
+
+def _at(value: Any, path: Path) -> Any:
+    for part in path:
+        if not isinstance(value, Mapping) or part not in value:
+            return _MISSING
+        value = value[part]
+    return value
