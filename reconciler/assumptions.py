@@ -70,3 +70,24 @@ A16_DELETE_CREDENTIAL_FIELDS: Final[dict[str, tuple[str, ...]]] = {
     "Redshift": ("username", "password"),
     "Azure Synapse Analytics": ("username", "password"),
 }
+
+# A17 — how Immuta and each platform compare the natural-key fields (issue 15, contract §3 and §8). Host names
+# compare as DNS does: without regard to letter case and to a trailing dot (RFC 4343). What the platforms do
+# with the other key fields is not documented: they stay exact, and the plan's safety net (an orphan that
+# equals a create but for letter case is never pruned) protects the user where the guess is wrong.
+#   Snowflake host, Redshift host, Synapse host, Databricks workspaceUrl: host names.
+#   Redshift database, Synapse database and schema: identifiers whose case rules depend on quoting and on the
+#     server's settings (Redshift folds unquoted names to lower case unless enable_case_sensitive_identifier;
+#     Synapse follows the database collation) — exact.
+#   BigQuery dataset: case-sensitive in BigQuery — exact; location: GCP's own spellings (`US`, `us-east1`) — exact.
+#   Native S3 name: an Immuta name, undocumented — exact.
+A17_HOST = "host"
+A17_EXACT = "exact"
+A17_KEY_COMPARISON: Final[dict[str, dict[str, str]]] = {
+    "Snowflake": {"host": A17_HOST},
+    "Databricks": {"workspaceUrl": A17_HOST},
+    "Redshift": {"host": A17_HOST, "database": A17_EXACT},
+    "Azure Synapse Analytics": {"host": A17_HOST, "database": A17_EXACT, "schema": A17_EXACT},
+    "Google BigQuery": {"dataset": A17_EXACT, "location": A17_EXACT},
+    "Native S3": {"name": A17_EXACT},
+}

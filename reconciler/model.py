@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+from reconciler.assumptions import A17_EXACT, A17_HOST, A17_KEY_COMPARISON
 
 # A path into a document: ("config", "privateKey", "content") or ("config", "warehouses", 0).
 Path = tuple[str | int, ...]
@@ -42,16 +44,33 @@ class SourceLocation:
 class IntegrationKey:
     """What makes two integrations "the same": the type plus the natural-key values the schema names.
 
-    Never the server id — ids are looked up by listing.
+    Never the server id — ids are looked up by listing. Keys compare as the platforms compare them [A17]:
+    `identity` holds the values in that form (a host name in lower case, without a trailing dot), `parts`
+    as they were written, for messages.
     """
 
     type: str
-    parts: tuple[tuple[str, str], ...]
+    identity: tuple[tuple[str, str], ...]
+    parts: tuple[tuple[str, str], ...] = field(compare=False)
 
     @classmethod
     def of(cls, integration_type: str, parts: Iterable[tuple[str, object]]) -> IntegrationKey:
-        return cls(integration_type, tuple((name, str(value)) for name, value in parts))
+        written = tuple((name, str(value)) for name, value in parts)
+        rules = A17_KEY_COMPARISON.get(integration_type, {})
+        identity = tuple((name, normalised(value, rules.get(name, A17_EXACT))) for name, value in written)
+        return cls(integration_type, identity, written)
+
+    def loosely(self) -> tuple[str, tuple[tuple[str, str], ...]]:
+        """The key with every part compared as a host name: equal for two spellings that may well be one
+        integration where the platform's rule is unknown (the plan's safety net)."""
+        return self.type, tuple((name, normalised(value, A17_HOST)) for name, value in self.parts)
 
     def __str__(self) -> str:
         inner = ",".join(f"{name}={value}" for name, value in self.parts if name != "type")
         return f"{self.type}[{inner}]" if inner else self.type
+
+
+def normalised(value: str, rule: str) -> str:
+    if rule == A17_HOST:
+        return value.lower().rstrip(".")
+    return value

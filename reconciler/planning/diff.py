@@ -28,8 +28,9 @@ import functools
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from reconciler.assumptions import A17_KEY_COMPARISON
 from reconciler.desired import DesiredIntegration
-from reconciler.model import Path, SourceLocation
+from reconciler.model import Path, SourceLocation, normalised
 from reconciler.secrets import Secret, Unresolved
 from reconciler.validation.schema import TypeSchema
 
@@ -116,7 +117,7 @@ class _Walk:
             self.not_compared.append(path)  # a reference that cannot be read here
             return
         current = _comparable(theirs, shape)
-        if not same(current, wanted):
+        if not same(current, wanted) and not shape.same_key(current, wanted):
             location = self.desired.location(path) if path in self.desired.source.locations else None
             self.changes.append(FieldChange(path, "changed", current, wanted, shape.immutable, location))
 
@@ -200,7 +201,7 @@ class _Shape:
     it is a secret or immutable, and its default (from its own schema, or from an enclosing object's
     default). Built lazily and kept: schemas are loaded once per process."""
 
-    __slots__ = ("children", "declared", "default", "immutable", "path", "schema", "secret")
+    __slots__ = ("children", "declared", "default", "immutable", "key_rule", "path", "schema", "secret")
 
     def __init__(self, schema: TypeSchema, path: Path, inherited: Any = _MISSING) -> None:
         node = schema.field(path)
@@ -212,7 +213,16 @@ class _Shape:
         self.immutable = bool(path) and schema.is_immutable(path)
         own = node.get("default", _MISSING) if node is not None else _MISSING
         self.default = own if own is not _MISSING else inherited
+        self.key_rule = (
+            A17_KEY_COMPARISON.get(schema.name, {}).get(str(path[-1])) if path in schema.natural_key else None
+        )
         self.children: dict[str | int, _Shape] = {}
+
+    def same_key(self, old: Any, new: Any) -> bool:
+        """A natural-key field compares as the platform compares it [A17]: a host name in any letter case."""
+        if self.key_rule is None or not isinstance(old, str) or not isinstance(new, str):
+            return False
+        return normalised(old, self.key_rule) == normalised(new, self.key_rule)
 
     def child(self, part: str | int) -> _Shape:
         key = 0 if isinstance(part, int) else part

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -133,6 +134,7 @@ def make_plan(
     changes = [
         _change_for(key, wanted.get(key), existing.get(key), options) for key in sorted(set(wanted) | set(existing))
     ]
+    changes = _written_differently(changes)
     notes = list(_notes(desired, actual))
     for duplicate in actual.duplicates:
         changes.append(
@@ -156,6 +158,42 @@ def make_plan(
         tool_version=tool_version,
         notes=tuple(notes),
     )
+
+
+def _written_differently(changes: list[Change]) -> list[Change]:
+    """The safety net under A17: an integration Immuta holds that no file declares, whose key equals a file's
+    key but for letter case or a trailing dot, is most likely that file's integration written differently.
+    It is never deleted (not even by --prune); both sides of the pair say what to change in the file."""
+    creates = {c.key.loosely(): c for c in changes if c.action is Action.CREATE and c.actual is None}
+    held = {
+        c.key.loosely(): c
+        for c in changes
+        if c.desired is None and c.action in (Action.DELETE, Action.ORPHAN) and c.key.loosely() in creates
+    }
+    if not held:
+        return changes
+    paired: list[Change] = []
+    for change in changes:
+        loose = change.key.loosely()
+        if loose not in held:
+            paired.append(change)
+            continue
+        twin, kept = creates[loose], held[loose]
+        if change is kept:
+            reason = (
+                f"the same integration as {twin.key} in {twin.file}, written differently? never deleted; "
+                "to manage it, write its key in that file exactly as Immuta reports it"
+            )
+            paired.append(dataclasses.replace(change, action=Action.ORPHAN, reason=reason))
+        elif change is twin:
+            reason = (
+                f"Immuta holds {kept.key} (id {kept.actual_id}): the same integration written differently? "
+                "write the key in this file exactly as Immuta reports it"
+            )
+            paired.append(dataclasses.replace(change, reason=reason))
+        else:
+            paired.append(change)
+    return paired
 
 
 def _notes(desired: DesiredState, actual: ActualState) -> Iterable[str]:

@@ -131,7 +131,7 @@ def identity(doc: SourceDocument, schemas: SchemaSet) -> tuple[TypeSchema, Integ
 
 
 def _cross_file(documents: Sequence[SourceDocument], schemas: SchemaSet) -> Iterator[Problem]:
-    first_by_key: dict[IntegrationKey, tuple[SourceLocation, bool]] = {}
+    first_by_key: dict[IntegrationKey, tuple[SourceLocation, bool, IntegrationKey]] = {}
     first_by_unique: dict[tuple[str, str, object], SourceLocation] = {}
     for doc in documents:
         found = identity(doc, schemas)
@@ -142,10 +142,13 @@ def _cross_file(documents: Sequence[SourceDocument], schemas: SchemaSet) -> Iter
         here = doc.location(key_path)
         absent = doc.data.get("ensure") == "absent"
         if key in first_by_key:
-            (other, other_absent) = first_by_key[key]
-            yield Problem(here, json_path(key_path), _same_key_message(type_schema, key, absent, other, other_absent))
+            other, other_absent, other_key = first_by_key[key]
+            message = _same_key_message(type_schema, key, absent, other, other_absent)
+            if other_key.parts != key.parts:
+                message += f" (it writes {other_key}: host names compare without regard to letter case or a final dot)"
+            yield Problem(here, json_path(key_path), message)
         else:
-            first_by_key[key] = (here, absent)
+            first_by_key[key] = (here, absent, key)
         if absent:  # a tombstone frees its unique values rather than claiming them
             continue
         for path in type_schema.unique:
