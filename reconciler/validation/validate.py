@@ -66,6 +66,7 @@ def _check_one(doc: SourceDocument, schemas: SchemaSet, options: ValidationOptio
             value = get_path(doc.data, path)
             if isinstance(value, str) and path not in reported and not is_reference_only(value):
                 yield Problem(doc.location(path), json_path(path), _literal_secret_message(doc, path))
+    yield from _schema_warnings(doc, type_schema)
     severity: Literal["error", "warning"] = "error" if options.strict else "warning"
     for path, suggestion in type_schema.unknown_fields(doc.data):
         if path in reported:  # a misspelt required field: the schema check has said so
@@ -128,6 +129,25 @@ def identity(doc: SourceDocument, schemas: SchemaSet) -> tuple[TypeSchema, Integ
     if any(not isinstance(get_path(doc.data, path), (str, int)) for path in type_schema.natural_key):
         return None
     return type_schema, type_schema.key_of(doc.data)
+
+
+WARNINGS_KEYWORD = "x-warnings"  # [{path, when: a JSON Schema the document matches, message}]
+_warning_checks: dict[str, Any] = {}
+
+
+def _schema_warnings(doc: SourceDocument, type_schema: TypeSchema) -> Iterator[Problem]:
+    """A schema's `x-warnings`: where the docs contradict themselves or are silent, a file is sent as written
+    and the user is told what to check (contract §7)."""
+    for rule in type_schema.root.get(WARNINGS_KEYWORD, []):
+        text = json.dumps(rule["when"], sort_keys=True)
+        check = _warning_checks.get(text)
+        if check is None:
+            import jsonschema
+
+            check = _warning_checks[text] = jsonschema.Draft202012Validator(rule["when"])
+        if check.is_valid(doc.data):
+            path = parse_dotted(rule["path"])
+            yield Problem(doc.location(path), json_path(path), rule["message"], "warning")
 
 
 def _cross_file(documents: Sequence[SourceDocument], schemas: SchemaSet) -> Iterator[Problem]:

@@ -41,7 +41,12 @@ def test_every_example_payload_is_accepted(call: Call, type_name: str) -> None:
         ),
         (payload("Snowflake", password=None), '"config.password" is required'),
         (
-            payload("Snowflake", authenticationType="keyPair", password=None, privateKey={"keyName": "PRIV_KEY_FILE"}),
+            payload(
+                "Snowflake",
+                authenticationType="keyPair",
+                password=None,
+                privateKey={"keyName": "PRIV_KEY_FILE", "userFilename": "k.p8"},
+            ),
             '"config.privateKey.content" is required',
         ),
         (
