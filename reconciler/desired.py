@@ -190,6 +190,9 @@ class _Resolver:
             text = substitute(value, self.lookup, self.base_dir)
         except LookupError as exc:
             return self._missing(value, path, str(exc), secret)
+        if secret and not text.strip() and self.mode is not SecretMode.DEFER:
+            # Immuta would refuse it one integration at a time, mid-apply: refuse it before the first write.
+            return self._missing(value, path, f"{value} is empty: a secret needs a value", secret)
         return Secret(text) if secret else text
 
     def _missing(self, value: str, path: Path, message: str, secret: bool) -> Any:
