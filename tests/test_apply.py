@@ -355,7 +355,7 @@ def test_an_error_status_quotes_the_failed_validation_without_secrets(make_world
     def quoting_status(request: SandboxRequest, handle: Handler) -> SandboxResponse:
         response = handle(request)
         if request.path.endswith("/status"):
-            test = {"name": "Connection Test", "status": "failed", "result": f"login failed with {PASSWORD}"}
+            test = {"name": "Connection Test", "status": "failed", "message": f"login failed with {PASSWORD}"}
             body = {"id": "1", "status": "createError", "validationResults": {"validationTests": [test]}}
             return json_response(200, body)
         return response
@@ -368,6 +368,29 @@ def test_an_error_status_quotes_the_failed_validation_without_secrets(make_world
     assert (result.outcome, result.message) == (
         "failed",
         "createError: creation failed in Immuta (Connection Test: login failed with (secret))",
+    )
+
+
+def test_a_prerequisite_failure_is_recognised_whatever_its_case(make_world: Callable[..., World]) -> None:
+    """§7: Immuta's texts vary in case ("Unprocessable entity"); the message is matched case-insensitively."""
+    world = make_world()
+
+    def unprocessable(request: SandboxRequest, handle: Handler) -> SandboxResponse:
+        if (request.method, request.path) == ("POST", "/integrations"):
+            text = "validation of prerequisite setup failed. Unable to create integration."
+            return json_response(422, {"statusCode": 422, "error": "Unprocessable entity", "message": text})
+        return handle(request)
+
+    world.intercept = unprocessable
+    path = world.write("lake.yaml", s3("lake"))
+
+    [result] = world.apply(world.planned().plan)
+
+    assert (result.outcome, result.message) == (
+        "failed",
+        "validation of prerequisite setup failed. Unable to create integration. — Native S3[name=lake] has "
+        f"autoBootstrap: false, so the platform must be set up first: run `reconciler scripts {path} --out "
+        "scripts/`, have the DBA run the script(s), then apply again",
     )
 
 

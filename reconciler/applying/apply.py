@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import copy
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -17,6 +17,7 @@ from typing import Any, Literal
 from reconciler.actual import SERVER_FIELDS, fingerprint
 from reconciler.applying.poller import Poller
 from reconciler.assumptions import A15_TRANSITIONAL_STATUSES, A16_DELETE_CREDENTIAL_FIELDS
+from reconciler.client.answers import failed_validations
 from reconciler.client.immuta import ImmutaClient
 from reconciler.client.redaction import scrub
 from reconciler.errors import (
@@ -235,19 +236,11 @@ def _settled(change: Change, record: Record | None, *, gone: bool) -> None:
 
 
 def _failed_validations(change: Change, record: Record) -> str:
-    """Immuta's own words: the validation tests that failed, as ` (name: result; …)`, secrets scrubbed."""
-    results = record.get("validationResults")
-    tests = results.get("validationTests") if isinstance(results, Mapping) else None
-    if not isinstance(tests, Sequence):
+    """Immuta's own guidance, ` (test: message; …)` for each failed validation test, secrets scrubbed."""
+    text = failed_validations(record)
+    if not text:
         return ""
-    failed = [
-        f"{test.get('name', 'a test')}: {test['result']}" if test.get("result") else str(test.get("name", "a test"))
-        for test in tests
-        if isinstance(test, Mapping) and test.get("status") == "failed"
-    ]
-    if not failed:
-        return ""
-    text = scrub("; ".join(failed), _secret_values(change.desired.body if change.desired else None))
+    text = scrub(text, _secret_values(change.desired.body if change.desired else None))
     if len(text) > _VALIDATION_TEXT_LIMIT:
         text = text[:_VALIDATION_TEXT_LIMIT] + "…"
     return f" ({text})"
@@ -313,7 +306,12 @@ def delete_credentials(change: Change) -> dict[str, Any] | None:
 
 
 def _explain(change: Change, exc: ApiError) -> str:
-    if isinstance(exc, ValidationFailed) and exc.status == 422 and PREREQUISITE_FAILED in exc.message:
+    # Immuta's texts differ in case between releases and pages (§7): match them case-insensitively.
+    if (
+        isinstance(exc, ValidationFailed)
+        and exc.status == 422
+        and PREREQUISITE_FAILED.casefold() in exc.message.casefold()
+    ):
         where = change.file or "PATH"
         return (
             f"{exc.message} — {change.key} has autoBootstrap: false, so the platform must be set up first: "
