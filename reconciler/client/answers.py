@@ -95,7 +95,8 @@ def failed_validations(record: Mapping[str, Json]) -> str:
         if not isinstance(test, Mapping) or test.get("status") != "failed":
             continue
         name = str(test.get("name") or "a validation test")
-        guidance = test.get("message")
+        # `message` per the contract (§4); the simulator still calls it `result`, until it is corrected.
+        guidance = test.get("message") or test.get("result")
         failed.append(f"{name}: {guidance.strip()}" if isinstance(guidance, str) and guidance.strip() else name)
     return "; ".join(failed)
 
