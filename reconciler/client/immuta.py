@@ -1,9 +1,8 @@
-"""The Immuta Integrations API client: one method per endpoint, over the client's parts.
-
-`transport` sends one attempt within limits; `retry` decides what is retried and for how long; `recovery`
-finds out what an ambiguous write did (a create is never blindly repeated); `answers` turns answers into
-records or typed errors; `redaction` keeps secrets out of the trace and out of messages. Waiting for a status
-to settle is the poller's job (reconciler/applying/poller.py). Contract: shared/immuta-integrations-api.md.
+"""The Immuta Integrations API client: one method per endpoint, over the client's parts. `transport` sends
+one attempt within limits; `retry` decides what is retried and for how long; `recovery` finds out what an
+ambiguous write did (a create is never blindly repeated); `answers` turns answers into records or typed
+errors; `redaction` keeps secrets out of the trace and messages. Waiting for a status to settle is the
+poller's job (reconciler/applying/poller.py). Contract: shared/immuta-integrations-api.md.
 """
 
 from __future__ import annotations
