@@ -124,8 +124,8 @@ def test_a_missed_aim_looks_again_soon_and_a_long_estimate_is_capped() -> None:
 
     poll.wait(Statuses("creating", "creating", "enabled"), "2", timeout=600, label="b", kind="slow")
 
-    # Aimed at the cap (3 s), not at the ~40 s it took; then a tenth of that, growing again.
-    assert time.sleeps == pytest.approx([3.0, 0.3, 0.45])
+    # Aimed at the cap (3 s), not at the ~40 s it took; then a twentieth of that, growing again.
+    assert time.sleeps == pytest.approx([3.0, 0.15, 0.225])
 
 
 def test_verbose_logs_how_many_reads_each_integration_took(caplog: pytest.LogCaptureFixture) -> None:

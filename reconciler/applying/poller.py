@@ -27,9 +27,9 @@ from reconciler.statuses import Health, health
 logger = logging.getLogger("reconciler.poll")
 
 Record = Mapping[str, Any]
-SETTLED_AT_AIM_SHRINK = 0.98  # settled by the aimed read: it may settle sooner still, aim a little earlier
-AFTER_AIM = 0.1  # a read missing the aim was just early: the next one comes after this fraction of the aim
-SHORTEST_INTERVAL = 0.01
+SETTLED_AT_AIM_SHRINK = 0.99  # settled by the aimed read: it may settle sooner still, aim a little earlier
+AFTER_AIM = 0.05  # a read missing the aim was just early: the next one comes after this fraction of the aim
+SHORTEST_INTERVAL = 0.005
 
 
 class StatusReader(Protocol):
