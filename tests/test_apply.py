@@ -3,6 +3,7 @@ the DELETE credentials, the saved-plan check before each write; the gates, verif
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import random
 import threading
@@ -13,8 +14,10 @@ from typing import Any
 
 import pytest
 import yaml
+from fake_time import FakeTime
 
 from reconciler.applying.apply import ApplyOptions, Interrupted, Result, apply_plan, delete_credentials
+from reconciler.applying.poller import Poller
 from reconciler.applying.verify import Verification, verify
 from reconciler.client.immuta import Auth, ImmutaClient, RetryPolicy, SandboxTransport
 from reconciler.desired import SecretMode
@@ -32,7 +35,6 @@ from reconciler.validation import schema
 KEY = "apply-key"
 PASSWORD = "apply-pw-5e5e"
 TARGET = Target("http://sandbox.invalid")
-FAST = ApplyOptions(parallelism=8, timeout=10.0, poll_interval=0.01)
 Handler = Callable[[SandboxRequest], SandboxResponse]
 
 
@@ -79,6 +81,7 @@ class World:
     folder: Path
     sandbox: Sandbox
     schemas: schema.SchemaSet
+    time: FakeTime = field(default_factory=FakeTime)
     intercept: Callable[[SandboxRequest, Handler], SandboxResponse] | None = None
     events: list[tuple[str, str]] = field(default_factory=list)  # (key, progress text), in order
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -91,7 +94,14 @@ class World:
             retry=RetryPolicy(max_attempts=3, base_delay=0.001, max_delay=0.002, deadline=5.0),
             rng=random.Random(0),
             schemas=self.schemas,
+            sleep=self.time.sleep,
+            clock=self.time.clock,
         )
+
+    def options(self, **changes: Any) -> ApplyOptions:
+        """Apply's options on this world's clock: waiting on Immuta takes no real time."""
+        poller = Poller(clock=self.time.clock, sleep=self.time.sleep)
+        return ApplyOptions(**{"parallelism": 8, "timeout": 10.0, "poller": poller, **changes})
 
     def _handle(self, request: SandboxRequest) -> SandboxResponse:
         if self.intercept is not None:
@@ -111,8 +121,8 @@ class World:
         with self._lock:
             self.events.append((str(change.key), text))
 
-    def apply(self, plan: Plan, options: ApplyOptions = FAST) -> list[Result]:
-        return apply_plan(plan, self.client, options, progress=self.progress)
+    def apply(self, plan: Plan, options: ApplyOptions | None = None) -> list[Result]:
+        return apply_plan(plan, self.client, options or self.options(), progress=self.progress)
 
     def change(self, plan: Plan, key_text: str) -> Change:
         return next(c for c in plan.changes if str(c.key) == key_text)
@@ -133,7 +143,8 @@ def make_world(
     def make(**sandbox_options: Any) -> World:
         folder = tmp_path / f"files-{len(made)}"
         folder.mkdir()
-        world = World(folder, Sandbox(api_key=KEY, **sandbox_options), schemas)
+        time = FakeTime()
+        world = World(folder, Sandbox(api_key=KEY, clock=time.clock, **sandbox_options), schemas, time)
         made.append(world)
         return world
 
@@ -154,7 +165,19 @@ def test_results_follow_the_plan_and_parallelism_bounds_the_writes_in_flight(mak
         world.write(f"s{n:02d}.yaml", snowflake(f"acct{n:02d}.snowflakecomputing.com"))
     plan = world.planned().plan
 
-    results = world.apply(plan, dataclasses.replace(FAST, parallelism=3))
+    # Each worker's first wait holds until three writes are in flight, so the peak is reached however the
+    # threads are scheduled; a fourth concurrent write would show as a peak above 3.
+    barrier, arrived = threading.Barrier(3), set()
+
+    def sleep(seconds: float) -> None:
+        if threading.get_ident() not in arrived:
+            arrived.add(threading.get_ident())
+            with contextlib.suppress(threading.BrokenBarrierError):
+                barrier.wait(timeout=5)
+        world.time.sleep(seconds)
+
+    poller = Poller(clock=world.time.clock, sleep=sleep)
+    results = world.apply(plan, world.options(parallelism=3, poller=poller))
 
     assert [r.change for r in results] == list(plan.writes)
     assert [r.outcome for r in results] == ["done"] * 12
@@ -200,7 +223,7 @@ def test_an_interrupted_apply_starts_no_further_write(make_world: Callable[..., 
             raise KeyboardInterrupt  # Ctrl-C, as the main thread would see it
 
     with pytest.raises(Interrupted) as stopped:
-        apply_plan(plan, world.client, dataclasses.replace(FAST, parallelism=1), progress=interrupted)
+        apply_plan(plan, world.client, world.options(parallelism=1), progress=interrupted)
 
     # Without cancelling the queue, the other 19 creates would all go ahead.
     written = world.sandbox.list_integrations()
@@ -317,7 +340,7 @@ def test_a_status_that_never_settles_fails_at_the_deadline(make_world: Callable[
     world = make_world(provisioning_seconds=60)
     world.write("snowflake.yaml", snowflake())
 
-    [result] = world.apply(world.planned().plan, dataclasses.replace(FAST, timeout=0.2, poll_interval=0.05))
+    [result] = world.apply(world.planned().plan, world.options(timeout=0.2))
 
     assert (result.outcome, result.message) == (
         "failed",
@@ -332,7 +355,7 @@ def test_an_error_status_quotes_the_failed_validation_without_secrets(make_world
     def quoting_status(request: SandboxRequest, handle: Handler) -> SandboxResponse:
         response = handle(request)
         if request.path.endswith("/status"):
-            test = {"name": "Connection Test", "status": "failed", "result": f"login failed with {PASSWORD}"}
+            test = {"name": "Connection Test", "status": "failed", "message": f"login failed with {PASSWORD}"}
             body = {"id": "1", "status": "createError", "validationResults": {"validationTests": [test]}}
             return json_response(200, body)
         return response
@@ -345,6 +368,29 @@ def test_an_error_status_quotes_the_failed_validation_without_secrets(make_world
     assert (result.outcome, result.message) == (
         "failed",
         "createError: creation failed in Immuta (Connection Test: login failed with (secret))",
+    )
+
+
+def test_a_prerequisite_failure_is_recognised_whatever_its_case(make_world: Callable[..., World]) -> None:
+    """§7: Immuta's texts vary in case ("Unprocessable entity"); the message is matched case-insensitively."""
+    world = make_world()
+
+    def unprocessable(request: SandboxRequest, handle: Handler) -> SandboxResponse:
+        if (request.method, request.path) == ("POST", "/integrations"):
+            text = "validation of prerequisite setup failed. Unable to create integration."
+            return json_response(422, {"statusCode": 422, "error": "Unprocessable entity", "message": text})
+        return handle(request)
+
+    world.intercept = unprocessable
+    path = world.write("lake.yaml", s3("lake"))
+
+    [result] = world.apply(world.planned().plan)
+
+    assert (result.outcome, result.message) == (
+        "failed",
+        "validation of prerequisite setup failed. Unable to create integration. — Native S3[name=lake] has "
+        f"autoBootstrap: false, so the platform must be set up first: run `reconciler scripts {path} --out "
+        "scripts/`, have the DBA run the script(s), then apply again",
     )
 
 
@@ -484,7 +530,7 @@ def test_a_saved_plan_write_is_refused_when_the_integration_moved(make_world: Ca
     expected = {str(c.key): c.actual_fingerprint for c in plan.changes}
     world.sandbox.oob_edit(id_, "config.audit.enabled", True)
 
-    [result] = world.apply(plan, dataclasses.replace(FAST, expected=expected))
+    [result] = world.apply(plan, world.options(expected=expected))
 
     assert (result.outcome, result.message) == (
         "refused",
@@ -500,7 +546,7 @@ def test_a_saved_plan_write_is_refused_when_the_integration_is_gone(make_world: 
     plan = world.planned().plan
     world.sandbox.oob_remove(id_)
 
-    [result] = world.apply(plan, dataclasses.replace(FAST, expected={SNOWFLAKE: "anything"}))
+    [result] = world.apply(plan, world.options(expected={SNOWFLAKE: "anything"}))
 
     assert (result.outcome, result.message) == (
         "refused",

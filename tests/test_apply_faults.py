@@ -22,6 +22,7 @@ import pytest
 import yaml
 
 from reconciler.applying.apply import ApplyOptions, Result, apply_plan
+from reconciler.applying.poller import Poller, Schedule
 from reconciler.applying.verify import verify
 from reconciler.client.immuta import Auth, ImmutaClient, RetryPolicy, SandboxTransport
 from reconciler.desired import SecretMode
@@ -50,7 +51,7 @@ FAULTY = {
 }
 # Fast retries and polls: the campaign checks outcomes, not timing.
 RETRY = RetryPolicy(max_attempts=6, base_delay=0.001, max_delay=0.004, deadline=10.0)
-OPTIONS = ApplyOptions(parallelism=4, timeout=10.0, poll_interval=0.002)
+OPTIONS = ApplyOptions(parallelism=4, timeout=10.0, poller=Poller(Schedule(first=0.002, cap=0.002)))
 PROVISIONING = 0.005
 
 

@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
+from reconciler import __version__
 from reconciler.client.immuta import (
     Auth,
     ClientSettings,
@@ -220,7 +221,8 @@ def test_deadline_bounds_many_retries() -> None:
     with pytest.raises(TransientError) as caught:
         client.get("1")
     assert sum(time.sleeps) <= 20
-    assert "could not connect x" in caught.value.message and "deadline" in caught.value.message
+    assert "connection refused by acme.immuta.com:443 x" in caught.value.message
+    assert "deadline" in caught.value.message
     assert 3 < len(seen) < 100
 
 
@@ -296,35 +298,6 @@ def test_ids_are_strings() -> None:
     handler, _ = sequence(httpx.Response(200, json=[{"id": 5, "type": "Trino"}, {"id": "6", "type": "Trino"}]))
     client, _ = make_client(handler)
     assert [r["id"] for r in client.list_integrations()] == ["5", "6"]
-
-
-def test_status_and_wait_until_settled() -> None:
-    statuses = ["creating", "creating", "enabled"]
-    handler, seen = sequence(
-        *(httpx.Response(200, json={"id": 9, "status": s, "validationResults": {}}) for s in statuses)
-    )
-    client, time = make_client(handler)
-    settled = client.wait_until_settled(9, deadline_seconds=60, poll_interval=2)
-    assert settled == {"id": "9", "status": "enabled", "validationResults": {}}
-    assert [r.url.path for r in seen] == ["/integrations/9/status"] * 3
-    assert time.sleeps == [2, 2]
-
-
-def test_wait_until_settled_deadline_names_id_and_status() -> None:
-    handler, _ = sequence(httpx.Response(200, json={"id": 9, "status": "deleting"}))
-    client, time = make_client(handler)
-    with pytest.raises(TransientError) as caught:
-        client.wait_until_settled("9", deadline_seconds=10, poll_interval=3)
-    assert caught.value.message == "integration 9 is still 'deleting' after 10s"
-    assert sum(time.sleeps) == 10
-
-
-def test_wait_until_settled_gone() -> None:
-    handler, _ = sequence(boom(404, "No Integration found with ID 9."))
-    client, _ = make_client(handler)
-    assert client.wait_until_settled("9", gone_ok=True) is None
-    with pytest.raises(NotFoundError, match="No Integration found with ID 9"):
-        client.wait_until_settled("9")
 
 
 def test_ids_are_quoted_into_paths() -> None:
@@ -512,7 +485,8 @@ def test_create_whose_lookup_fails_says_the_outcome_is_unknown() -> None:
         client.create(snowflake())
     key = schema.load().types["Snowflake"].key_of(snowflake())
     assert caught.value.message == (
-        f"read timeout (no answer in time), so the create of {key} may or may not have happened, "
+        f"no answer from acme.immuta.com:443 within 60s (read timeout), so the create of {key} may or may not "
+        "have happened, "
         "and listing integrations to find out failed: list broke"
     )
     assert "re-run plan" in caught.value.hint.lower()
@@ -525,7 +499,7 @@ def test_create_gives_up_without_duplicates() -> None:
     with pytest.raises(TransientError) as caught:
         client.create(snowflake())
     assert server.posts == 4 and not server.items
-    assert "connection dropped without an answer x4" in caught.value.message
+    assert "connection to acme.immuta.com:443 dropped without an answer x4" in caught.value.message
     assert "re-run plan" in caught.value.hint.lower()
 
 
@@ -603,7 +577,7 @@ def test_wrong_scheme_is_not_retried_and_says_what_to_fix() -> None:
     client = ImmutaClient("ftp://acme.immuta.com", Auth.api_key("k"), sleep=lambda _: None)
     with pytest.raises(ApiError) as caught:
         client.list_integrations()
-    assert caught.value.message == "request failed (UnsupportedProtocol)"
+    assert caught.value.message == "IMMUTA_URL's scheme 'ftp' is neither https nor http"
     assert "IMMUTA_URL must start with https://" in caught.value.hint
 
 
@@ -636,3 +610,125 @@ def test_trace_hides_the_config_of_unknown_types(caplog: pytest.LogCaptureFixtur
     assert "hunter2" not in caplog.text
     assert '"config":"(redacted: unknown integration type)"' in caplog.text
     assert "← GET /integrations → 200 in " in caplog.text
+
+
+# -- errors that say what to do (#12.8, §7) ------------------------------------------------------------------
+
+
+def test_404_on_the_list_says_immuta_url_must_be_the_tenant_root() -> None:
+    handler, _ = sequence(httpx.Response(404, text="<html>Not Found</html>"))
+    client = ImmutaClient(
+        "https://acme.immuta.com/api/v2",
+        Auth.api_key("k"),
+        transport=httpx.MockTransport(handler),
+        sleep=lambda _: None,
+    )
+    with pytest.raises(NotFoundError) as caught:
+        client.list_integrations()
+    assert str(caught.value) == (
+        "GET /integrations → 404: HTTP 404 Not Found (no JSON error body)\n"
+        "  https://acme.immuta.com/api/v2/integrations does not exist. IMMUTA_URL must be the tenant root, "
+        "e.g. https://acme.immuta.com (no path after the host)."
+    )
+
+
+def test_401_names_the_key_variables_and_403_application_admin() -> None:
+    handler, _ = sequence(boom(401, "Unauthorized"))
+    with pytest.raises(AuthError) as unauthorized:
+        make_client(handler)[0].get("1")
+    assert unauthorized.value.hint.startswith("Check IMMUTA_API_KEY / IMMUTA_TOKEN: ")
+    handler, _ = sequence(boom(403, "Forbidden"))
+    with pytest.raises(AuthError) as forbidden:
+        make_client(handler)[0].get("1")
+    assert forbidden.value.hint == (
+        "The user of the key in IMMUTA_API_KEY / IMMUTA_TOKEN needs the APPLICATION_ADMIN permission in Immuta "
+        "to manage integrations."
+    )
+
+
+@pytest.mark.parametrize(
+    ("status", "error", "hint"),
+    [
+        (409, "Conflict", "Immuta refuses the delete while the integration is busy (being created, edited or "),
+        (422, "Unprocessable entity", "Immuta could not carry out the delete: fix what its message names "),
+    ],
+)
+def test_delete_409_and_422_show_immutas_message_and_a_next_step(status: int, error: str, hint: str) -> None:
+    body = {"statusCode": status, "error": error, "message": f"Integration 3 cannot be deleted ({status})."}
+    handler, _ = sequence(httpx.Response(status, json=body))
+    with pytest.raises(ApiError) as caught:
+        make_client(handler)[0].delete("3", None)
+    assert caught.value.message == f"Integration 3 cannot be deleted ({status})."
+    assert caught.value.hint.startswith(hint)
+
+
+def test_a_rejected_create_shows_immutas_validation_guidance_without_secrets() -> None:
+    tests = [
+        {"name": "Initial Validation: Basic Connection Test", "status": "failed", "message": "Login failed: pw-7"},
+        {"name": "Initial Validation: Default Warehouse Access Test", "status": "passed"},
+        {"name": "Initial Validation: Validate access to Privileged Role", "status": "failed"},
+    ]
+    body = {
+        "statusCode": 422,
+        "error": "Unprocessable entity",
+        "message": "Validation of prerequisite setup failed. Unable to create integration.",
+        "validationResults": {"status": "failed", "validationTests": tests},
+    }
+    handler, _ = sequence(httpx.Response(422, json=body))
+    with pytest.raises(ValidationFailed) as caught:
+        make_client(handler)[0].create(snowflake(password="pw-7"))
+    assert caught.value.message == (
+        "Validation of prerequisite setup failed. Unable to create integration. (Initial Validation: Basic "
+        "Connection Test: Login failed: (secret); Initial Validation: Validate access to Privileged Role)"
+    )
+
+
+def test_the_message_is_read_never_the_spelling_of_error() -> None:
+    handler, _ = sequence(httpx.Response(422, json={"statusCode": 422, "error": "Unprocessable Entity"}))
+    with pytest.raises(ValidationFailed) as caught:
+        make_client(handler)[0].update("3", {"type": "Trino"})
+    assert caught.value.message == "Unprocessable Entity"  # no message: the error text is all there is
+
+
+# -- the audit trail (#12.9) ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("environ", "agent"),
+    [
+        ({}, f"immuta-reconciler/{__version__}"),
+        (
+            {"GITHUB_RUN_ID": "123", "GITHUB_SHA": "abc1234def5678"},
+            f"immuta-reconciler/{__version__} (run 123; commit abc1234)",
+        ),
+        ({"GITHUB_RUN_ID": "77"}, f"immuta-reconciler/{__version__} (run 77)"),
+    ],
+)
+def test_the_user_agent_names_the_version_the_ci_run_and_the_commit(
+    environ: dict[str, str], agent: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("GITHUB_RUN_ID", "GITHUB_SHA"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in environ.items():
+        monkeypatch.setenv(name, value)
+    handler, seen = sequence(httpx.Response(200, json=[]))
+    make_client(handler)[0].list_integrations()
+    assert seen[0].headers["user-agent"] == agent
+
+
+def test_settings_read_immuta_timeout() -> None:
+    base = {"IMMUTA_URL": "https://acme.immuta.com", "IMMUTA_API_KEY": "k"}
+    assert ClientSettings.from_env(base).timeout == 120.0
+    assert ClientSettings.from_env({**base, "IMMUTA_TIMEOUT": "30"}).timeout == 30.0
+    with pytest.raises(ReconcilerError) as caught:
+        ClientSettings.from_env({**base, "IMMUTA_TIMEOUT": "soon"})
+    assert "IMMUTA_TIMEOUT must be a number of seconds between 0 and 86400 (got 'soon')" in str(caught.value)
+
+
+def test_a_poller_read_is_one_attempt() -> None:
+    handler, seen = sequence(boom(503, "busy", {"Retry-After": "4"}))
+    client, time = make_client(handler)
+    with pytest.raises(TransientError) as caught:
+        client.status("9", attempts=1)
+    assert len(seen) == 1 and time.sleeps == []
+    assert getattr(caught.value, "retry_after", None) == 4.0

@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
+from reconciler.applying.poller import Poller
 from reconciler.client.immuta import Auth, ImmutaClient, RetryPolicy, SandboxTransport
 from reconciler.errors import TransientError
 from reconciler.model import IntegrationKey
@@ -39,6 +40,11 @@ def in_process(sandbox: Sandbox, seed: int) -> ImmutaClient:
         sleep=lambda _: None,
         rng=random.Random(seed),
     )
+
+
+def settle(client: ImmutaClient, integration_id: str, *, gone_ok: bool = False) -> Any:
+    poller = Poller(sleep=lambda _: None)  # the simulator settles by the next request: no need to wait
+    return poller.wait(client, integration_id, timeout=60, label=integration_id, gone_ok=gone_ok).record
 
 
 def payloads(count: int) -> list[dict[str, Any]]:
@@ -133,11 +139,11 @@ def test_lifecycle_under_faults() -> None:
     snowflake, databricks = payloads(2)[1:]
     for payload in (snowflake, databricks):
         record = client.create(payload)
-        settled = client.wait_until_settled(record["id"], deadline_seconds=60, poll_interval=0.01)
+        settled = settle(client, record["id"])
         assert settled is not None and settled["status"] == "enabled"
         changed = {**payload, "config": {**payload["config"], "port": 444}}
         assert client.update(record["id"], changed)["status"] in ("editing", "enabled")
-        settled = client.wait_until_settled(record["id"], deadline_seconds=60, poll_interval=0.01)
+        settled = settle(client, record["id"])
         assert settled is not None and settled["status"] == "enabled"
         assert client.get(record["id"])["config"]["port"] == 444
         credentials = (
@@ -146,7 +152,7 @@ def test_lifecycle_under_faults() -> None:
             else None
         )
         client.delete(record["id"], credentials)
-        assert client.wait_until_settled(record["id"], deadline_seconds=60, poll_interval=0.01, gone_ok=True) is None
+        assert settle(client, record["id"], gone_ok=True) is None
     assert sandbox.list_integrations() == []
     assert sandbox.faults_injected > 3
 

@@ -20,6 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from reconciler.applying.apply import ApplyOptions, apply_plan
+from reconciler.applying.poller import Poller, Schedule
 from reconciler.client.immuta import Auth, ImmutaClient, SandboxTransport
 from reconciler.desired import SecretMode, load_desired
 from reconciler.planning import engine
@@ -241,7 +242,9 @@ def test_applying_the_plan_settles(generated: list[Slot], prune: bool) -> None:
             if slot.desired != "none":
                 write_file(folder, slot)
         first = make_plan(client, folder, prune)
-        results = apply_plan(first, client, ApplyOptions(parallelism=4, timeout=5, poll_interval=0))
+        results = apply_plan(
+            first, client, ApplyOptions(parallelism=4, timeout=5, poller=Poller(Schedule(first=0.0, cap=0.0)))
+        )
         failed = [(r.change.key, r.message) for r in results if r.outcome != "done"]
         assert not failed
         second = make_plan(client, folder, prune)

@@ -196,7 +196,7 @@ def test_dropped_connections_fail_the_read(files: Path) -> None:
     )
     with client, pytest.raises(TransientError) as failed:
         engine.build(engine.PlanRequest(["integrations.d"], prune=True), load(), Target("https://t"), client)
-    assert "connection dropped without an answer x4" in str(failed.value)
+    assert "connection to sandbox.invalid:80 dropped without an answer x4" in str(failed.value)
     assert sandbox.requests == [LIST] * 4
 
 

@@ -8,23 +8,22 @@ A saved plan's integration is re-read just before its write and refused if it mo
 from __future__ import annotations
 
 import threading
-import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from reconciler.actual import SERVER_FIELDS, fingerprint
+from reconciler.applying.poller import Poller
 from reconciler.assumptions import A15_TRANSITIONAL_STATUSES, A16_DELETE_CREDENTIAL_FIELDS
+from reconciler.client.answers import failed_validations
 from reconciler.client.immuta import ImmutaClient
 from reconciler.client.redaction import scrub
 from reconciler.errors import (
     ApiError,
-    AuthError,
     ConflictError,
     NotFoundError,
     ReconcilerError,
-    TransientError,
     ValidationFailed,
 )
 from reconciler.planning.plan import Action, Change, Plan
@@ -45,7 +44,7 @@ _VALIDATION_TEXT_LIMIT = 300
 class ApplyOptions:
     parallelism: int = 8
     timeout: float = 600.0  # seconds to wait for one integration's status to settle
-    poll_interval: float = 0.5
+    poller: Poller = field(default_factory=Poller, compare=False)  # one per run: it learns how long writes take
     expected: Mapping[str, str | None] | None = None  # saved plan: key → Immuta fingerprint it was based on
 
 
@@ -179,14 +178,16 @@ def _write(change: Change, client: ImmutaClient, options: ApplyOptions, report: 
         except NotFoundError:
             pass  # already gone: what we wanted
         else:
-            _settled(change, _wait(change, client, change.actual_id, options, gone_ok=True), gone=True)
+            _settled(
+                change, _wait(change, client, change.actual_id, options, gone_ok=True, after="deleting"), gone=True
+            )
         if change.action is Action.DELETE:
             return change.actual_id
     if change.action is Action.UPDATE:
         assert change.actual_id is not None
         report(change, f"updating id {change.actual_id}")
         client.update(change.actual_id, _body(change))
-        _settled(change, _wait(change, client, change.actual_id, options, gone_ok=False), gone=False)
+        _settled(change, _wait(change, client, change.actual_id, options, gone_ok=False, after="editing"), gone=False)
         return change.actual_id
     return _create(change, client, options, report)
 
@@ -198,47 +199,26 @@ def _create(change: Change, client: ImmutaClient, options: ApplyOptions, report:
     except ConflictError as exc:
         raise Refused(f"{exc.message} It was created since the plan: plan again and review.") from None
     new_id = str(created["id"])
-    _settled(change, _wait(change, client, new_id, options, gone_ok=False), gone=False)
+    _settled(change, _wait(change, client, new_id, options, gone_ok=False, after="creating"), gone=False)
     return new_id
 
 
 def _wait(
-    change: Change, client: ImmutaClient, integration_id: str, options: ApplyOptions, *, gone_ok: bool
+    change: Change,
+    client: ImmutaClient,
+    integration_id: str,
+    options: ApplyOptions,
+    *,
+    gone_ok: bool,
+    after: str | None = None,
 ) -> Record | None:
-    """Poll the status until it leaves the transitional statuses [A15]; None when it is gone and `gone_ok`.
-
-    The write was accepted, so a status read that fails (5xx, a dropped connection, retries spent) is not a
-    failed write: polling goes on until the deadline, and only then is the last failure reported."""
-    deadline = time.monotonic() + options.timeout
-    while True:
-        try:
-            record = client.status(integration_id)
-        except NotFoundError:
-            if gone_ok:
-                return None
-            raise
-        except ApiError as exc:
-            if not _worth_polling_again(exc) or time.monotonic() >= deadline:
-                raise
-        else:
-            status = str(record.get("status", ""))
-            if status not in A15_TRANSITIONAL_STATUSES:
-                return record
-            if time.monotonic() >= deadline:
-                raise TransientError(
-                    "GET",
-                    f"/integrations/{integration_id}/status",
-                    None,
-                    f"{change.key} (id {integration_id}) is still {status!r} after {options.timeout:g}s",
-                    hint="It may still settle: check it in Immuta, then re-run plan.",
-                )
-        time.sleep(max(0.0, min(options.poll_interval, deadline - time.monotonic())))
-
-
-def _worth_polling_again(exc: ApiError) -> bool:
-    if isinstance(exc, AuthError | ValidationFailed | ConflictError):
-        return False
-    return isinstance(exc, TransientError) or exc.status is None or exc.status >= 500
+    """Wait until Immuta settles the integration; None when it is gone and `gone_ok`. `after` is the status
+    our own write just started, so the poller can learn how long such a write takes."""
+    kind = f"{change.type} {after}" if after is not None else None
+    waited = options.poller.wait(
+        client, integration_id, timeout=options.timeout, label=str(change.key), gone_ok=gone_ok, kind=kind
+    )
+    return waited.record
 
 
 def _settled(change: Change, record: Record | None, *, gone: bool) -> None:
@@ -254,19 +234,11 @@ def _settled(change: Change, record: Record | None, *, gone: bool) -> None:
 
 
 def _failed_validations(change: Change, record: Record) -> str:
-    """Immuta's own words: the validation tests that failed, as ` (name: result; …)`, secrets scrubbed."""
-    results = record.get("validationResults")
-    tests = results.get("validationTests") if isinstance(results, Mapping) else None
-    if not isinstance(tests, Sequence):
+    """Immuta's own guidance, ` (test: message; …)` for each failed validation test, secrets scrubbed."""
+    text = failed_validations(record)
+    if not text:
         return ""
-    failed = [
-        f"{test.get('name', 'a test')}: {test['result']}" if test.get("result") else str(test.get("name", "a test"))
-        for test in tests
-        if isinstance(test, Mapping) and test.get("status") == "failed"
-    ]
-    if not failed:
-        return ""
-    text = scrub("; ".join(failed), _secret_values(change.desired.body if change.desired else None))
+    text = scrub(text, _secret_values(change.desired.body if change.desired else None))
     if len(text) > _VALIDATION_TEXT_LIMIT:
         text = text[:_VALIDATION_TEXT_LIMIT] + "…"
     return f" ({text})"
@@ -304,7 +276,12 @@ def delete_credentials(change: Change) -> dict[str, Any] | None:
 
 
 def _explain(change: Change, exc: ApiError) -> str:
-    if isinstance(exc, ValidationFailed) and exc.status == 422 and PREREQUISITE_FAILED in exc.message:
+    # Immuta's texts differ in case between releases and pages (§7): match them case-insensitively.
+    if (
+        isinstance(exc, ValidationFailed)
+        and exc.status == 422
+        and PREREQUISITE_FAILED.casefold() in exc.message.casefold()
+    ):
         where = change.file or "PATH"
         return (
             f"{exc.message} — {change.key} has autoBootstrap: false, so the platform must be set up first: "

@@ -11,18 +11,24 @@ from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import urlsplit
 
+from reconciler import __version__
 from reconciler.errors import ReconcilerError
 from reconciler.secrets import Secret
 
 ENV_URL = "IMMUTA_URL"
 ENV_API_KEY = "IMMUTA_API_KEY"
 ENV_TOKEN = "IMMUTA_TOKEN"
+ENV_TIMEOUT = "IMMUTA_TIMEOUT"
+DEFAULT_TIMEOUT = 120.0  # seconds one API call may take, retries and reading the answer included
 
 AUTH_HINT = (
     f"Check {ENV_API_KEY} / {ENV_TOKEN}: the API key may be wrong or revoked, or the bearer token expired "
     "(tokens from POST /bim/apikey/authenticate expire; get a new one)."
 )
-FORBIDDEN_HINT = "The key's user needs the APPLICATION_ADMIN permission in Immuta to manage integrations."
+FORBIDDEN_HINT = (
+    f"The user of the key in {ENV_API_KEY} / {ENV_TOKEN} needs the APPLICATION_ADMIN permission in Immuta to "
+    "manage integrations."
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +55,8 @@ class Auth:
 class ClientSettings:
     base_url: str
     auth: Auth
+    timeout: float = DEFAULT_TIMEOUT  # IMMUTA_TIMEOUT: the deadline of one API call
+    ca_bundle: str | None = None  # a PEM file (or folder) of CAs to trust instead of the default ones
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> ClientSettings:
@@ -64,13 +72,39 @@ class ClientSettings:
             problem = _url_problem(url)
             if problem:
                 problems.append(problem)
+        timeout, problem = _timeout(env.get(ENV_TIMEOUT, ""))
+        if problem:
+            problems.append(problem)
         if not key and not token:
             problems.append(f"set {ENV_API_KEY} (an Immuta API key) or {ENV_TOKEN} (a bearer token)")
         elif key and token:
             problems.append(f"both {ENV_API_KEY} and {ENV_TOKEN} are set: unset one, so it is clear which counts")
         if problems:
             raise ReconcilerError("cannot connect to Immuta:\n  " + "\n  ".join(problems))
-        return cls(url.rstrip("/"), Auth.api_key(key) if key else Auth.bearer(token))
+        return cls(url.rstrip("/"), Auth.api_key(key) if key else Auth.bearer(token), timeout)
+
+
+def _timeout(text: str) -> tuple[float, str | None]:
+    if not text.strip():
+        return DEFAULT_TIMEOUT, None
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = -1.0
+    if not 0 < seconds <= 86400:
+        return DEFAULT_TIMEOUT, f"{ENV_TIMEOUT} must be a number of seconds between 0 and 86400 (got {text!r})"
+    return seconds, None
+
+
+def user_agent(environ: Mapping[str, str] | None = None) -> str:
+    """`immuta-reconciler/VERSION`, plus the CI run and commit when known: an Immuta admin reading the audit
+    log can tell which pipeline run made a change."""
+    env = os.environ if environ is None else environ
+    run = env.get("GITHUB_RUN_ID", "").strip()
+    commit = env.get("GITHUB_SHA", "").strip()[:7]
+    details = [part for part in (f"run {run}" if run else "", f"commit {commit}" if commit else "") if part]
+    agent = f"immuta-reconciler/{__version__}"
+    return f"{agent} ({'; '.join(details)})" if details else agent
 
 
 def _url_problem(url: str) -> str | None:
@@ -101,4 +135,4 @@ class RetryPolicy:
     max_attempts: int = 6
     base_delay: float = 0.5
     max_delay: float = 20.0
-    deadline: float = 120.0
+    deadline: float = DEFAULT_TIMEOUT
