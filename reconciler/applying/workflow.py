@@ -31,6 +31,7 @@ class ApplyRequest:
     gate: gate.GateOptions = field(default_factory=gate.GateOptions)
     parallelism: int = 8
     timeout: float = 600.0
+    poll_interval: float = 0.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +83,7 @@ def run_apply(
     if not approval_rules.approved(hooks.approval, reviewed=saved is not None):
         return ApplyOutcome(plan, "declined")
     expected = {k: c.get("actual_fingerprint") for k, c in saved.changes_by_key().items()} if saved else None
-    options = ApplyOptions(parallelism=request.parallelism, timeout=request.timeout, expected=expected)
+    options = ApplyOptions(request.parallelism, request.timeout, request.poll_interval, expected)
     timings = Timings(hooks.progress(plan.writes), hooks.clock)
     try:
         results = apply_plan(plan, client, options, progress=timings)
