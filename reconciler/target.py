@@ -1,5 +1,6 @@
 """Which Immuta a run talks to: the tenant named by IMMUTA_URL or by `--env NAME`, or the embedded
-sandbox (`--sandbox`). A plan for one environment never touches another's tenant."""
+sandbox (`--sandbox`). A plan for one environment never touches another's tenant. Which client talks to it
+is the command line's choice (reconciler.cli.connect): library code is handed a client."""
 
 from __future__ import annotations
 
@@ -7,17 +8,12 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path as FsPath
-from typing import TYPE_CHECKING
 
-from reconciler.client.settings import ENV_API_KEY, ENV_TOKEN, ENV_URL, Auth, ClientSettings
+from reconciler.client.settings import ENV_API_KEY, ENV_TOKEN, ENV_URL, ClientSettings
 from reconciler.errors import ReconcilerError
 from reconciler.loading.environments import Environment
 
-if TYPE_CHECKING:  # the client (and httpx) loads only when a command talks to Immuta
-    from reconciler.client.immuta import ImmutaClient
-
 DEFAULT_SANDBOX_STATE = ".reconciler/sandbox.json"
-SANDBOX_KEY = "sandbox-local-key"
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,18 +58,3 @@ def resolve_target(
         env[ENV_TOKEN] = env.get(environment.token_env, "")
     settings = ClientSettings.from_env(env)
     return Target(settings.base_url, settings=settings)
-
-
-def open_client(target: Target) -> ImmutaClient:
-    from reconciler.client.immuta import ImmutaClient, SandboxTransport
-
-    if target.sandbox_state is not None:
-        from reconciler.sandbox.api import Sandbox
-
-        FsPath(target.sandbox_state).parent.mkdir(parents=True, exist_ok=True)
-        simulator = Sandbox(state_file=target.sandbox_state, api_key=SANDBOX_KEY)
-        return ImmutaClient(
-            "http://sandbox.invalid", Auth.api_key(SANDBOX_KEY), transport=SandboxTransport(simulator.handle)
-        )
-    assert target.settings is not None
-    return ImmutaClient.from_settings(target.settings)

@@ -6,7 +6,7 @@ relative and stable. Regenerate the goldens after an intended change of output w
 
     UPDATE_GOLDEN=1 .venv/bin/pytest tests/test_plan_golden.py
 
-and review the diff of `tests/golden/` like any other change.
+and review the diff of `tests/golden/` like any other change. Under CI=true that is refused.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from regenerating import regenerating
 
 from reconciler.cli import main
 from reconciler.client.immuta import Auth, ImmutaClient, SandboxTransport
@@ -228,7 +229,7 @@ def rendered(plan: Plan) -> dict[str, str]:
 
 def check_golden(name: str, text: str) -> None:
     path = GOLDEN / name
-    if os.environ.get("UPDATE_GOLDEN") == "1":
+    if regenerating("UPDATE_GOLDEN"):
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8", newline="")
         return
@@ -336,3 +337,29 @@ def test_cli_colour_on_a_terminal_unless_no_color(
     output = terminal.getvalue()
     assert "+ Trino" in output
     assert (ESCAPE in output) is coloured
+
+
+@pytest.mark.parametrize("variable", ["UPDATE_GOLDEN", "RECONCILER_REGEN_FIXTURES"])
+def test_expected_output_is_never_regenerated_in_ci(monkeypatch: pytest.MonkeyPatch, variable: str) -> None:
+    monkeypatch.setenv(variable, "1")
+    monkeypatch.setenv("CI", "true")
+
+    with pytest.raises(pytest.fail.Exception) as refused:
+        regenerating(variable)
+
+    assert str(refused.value).startswith(f"{variable}=1 is refused when CI=true: expected output is regenerated")
+    monkeypatch.setenv("CI", "false")
+    assert regenerating(variable) is True
+    monkeypatch.delenv(variable)
+    assert regenerating(variable) is False
+
+
+def test_a_golden_file_is_left_alone_when_regenerating_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("UPDATE_GOLDEN", "1")
+    monkeypatch.setenv("CI", "true")
+    before = (GOLDEN / "plan.txt").read_bytes()
+
+    with pytest.raises(pytest.fail.Exception):
+        check_golden("plan.txt", "anything else")
+
+    assert (GOLDEN / "plan.txt").read_bytes() == before

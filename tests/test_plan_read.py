@@ -175,7 +175,7 @@ def test_a_malformed_list_fails_the_plan(
     def answer(request: httpx.Request) -> httpx.Response:
         return httpx.Response(200, content=body, headers={"content-type": "application/json"})
 
-    monkeypatch.setattr("reconciler.cli.open_client", lambda target, *a: in_process_client(answer))
+    monkeypatch.setattr("reconciler.cli.connect.open_client", lambda target, *a: in_process_client(answer))
     monkeypatch.setenv("IMMUTA_URL", "https://acme.immuta.example")
     monkeypatch.setenv("IMMUTA_API_KEY", KEY)
     result = run_cli("plan", "integrations.d", "--prune")

@@ -62,6 +62,16 @@ def check(run_cli: RunCli) -> Any:
     return run_cli("plan", *SANDBOX, "--check", SAVED)
 
 
+def still_matches(run_cli: RunCli, saved: dict[str, Any]) -> None:
+    """`plan --check` says so (exit 0), and the reviewed plan applies: its one update, nothing refused."""
+    result = check(run_cli)
+    assert (result.exit_code, result.stderr) == (0, ""), result.stdout + result.stderr
+    assert result.stdout == f"The saved plan {SAVED} still matches (checksum {saved['checksum'][:12]}).\n"
+    applied = run_cli("apply", *SANDBOX, SAVED)
+    assert applied.exit_code == 0, applied.stdout + applied.stderr
+    assert f"\nApply: 1 succeeded, 0 failed, 0 refused.\n  ok      update {SNOWFLAKE} (id " in applied.stdout
+
+
 def stale(run_cli: RunCli, *reasons: str) -> None:
     result = check(run_cli)
     assert result.exit_code == 3, result.stdout + result.stderr
@@ -103,14 +113,14 @@ def test_an_unchanged_plan_still_matches(saved: dict[str, Any], run_cli: RunCli)
 def test_a_comment_in_a_file_does_not_make_it_stale(saved: dict[str, Any], run_cli: RunCli, tmp_path: Path) -> None:
     with (tmp_path / SNOWFLAKE_FILE).open("a", encoding="utf-8") as handle:
         handle.write("# reviewed by the platform team\n")
-    assert check(run_cli).exit_code == 0
+    still_matches(run_cli, saved)
 
 
 def test_a_secret_rotated_in_the_environment_does_not_make_it_stale(
     saved: dict[str, Any], run_cli: RunCli, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("SNOWFLAKE_ADMIN_PASSWORD", "rotated")
-    assert check(run_cli).exit_code == 0
+    still_matches(run_cli, saved)
 
 
 def test_an_edited_file_is_named(saved: dict[str, Any], run_cli: RunCli, tmp_path: Path) -> None:
@@ -127,7 +137,7 @@ def test_a_change_in_immuta_names_the_integration(saved: dict[str, Any], run_cli
 
 def test_a_status_that_settled_is_not_a_change(saved: dict[str, Any], run_cli: RunCli, tenant: Sandbox) -> None:
     tenant.oob_set_status(ids(tenant)["Redshift"], "recurringValidationError")
-    assert check(run_cli).exit_code == 0
+    still_matches(run_cli, saved)
 
 
 def test_an_integration_deleted_in_immuta_is_named(saved: dict[str, Any], run_cli: RunCli, tenant: Sandbox) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import logging
 import shutil
 from collections.abc import Callable, Iterator
@@ -18,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from reconciler.applying.apply import PREREQUISITE_FAILED
 from reconciler.planning import engine
 from reconciler.sandbox import Faults, Sandbox, SandboxRequest, SandboxResponse, start_server
 from reconciler.sandbox.replies import boom
@@ -210,20 +212,57 @@ def serve(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[Sandbox], Runni
 
 
 @pytest.mark.parametrize(
-    "faults",
+    ("faults", "exit_code", "closing", "failure", "then"),
     [
-        Faults(rate_create_error=1.0),
-        Faults(rate_prerequisite_failure=1.0),
-        Faults(rate_503=0.5, seed=3),
-        Faults(rate_lost_post_response=1.0),
+        # Immuta accepts the create, then provisioning fails: each stays in createError, to be replaced.
+        (
+            Faults(rate_create_error=1.0),
+            1,
+            "0 succeeded, 7 failed",
+            {"createError: creation failed in Immuta (": 7},
+            "replace",
+        ),
+        # Immuta refuses the create: nothing exists, everything is still to create.
+        # (Databricks words it as its own prerequisite, the metastore, which gets no setup-script advice.)
+        (
+            Faults(rate_prerequisite_failure=1.0),
+            1,
+            "0 succeeded, 7 failed",
+            {PREREQUISITE_FAILED: 6, "POST /integrations → 422: Processing Error: Error trying to get the current": 1},
+            "create",
+        ),
+        # Retried 503s and a POST whose answer was lost succeed, without a duplicate.
+        (Faults(rate_503=0.5, seed=3), 0, "7 succeeded, 0 failed", None, "unchanged"),
+        (Faults(rate_lost_post_response=1.0), 0, "7 succeeded, 0 failed", None, "unchanged"),
     ],
     ids=["createError", "422-prerequisite", "503-retried", "lost-answer"],
 )
-def test_a_failing_apply_over_http(hunt: Hunt, serve: Callable[[Sandbox], RunningServer], faults: Faults) -> None:
-    serve(Sandbox(api_key=API_KEY, faults=faults))
-    result = hunt.run("apply", "--verbose", "--auto-approve")
-    assert result.exit_code in (0, 1), result.stdout + result.stderr
-    hunt.run("plan", "--verbose", "--format", "json")
+def test_a_failing_apply_over_http(
+    hunt: Hunt,
+    serve: Callable[[Sandbox], RunningServer],
+    faults: Faults,
+    exit_code: int,
+    closing: str,
+    failure: dict[str, int] | None,
+    then: str,
+) -> None:
+    server = serve(Sandbox(api_key=API_KEY, faults=faults))
+    # One write at a time: the seeded faults then meet the requests in the same order on every run.
+    result = hunt.run("apply", "--verbose", "--auto-approve", "--parallelism", "1")
+
+    assert result.exit_code == exit_code, result.stdout + result.stderr
+    assert f"\nApply: {closing}, 0 refused.\n" in result.stdout
+    if failure is None:
+        assert "Verified: Immuta now matches the files for every integration written." in result.stdout
+    else:
+        failed = [line for line in result.stdout.splitlines() if line.startswith("  FAILED  create ")]
+        assert {text: sum(text in line for line in failed) for text in failure} == failure
+        assert len(failed) == 7
+        assert result.stdout.endswith("Running apply again continues from where this run stopped.\n")
+    assert len(server.sandbox.list_integrations()) == (0 if then == "create" else 7)
+    again = hunt.run("plan", "--verbose", "--format", "json")
+    assert again.exit_code == 0
+    assert json.loads(again.stdout)["summary"][then] == 7
 
 
 class EchoingSandbox(Sandbox):
@@ -269,8 +308,19 @@ def test_a_literal_secret_allowed_by_flag(hunt: Hunt) -> None:
 @pytest.mark.parametrize("value", [str(LITERAL_NUMBER), f"[{LITERAL_NUMBER}]", f"{{x: {LITERAL_NUMBER}}}"])
 def test_a_secret_of_the_wrong_type(hunt: Hunt, value: str) -> None:
     replace_in(hunt.workdir / "integrations.d" / "snowflake-prod.yaml", "${env:SNOWFLAKE_ADMIN_PASSWORD}", value)
-    for args in (("validate", "--format", "json"), ("validate",), ("plan", *SANDBOX, "--verbose")):
-        assert hunt.run(*args).exit_code == 1, args
+    kind = {str(LITERAL_NUMBER): "an integer", f"[{LITERAL_NUMBER}]": "a list"}.get(value, "a mapping")
+    problem = f"integrations.d/snowflake-prod.yaml:26:3: $.config.password: must be a string, not {kind}\n"
+
+    as_json = hunt.run("validate", "--format", "json")
+    assert as_json.exit_code == 1
+    assert [(p["line"], p["path"], p["message"]) for p in json.loads(as_json.stdout)["problems"]] == [
+        (26, "$.config.password", f"must be a string, not {kind}")
+    ]
+    text = hunt.run("validate")
+    assert (text.exit_code, text.stdout) == (1, problem)
+    plan = hunt.run("plan", *SANDBOX, "--verbose")
+    assert (plan.exit_code, plan.stdout) == (1, "")
+    assert plan.stderr.endswith(problem + "error: 1 problem(s) in the desired-state files; nothing was changed\n")
 
 
 def test_a_reference_mixed_with_a_literal(hunt: Hunt) -> None:
@@ -279,15 +329,28 @@ def test_a_reference_mixed_with_a_literal(hunt: Hunt) -> None:
         "${env:SNOWFLAKE_ADMIN_PASSWORD}",
         f"{LITERAL}${{env:SNOWFLAKE_ADMIN_PASSWORD}}",
     )
-    assert hunt.run("validate").exit_code == 1
-    assert hunt.run("plan", *SANDBOX).exit_code == 1
+    problem = (
+        "integrations.d/snowflake-prod.yaml:26:3: $.config.password: is a secret and must not be written in the "
+        "file: use a reference such as `password: ${env:SNOWFLAKE_PROD_PASSWORD}` or "
+        "`${file:/run/secrets/snowflake_prod_password}`\n"
+    )
+    assert hunt.run("validate").stdout == problem
+    assert hunt.exit_codes[-1] == 1
+    plan = hunt.run("plan", *SANDBOX)
+    assert (plan.exit_code, plan.stdout) == (1, "")
+    assert plan.stderr == problem + "error: 1 problem(s) in the desired-state files; nothing was changed\n"
 
 
 def test_a_malformed_reference_holding_a_secret(hunt: Hunt) -> None:
     replace_in(
         hunt.workdir / "integrations.d" / "snowflake-prod.yaml", "${env:SNOWFLAKE_ADMIN_PASSWORD}", f"${{{LITERAL}}}"
     )
-    assert hunt.run("validate").exit_code == 1
+    result = hunt.run("validate")
+    assert result.exit_code == 1
+    assert result.stdout == (
+        "integrations.d/snowflake-prod.yaml:26:3: $.config.password: "
+        "${…} is not a reference: use ${env:NAME}, ${file:PATH} or ${var:NAME}\n"
+    )
 
 
 def test_a_misspelt_secret_field(hunt: Hunt) -> None:
@@ -328,10 +391,28 @@ def test_an_internal_error_quoting_a_secret(hunt: Hunt, monkeypatch: pytest.Monk
 
 def test_drift_and_export(hunt: Hunt) -> None:
     assert hunt.run("apply", *SANDBOX, "--auto-approve").exit_code == 0
-    pending_changes(hunt.workdir)
-    for output_format in ("text", "json", "markdown"):
-        assert hunt.run("drift", *SANDBOX, "--verbose", "--format", output_format).exit_code in (0, 2)
-    assert hunt.run("export", *SANDBOX, "--verbose", "--out", "exported").exit_code == 0
+    pending_changes(hunt.workdir)  # seen from Immuta: two fields changed outside Git, one tombstone still there
+    closing = "Drift: 2 changed outside Git, 0 deleted outside Git, 1 created outside Git, 0 unhealthy.\n"
+
+    text = hunt.run("drift", *SANDBOX, "--verbose", "--format", "text")
+    assert (text.exit_code, text.stdout.endswith(closing)) == (2, True), text.stdout
+    assert '~ config.warehouse: "IMMUTA_WH_XL" (Git) → "IMMUTA_WH" (Immuta)' in text.stdout
+    as_json = hunt.run("drift", *SANDBOX, "--verbose", "--format", "json")
+    assert as_json.exit_code == 2
+    document = json.loads(as_json.stdout)
+    assert document["has_drift"] is True
+    assert [item["kind"] for item in document["items"]] == ["changed", "changed", "created"]
+    markdown = hunt.run("drift", *SANDBOX, "--verbose", "--format", "markdown")
+    assert markdown.exit_code == 2
+    assert "#### 1 created outside Git\n" in markdown.stdout
+    assert '| `config.warehouse` | `"IMMUTA_WH_XL"` | `"IMMUTA_WH"` |' in markdown.stdout
+
+    exported = hunt.run("export", *SANDBOX, "--verbose", "--out", "exported")
+    assert exported.exit_code == 0
+    assert exported.stdout.endswith("Exported 7 integration(s) to exported.\n")
+    assert len(list((hunt.workdir / "exported").glob("*.yaml"))) == 7
+    snowflake = (hunt.workdir / "exported" / "snowflake-acme-us-east-1-snowflakecomputing-com.yaml").read_text()
+    assert "password: ${env:SNOWFLAKE_ACME_US_EAST_1_SNOWFLAKECOMPUTING_COM_PASSWORD}" in snowflake
 
 
 def test_the_hunt_finds_a_leak_in_any_form(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:

@@ -8,7 +8,7 @@ stdout of `reconciler validate .` run inside the folder. Optional files:
 The exit code is 1 when the report holds an error and 0 when it holds only warnings (or nothing).
 
 After a deliberate change of wording, regenerate with `RECONCILER_REGEN_FIXTURES=1 pytest tests/test_validate.py`
-and review the diff of the expected.txt files like any other change.
+and review the diff of the expected.txt files like any other change. Under CI=true that is refused.
 """
 
 from __future__ import annotations
@@ -22,16 +22,17 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from regenerating import regenerating
 
 from reconciler.loading.loader import load_paths
 from reconciler.validation import schema
 from reconciler.validation.schema_check import compile_check
+from reconciler.validation.validate import ValidationOptions, check_documents
 
 RunCli = Callable[..., Any]  # the `run_cli` fixture of conftest.py
 EXAMPLES = Path(__file__).resolve().parent.parent / "integrations.d"
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "validate"
 CASES = sorted(p for p in FIXTURES.iterdir() if p.is_dir())
-REGENERATE = os.environ.get("RECONCILER_REGEN_FIXTURES") == "1"
 
 
 def _lines(folder: Path, name: str) -> list[str]:
@@ -59,7 +60,7 @@ def test_validate_reports_exactly(folder: Path, run_cli: RunCli, monkeypatch: py
 
     result = run_cli("validate", *" ".join(_lines(folder, "flags.txt")).split(), ".")
 
-    if REGENERATE:
+    if regenerating("RECONCILER_REGEN_FIXTURES"):
         (folder / "expected.txt").write_text(result.stdout, encoding="utf-8")
     expected = (folder / "expected.txt").read_text(encoding="utf-8")
     assert result.stdout == expected
@@ -234,8 +235,24 @@ def _get(value: Any, path: tuple[Any, ...]) -> Any:
     return value
 
 
-def test_the_fast_path_is_compiled() -> None:
-    assert _FAST is not None
+def test_the_fast_path_is_compiled_and_spares_valid_files_jsonschema() -> None:
+    assert _FAST is not None  # every keyword of the shipped schemas is compiled: the fast path is on
+    examples = load_paths([str(EXAMPLES)])[0]
+    assert len(examples) == 7
+    assert all(_FAST(document.data) for document in examples)
+    assert _FAST({"type": "Snowflake", "autoBootstrap": True, "config": {}}) is False
+
+    # The point of it: checking valid files never builds jsonschema's validator (a cached attribute) ...
+    fresh = schema.SchemaSet(_SCHEMAS.documents)
+    assert check_documents(examples, fresh, ValidationOptions()) == []
+    assert "validator" not in vars(fresh)
+    # ... which is built, for its messages, as soon as a document is invalid.
+    invalid = copy.deepcopy(next(d for d in examples if d.data["type"] == "Snowflake"))
+    object.__setattr__(invalid, "data", {**invalid.data, "autoBootstrap": "yes"})
+    assert [p.message for p in check_documents([invalid], fresh, ValidationOptions())] == [
+        'must be a boolean, not a string "yes" (YAML 1.1 would read this as a boolean; write true or false)'
+    ]
+    assert "validator" in vars(fresh)
 
 
 @settings(

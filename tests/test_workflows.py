@@ -44,24 +44,76 @@ def test_the_four_workflows_exist() -> None:
     assert sorted(p.stem for p in WORKFLOWS.glob("*.yml")) == sorted(NAMES)
 
 
+EVENTS = {"push", "pull_request", "workflow_call", "workflow_dispatch", "schedule", "release", "workflow_run"}
+CONTEXTS = {"github", "inputs", "secrets", "env", "vars", "steps", "needs", "matrix", "runner", "job", "strategy"}
+FUNCTIONS = {"always", "success", "failure", "cancelled", "contains", "startsWith", "endsWith", "format", "join"}
+FUNCTIONS |= {"toJSON", "fromJSON", "hashFiles"}
+EXPRESSION = re.compile(r"\$\{\{(.*?)\}\}")
+
+
+def structure_problems(workflow: dict[str, Any], text: str) -> list[str]:
+    """What GitHub would reject or misread in a workflow; empty when it is well formed."""
+    problems = []
+    if not set(workflow) <= {"name", "on", "permissions", "concurrency", "env", "jobs", "defaults", "run-name"}:
+        problems.append(f"unknown top-level keys {sorted(set(workflow) - {'name', 'on', 'jobs'})}")
+    if not isinstance(workflow.get("name"), str):
+        problems.append("no name")
+    if not isinstance(workflow.get("on"), dict) or not workflow["on"] or not set(workflow["on"]) <= EVENTS:
+        problems.append(f"triggers {workflow.get('on')!r}")
+    permissions = workflow.get("permissions") or {}
+    if permissions.get("contents") != "read" or not all(v in ("read", "write", "none") for v in permissions.values()):
+        problems.append(f"permissions {permissions!r}")
+    jobs = workflow.get("jobs") or {}
+    if not jobs:
+        problems.append("no jobs")
+    for job_id, job in jobs.items():
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_-]*", job_id):
+            problems.append(f"job id {job_id!r}")
+        if ("runs-on" in job) == ("uses" in job):
+            problems.append(f"job {job_id}: exactly one of runs-on and uses")
+        needs = job.get("needs", [])
+        for needed in [needs] if isinstance(needs, str) else needs:
+            if needed not in jobs:
+                problems.append(f"job {job_id}: needs unknown job {needed!r}")
+        for step in job.get("steps", []):
+            if ("run" in step) == ("uses" in step):
+                problems.append(f"job {job_id}: a step needs exactly one of run and uses: {step}")
+            elif "uses" in step and not re.fullmatch(r"[\w.-]+/[\w./-]+@v\d+", step["uses"]):
+                problems.append(f"job {job_id}: action not pinned to a major version: {step['uses']}")
+    for number, line in enumerate(text.splitlines(), 1):
+        expressions = EXPRESSION.findall(line)
+        if line.count("${{") != len(expressions):
+            problems.append(f"line {number}: unclosed ${{{{ … }}}}")
+        for expression in expressions:
+            first = re.match(r"[\s!(]*([A-Za-z_]+)", expression)
+            if first is None or first.group(1) not in CONTEXTS | FUNCTIONS:
+                problems.append(f"line {number}: unknown context in ${{{{{expression}}}}}")
+    return problems
+
+
 @pytest.mark.parametrize("name", NAMES)
 def test_workflow_structure(name: str) -> None:
-    workflow = load(name)
-    assert set(workflow) <= {"name", "on", "permissions", "concurrency", "env", "jobs", "defaults", "run-name"}
-    assert isinstance(workflow["name"], str)
-    assert isinstance(workflow["on"], dict) and workflow["on"]
-    assert isinstance(workflow["permissions"], dict) and workflow["permissions"]["contents"] == "read"
-    assert all(v in ("read", "write", "none") for v in workflow["permissions"].values())
-    assert workflow["jobs"]
-    for job_id, job in workflow["jobs"].items():
-        assert re.fullmatch(r"[A-Za-z_][A-Za-z0-9_-]*", job_id)
-        assert ("runs-on" in job) != ("uses" in job), job_id
-        for step in job.get("steps", []):
-            assert ("run" in step) != ("uses" in step), step
-            if "uses" in step:
-                assert re.fullmatch(r"[\w.-]+/[\w./-]+@v\d+", step["uses"]), step["uses"]
-    text = (WORKFLOWS / f"{name}.yml").read_text(encoding="utf-8")
-    assert text.count("${{") == text.count("}}")
+    assert structure_problems(load(name), (WORKFLOWS / f"{name}.yml").read_text(encoding="utf-8")) == []
+
+
+def test_the_structure_check_names_what_github_would_reject() -> None:
+    text = (WORKFLOWS / "ci.yml").read_text(encoding="utf-8")
+    workflow = load("ci")
+    broken = {**workflow, "on": {"pull-request": None}, "permissions": {"contents": "write"}}
+    job_id = next(iter(workflow["jobs"]))
+    job = workflow["jobs"][job_id]
+    broken["jobs"] = {job_id: {**job, "needs": ["lint"], "steps": [{"uses": "actions/checkout@main"}, {"name": "x"}]}}
+    typo = text + "\n# ${{ input.folder }} ${{ github.sha\n"
+
+    assert structure_problems(broken, typo) == [
+        "triggers {'pull-request': None}",
+        "permissions {'contents': 'write'}",
+        f"job {job_id}: needs unknown job 'lint'",
+        f"job {job_id}: action not pinned to a major version: actions/checkout@main",
+        f"job {job_id}: a step needs exactly one of run and uses: {{'name': 'x'}}",
+        f"line {len(typo.splitlines())}: unclosed ${{{{ … }}}}",
+        f"line {len(typo.splitlines())}: unknown context in ${{{{ input.folder }}}}",
+    ]
 
 
 @pytest.mark.parametrize("name", REUSABLE)

@@ -3,11 +3,24 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from reconciler.applying.apply import Result
 from reconciler.applying.verify import Verification
 from reconciler.errors import EXIT_ERROR, EXIT_OK, EXIT_REFUSED
 from reconciler.model import dotted
+
+if TYPE_CHECKING:
+    from reconciler.applying.workflow import ApplyOutcome
+
+NO_CHANGES = "No changes. Immuta already matches the files."
+
+
+def render_outcome(outcome: ApplyOutcome) -> str:
+    """The text closing an apply (after the plan it applied): "no changes", or what was done."""
+    if outcome.status == "no-changes":
+        return NO_CHANGES + "\n"
+    return render(outcome.results, outcome.verification) + "\n"
 
 
 def render(results: Sequence[Result], verification: Verification) -> str:

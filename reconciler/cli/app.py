@@ -1,0 +1,73 @@
+"""The `reconciler` group, and `main`: the one place that maps errors to messages and exit codes."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+
+from reconciler import __version__
+from reconciler.cli.check_commands import schema_command, validate
+from reconciler.cli.options import echo_err, in_github_actions
+from reconciler.cli.plan_commands import apply, plan
+from reconciler.cli.sandbox_commands import sandbox
+from reconciler.cli.state_commands import drift, export_command, scripts_command
+from reconciler.errors import EXIT_ERROR, EXIT_OK, EXIT_USAGE, InputError, ReconcilerError, RefusedError
+from reconciler.render import problems as problem_report
+
+EXIT_INTERRUPTED = 130  # as a shell reports a program stopped by Ctrl-C (128 + SIGINT)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="reconciler")
+def cli() -> None:
+    """GitOps for Immuta integrations: validate, plan and apply desired-state YAML files.
+
+    Exit codes: 0 success / no changes, 1 error, 2 changes or drift present, 3 refused by a safety gate
+    or a stale plan, 64 command-line usage error.
+    """
+
+
+for command in (validate, plan, apply, schema_command, scripts_command, drift, export_command, sandbox):
+    cli.add_command(command)
+
+
+def _report(exc: ReconcilerError) -> None:
+    if isinstance(exc, InputError):
+        echo_err(problem_report.as_text(exc.problems).rstrip("\n"))
+        if in_github_actions():
+            click.echo(problem_report.github_annotations(exc.problems), nl=False, err=True)
+        errors = [p for p in exc.problems if p.severity == "error"]
+        echo_err(f"error: {len(errors)} problem(s) in the desired-state files; nothing was changed")
+        return
+    if isinstance(exc, RefusedError):
+        echo_err(f"refused: {exc}")
+        return
+    echo_err(f"error: {exc}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    try:
+        code = cli.main(args=argv, prog_name="reconciler", standalone_mode=False)
+    except click.UsageError as exc:
+        exc.show()
+        sys.exit(EXIT_USAGE)
+    except click.Abort:
+        echo_err("aborted")
+        sys.exit(EXIT_ERROR)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(EXIT_ERROR)
+    except ReconcilerError as exc:
+        _report(exc)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        echo_err("interrupted")
+        sys.exit(EXIT_INTERRUPTED)
+    except Exception as exc:  # a bug of ours: no traceback (it could quote a value), unless asked for
+        if os.environ.get("RECONCILER_DEBUG") == "1":
+            raise
+        echo_err(f"internal error ({type(exc).__name__}); set RECONCILER_DEBUG=1 for the traceback and report it")
+        sys.exit(EXIT_ERROR)
+    sys.exit(code if isinstance(code, int) else EXIT_OK)

@@ -1,0 +1,66 @@
+"""Commands that read only the files and the schemas, never Immuta: `validate` and `schema`."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import click
+
+from reconciler.cli.options import Where, echo_err, env_option, in_github_actions, input_options
+from reconciler.errors import EXIT_ERROR, EXIT_OK
+from reconciler.loading.environments import load_environment
+from reconciler.render import problems as problem_report
+from reconciler.secrets import Lookup
+from reconciler.validation import schema as schema_module
+from reconciler.validation.report import check_paths
+from reconciler.validation.validate import ValidationOptions
+
+
+@click.command()
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option("--resolve-secrets", is_flag=True, help="Also read every ${env:…}/${file:…} reference now.")
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@env_option
+@input_options
+def validate(
+    paths: tuple[str, ...],
+    resolve_secrets: bool,
+    output_format: str,
+    env_name: str | None,
+    validation: ValidationOptions,
+) -> int:
+    """Check desired-state files against the schemas; report every problem in every file at once."""
+    where = Where(False, None, load_environment(env_name) if env_name else None)
+    secrets = Lookup(os.environ) if resolve_secrets else None
+    report = check_paths(
+        where.paths(paths), schema_module.load(), validation, variables=where.variables, secrets=secrets
+    )
+    if output_format == "json":
+        click.echo(problem_report.as_json(report.problems, report.integrations, report.files), nl=False)
+    else:
+        click.echo(problem_report.as_text(report.problems), nl=False)
+        echo_err(problem_report.summary(report.problems, report.integrations, report.files))
+    if in_github_actions():
+        click.echo(problem_report.github_annotations(report.problems), nl=False, err=True)
+    return EXIT_OK if report.valid else EXIT_ERROR
+
+
+@click.command(name="schema")
+@click.argument("type_name", required=False)
+@click.option("--list", "list_types", is_flag=True, help="List the integration types.")
+def schema_command(type_name: str | None, list_types: bool) -> int:
+    """Print the entry schema, or the schema of one integration type."""
+    schemas = schema_module.load()
+    if list_types:
+        for name in schemas.type_names:
+            click.echo(name)
+        return EXIT_OK
+    if type_name is None:
+        document = schemas.documents[schema_module.ENTRY_ID]
+    elif type_name in schemas.types:
+        document = schemas.types[type_name].root
+    else:
+        raise click.BadParameter(f"unknown type {type_name!r}; one of: {', '.join(schemas.type_names)}")
+    click.echo(json.dumps(document, indent=2))
+    return EXIT_OK

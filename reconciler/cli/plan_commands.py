@@ -1,0 +1,230 @@
+"""`plan` and `apply`: options → a plan request → one library call → the registry's renderer → exit code."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import click
+
+from reconciler.cli import connect
+from reconciler.cli.options import (
+    Output,
+    Where,
+    echo_err,
+    in_github_actions,
+    input_options,
+    output_options,
+    selectors,
+    step_summary,
+    target_options,
+)
+from reconciler.desired import SecretMode
+from reconciler.errors import EXIT_CHANGES, EXIT_ERROR, EXIT_OK
+from reconciler.loading.loader import YAML_SUFFIXES
+from reconciler.render import registry
+from reconciler.validation import schema as schema_module
+from reconciler.validation.validate import ValidationOptions
+
+if TYPE_CHECKING:
+    from reconciler.applying import workflow
+    from reconciler.applying.apply import Progress
+    from reconciler.planning import engine, savedplan
+    from reconciler.planning.plan import Change
+
+# Commands that talk to Immuta import the engine (httpx, the simulator) when they run, so that `validate`
+# — run on every commit by pre-commit — and `--help` start fast.
+
+ROTATE_HELP = "Send this integration's payload again, secrets included (a rotated secret never shows as a change)."
+
+
+def context(output: Output) -> registry.Context:
+    return registry.Context(color=output.color, commit=os.environ.get("GITHUB_SHA"))
+
+
+@click.command()
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option("--prune", is_flag=True, help="Plan deletes of integrations that no file declares.")
+@click.option("--out", "out_file", type=click.Path(dir_okay=False), help="Save the plan for `apply FILE`.")
+@click.option(
+    "--check",
+    "check_file",
+    type=click.Path(dir_okay=False, exists=True),
+    help="Exit 3 naming what changed if a saved plan no longer matches; 0 if it does.",
+)
+@click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when the plan has changes.")
+@click.option("--rotate", "rotate", multiple=True, metavar="FILE|KEY", help=ROTATE_HELP)
+@target_options
+@input_options
+@output_options(formats=tuple(registry.PLAN))
+def plan(
+    paths: tuple[str, ...],
+    prune: bool,
+    out_file: str | None,
+    check_file: str | None,
+    detailed_exitcode: bool,
+    rotate: tuple[str, ...],
+    where: Where,
+    validation: ValidationOptions,
+    output: Output,
+) -> int:
+    """Show what apply would change: create, update, replace, delete — field by field."""
+    from reconciler.applying.workflow import refuse_if_stale
+    from reconciler.planning import engine, savedplan
+
+    target = where.target()
+    saved = savedplan.load(check_file) if check_file else None
+    request = plan_request(where, paths, saved, prune, rotate, validation, SecretMode.DEFER)
+    with connect.open_client(target) as client:
+        planned = engine.build(request, schema_module.load(), target, client)
+    for warning in planned.desired.warnings:
+        echo_err(str(warning))
+    if saved is not None:
+        refuse_if_stale(saved, planned.plan)
+        click.echo(f"The saved plan {check_file} still matches (checksum {saved.checksum[:12]}).")
+        return EXIT_OK
+    click.echo(registry.PLAN[output.format](planned.plan, context(output)), nl=False)
+    if in_github_actions():
+        step_summary(registry.PLAN["markdown"](planned.plan, context(output)))
+    if out_file:
+        savedplan.save(planned.plan, out_file, paths=list(request.paths), rotate=request.rotate)
+        echo_err(f"Saved the plan to {out_file} (checksum {planned.plan.checksum[:12]}).")
+    return EXIT_CHANGES if detailed_exitcode and planned.plan.has_changes else EXIT_OK
+
+
+def plan_request(
+    where: Where,
+    paths: Sequence[str],
+    saved: savedplan.SavedPlan | None,
+    prune: bool,
+    rotate: tuple[str, ...],
+    validation: ValidationOptions,
+    mode: SecretMode,
+) -> engine.PlanRequest:
+    """What plan and apply plan: a saved plan's paths (unless given), prune and rotation, else the flags'."""
+    from reconciler.planning import engine
+
+    return engine.PlanRequest(
+        where.paths(paths or (saved.paths if saved else [])),
+        prune=saved.prune if saved else prune,
+        validation=validation,
+        mode=mode,
+        variables=where.variables,
+        rotate=saved.rotate if saved else selectors(rotate),
+    )
+
+
+def _saved_plan_argument(args: tuple[str, ...]) -> savedplan.SavedPlan | None:
+    from reconciler.planning import savedplan
+
+    if len(args) == 1 and os.path.isfile(args[0]) and not args[0].endswith(YAML_SUFFIXES):
+        return savedplan.load(args[0])
+    return None
+
+
+@click.command()
+@click.argument("paths_or_plan", nargs=-1, type=click.Path())
+@click.option("--prune", is_flag=True, help="Delete integrations that no file declares.")
+@click.option(
+    "--auto-approve", is_flag=True, help="Apply without asking (required without a TTY, unless a saved plan)."
+)
+@click.option(
+    "--force", is_flag=True, help="Allow deleting/replacing more than --max-destroy-share of the managed set."
+)
+@click.option("--max-destroy-share", type=click.FloatRange(0, 1), default=0.30, show_default=True)
+@click.option("--parallelism", type=click.IntRange(1, 64), default=8, show_default=True)
+@click.option("--rotate", "rotate", multiple=True, metavar="FILE|KEY", help=ROTATE_HELP)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=1),
+    default=600.0,
+    show_default=True,
+    help="Seconds to wait for each integration's status to settle.",
+)
+@click.option(
+    "--report",
+    "report_file",
+    type=click.Path(dir_okay=False),
+    help="Also write the JSON result (as --format json prints it) to this file, e.g. for a CI artifact.",
+)
+@target_options
+@input_options
+@output_options(formats=tuple(registry.APPLY))
+def apply(
+    paths_or_plan: tuple[str, ...],
+    prune: bool,
+    auto_approve: bool,
+    force: bool,
+    max_destroy_share: float,
+    parallelism: int,
+    timeout: float,
+    rotate: tuple[str, ...],
+    report_file: str | None,
+    where: Where,
+    validation: ValidationOptions,
+    output: Output,
+) -> int:
+    """Apply the plan for PATH..., or a saved plan FILE (refused if anything it was based on changed)."""
+    from reconciler.applying import workflow
+    from reconciler.planning.gate import GateOptions
+    from reconciler.render import apply_report
+
+    target = where.target()
+    saved = _saved_plan_argument(paths_or_plan)
+    if saved is not None and rotate and selectors(rotate) != saved.rotate:
+        raise click.UsageError(f"{saved.file} fixes what is rotated; apply it as it was reviewed, or plan again")
+    if saved is not None and prune != saved.prune:
+        # A reviewed plan is applied as reviewed: flags that would change what it does are refused.
+        raise click.UsageError(
+            f"{saved.file} was planned {'with' if saved.prune else 'without'} --prune; "
+            "apply it as it was reviewed, or plan again"
+        )
+    paths = () if saved else paths_or_plan
+    request = workflow.ApplyRequest(
+        plan_request(where, paths, saved, prune, rotate, validation, SecretMode.REQUIRE),
+        saved,
+        GateOptions(force=force, max_destroy_share=max_destroy_share),
+        parallelism,
+        timeout,
+    )
+    hooks = _hooks(output, auto_approve)
+    with connect.open_client(target) as client:
+        outcome = workflow.run_apply(request, schema_module.load(), target, client, hooks)
+    if outcome.status == "declined":
+        echo_err("Not applied.")
+        return EXIT_ERROR
+    click.echo(registry.APPLY[output.format](outcome, context(output)), nl=False)
+    if report_file:
+        with open(report_file, "w", encoding="utf-8") as handle:
+            handle.write(registry.APPLY["json"](outcome, context(output)))
+    if outcome.interruption is not None:
+        raise outcome.interruption
+    return apply_report.exit_code(outcome.results, outcome.verification)
+
+
+def _hooks(output: Output, auto_approve: bool) -> workflow.Hooks:
+    """How apply reaches the person: with --format json, standard output is the document alone, so the
+    plan and the progress go to stderr; progress redraws in place only on a terminal outside CI."""
+    from reconciler.applying import progress, workflow
+    from reconciler.applying.approval import Approval
+
+    err = output.format != "text"
+
+    def write(text: str) -> None:
+        click.echo(text, nl=False, err=err)
+
+    def confirm(question: str) -> bool:
+        return click.confirm(question, default=False)
+
+    def show_progress(writes: Sequence[Change]) -> Progress:
+        live = (sys.stderr if err else sys.stdout).isatty() and os.environ.get("CI") != "true"
+        return progress.live_lines(writes, write) if live else progress.timestamped_lines(write)
+
+    return workflow.Hooks(
+        warn=echo_err,
+        show_plan=lambda shown: write(registry.PLAN["text"](shown, context(output))),
+        approval=Approval(auto_approve, sys.stdin.isatty(), confirm),
+        progress=show_progress,
+    )
