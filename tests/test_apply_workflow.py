@@ -14,6 +14,7 @@ import yaml
 from reconciler.applying import workflow
 from reconciler.applying.apply import Progress
 from reconciler.applying.approval import NO_TERMINAL, Approval
+from reconciler.applying.poller import Schedule
 from reconciler.client.immuta import Auth, ImmutaClient, SandboxTransport
 from reconciler.desired import SecretMode
 from reconciler.errors import RefusedError
@@ -93,7 +94,7 @@ def write(folder: Path, name: str, document: dict[str, Any]) -> None:
 
 def request(folder: Path, **options: Any) -> workflow.ApplyRequest:
     plan = engine.PlanRequest([str(folder)], mode=SecretMode.REQUIRE)
-    return workflow.ApplyRequest(plan, poll_interval=0.001, **options)
+    return workflow.ApplyRequest(plan, schedule=Schedule(first=0.001, cap=0.01), **options)
 
 
 def run(world: tuple[Path, Sandbox, ImmutaClient], recorder: Recorder, **options: Any) -> workflow.ApplyOutcome:

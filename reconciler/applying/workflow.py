@@ -12,6 +12,7 @@ from typing import Literal
 
 from reconciler.applying import approval as approval_rules
 from reconciler.applying.apply import ApplyOptions, Interrupted, Progress, Result, apply_plan
+from reconciler.applying.poller import Poller, Schedule
 from reconciler.applying.progress import Timings
 from reconciler.applying.verify import Verification, verify
 from reconciler.client.immuta import ImmutaClient
@@ -31,7 +32,7 @@ class ApplyRequest:
     gate: gate.GateOptions = field(default_factory=gate.GateOptions)
     parallelism: int = 8
     timeout: float = 600.0
-    poll_interval: float = 0.5
+    schedule: Schedule = field(default_factory=Schedule)  # how status reads are spaced (poller.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +84,7 @@ def run_apply(
     if not approval_rules.approved(hooks.approval, reviewed=saved is not None):
         return ApplyOutcome(plan, "declined")
     expected = {k: c.get("actual_fingerprint") for k, c in saved.changes_by_key().items()} if saved else None
-    options = ApplyOptions(request.parallelism, request.timeout, request.poll_interval, expected)
+    options = ApplyOptions(request.parallelism, request.timeout, Poller(request.schedule), expected)
     timings = Timings(hooks.progress(plan.writes), hooks.clock)
     try:
         results = apply_plan(plan, client, options, progress=timings)
