@@ -14,10 +14,10 @@ from typing import Any
 
 from reconciler.errors import ApiError
 from reconciler.model import IntegrationKey
+from reconciler.statuses import Health, health
 from reconciler.validation.schema import SchemaSet, TypeSchema
 
 SERVER_FIELDS = ("id", "status", "validationResults")
-ERROR_STATUSES = frozenset({"createError", "editError", "deleteError", "migrateError", "recurringValidationError"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,8 +36,9 @@ class ActualIntegration:
 
     @property
     def unhealthy(self) -> bool:
+        """A failed status, one this version does not know (never taken as enabled), or failed validation."""
         failed = isinstance(self.validation, Mapping) and self.validation.get("status") == "failed"
-        return self.status in ERROR_STATUSES or failed
+        return health(self.status) in (Health.FAILED, Health.UNKNOWN) or failed
 
 
 @dataclass(frozen=True, slots=True)

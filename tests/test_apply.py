@@ -348,6 +348,40 @@ def test_an_error_status_quotes_the_failed_validation_without_secrets(make_world
     )
 
 
+@pytest.mark.parametrize(
+    ("status", "message"),
+    [
+        ("migrateError", "migrateError: a background migration failed in Immuta, which rolled it back"),
+        (
+            "recurringValidationError",
+            "recurringValidationError: Immuta's periodic validation failed: the integration may be misconfigured",
+        ),
+        (
+            "quarantined",
+            "'quarantined': a status this version of the reconciler does not know (treated as not healthy)",
+        ),
+        ("migrating", "status 'migrating' when apply stopped waiting: check it in Immuta, then plan again"),
+    ],
+)
+def test_a_write_succeeds_only_when_immuta_settles_it_enabled(
+    make_world: Callable[..., World], status: str, message: str
+) -> None:
+    world = make_world()
+
+    def settling_in(request: SandboxRequest, handle: Handler) -> SandboxResponse:
+        response = handle(request)
+        if request.path.endswith("/status"):
+            return json_response(200, {"id": "1", "status": status, "validationResults": {"status": "passed"}})
+        return response
+
+    world.intercept = settling_in
+    world.write("snowflake.yaml", snowflake())
+
+    [result] = world.apply(world.planned().plan)
+
+    assert (result.outcome, result.message) == ("failed", message)
+
+
 # -- the bodies -------------------------------------------------------------------------------------------
 
 
@@ -583,6 +617,26 @@ def test_verification_names_the_fields_that_did_not_settle(make_world: Callable[
     assert not verification.converged
     assert apply_report.render(results, verification).endswith(
         f"Did not converge: after the writes Immuta still differs from the files:\n  {SNOWFLAKE}: config.warehouse"
+    )
+    assert apply_report.exit_code(results, verification) == EXIT_ERROR
+
+
+def test_verification_names_an_integration_written_that_is_no_longer_healthy(
+    make_world: Callable[..., World],
+) -> None:
+    world = make_world()
+    world.write("snowflake.yaml", snowflake())
+    planned = world.planned()
+    results = world.apply(planned.plan)
+    world.sandbox.oob_set_status(results[0].integration_id or "", "recurringValidationError")
+
+    verification = verify(planned, results, world.client, world.schemas, TARGET)
+
+    assert not verification.converged
+    assert apply_report.render(results, verification).endswith(
+        "Not healthy: Immuta reports a status that is not enabled:\n"
+        f"  {SNOWFLAKE}: recurringValidationError: Immuta's periodic validation failed: the integration may be "
+        "misconfigured"
     )
     assert apply_report.exit_code(results, verification) == EXIT_ERROR
 

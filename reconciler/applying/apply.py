@@ -31,14 +31,10 @@ from reconciler.errors import (
 from reconciler.model import Path as ModelPath
 from reconciler.planning.plan import Action, Change, Plan
 from reconciler.secrets import Secret
+from reconciler.statuses import Health, describe, health
 from reconciler.validation.schema import payload_of
 
 Outcome = Literal["done", "failed", "refused"]
-ERROR_STATUSES = {
-    "createError": "creation failed in Immuta",
-    "editError": "the edit failed in Immuta, which rolled the integration back to its previous state",
-    "deleteError": "the delete failed in Immuta, which rolled the integration back to its previous state",
-}
 PREREQUISITE_FAILED = "Validation of prerequisite setup failed"
 _VALIDATION_TEXT_LIMIT = 300
 
@@ -244,15 +240,22 @@ def _worth_polling_again(exc: ApiError) -> bool:
 
 
 def _settled(change: Change, record: Record | None, *, gone: bool) -> None:
+    """Whether a write Immuta accepted succeeded, read from the status it settled in (reconciler.statuses):
+    only `enabled` after a create or update, only gone after a delete. A failed status says what failed,
+    in Immuta's words; a status this version does not know is reported as such, never taken as success."""
     if record is None:
         if gone:
             return
         raise ReconcilerError("disappeared from Immuta while being written")
     status = str(record.get("status", ""))
-    if status in ERROR_STATUSES:
-        raise ReconcilerError(f"{status}: {ERROR_STATUSES[status]}{_failed_validations(change, record)}")
-    if gone and status not in ("deleted", "disabled"):
+    kind = health(status)
+    if (kind is Health.GONE and gone) or (kind is Health.HEALTHY and not gone):
+        return
+    if kind is Health.FAILED or kind is Health.UNKNOWN:
+        raise ReconcilerError(f"{describe(status)}{_failed_validations(change, record)}")
+    if gone:
         raise ReconcilerError(f"still present with status {status!r} after delete")
+    raise ReconcilerError(f"status {status!r} when apply stopped waiting: check it in Immuta, then plan again")
 
 
 def _failed_validations(change: Change, record: Record) -> str:

@@ -14,10 +14,10 @@ from enum import StrEnum
 from typing import Any
 
 from reconciler.actual import ActualIntegration, ActualState
-from reconciler.assumptions import A15_TRANSITIONAL_STATUSES
 from reconciler.desired import DesiredIntegration, DesiredState
 from reconciler.model import IntegrationKey, Path
 from reconciler.planning.diff import FieldChange, compare
+from reconciler.statuses import Health, describe, health
 
 PLAN_FORMAT_VERSION = 1
 
@@ -65,6 +65,15 @@ class Change:
     @property
     def unhealthy(self) -> bool:
         return self.actual is not None and self.actual.unhealthy
+
+    @property
+    def status_note(self) -> str:
+        """The status worth showing in a plan: none when enabled; an unknown one says that it is unknown."""
+        if not self.actual_status or health(self.actual_status) is Health.HEALTHY:
+            return ""
+        if health(self.actual_status) is Health.UNKNOWN:
+            return describe(self.actual_status)
+        return self.actual_status
 
 
 @dataclass(frozen=True, slots=True)
@@ -232,7 +241,3 @@ def unmatched_rotations(desired: DesiredState, selectors: frozenset[str]) -> lis
     """--rotate values that name no integration of the files: most likely a typo, never silently ignored."""
     known = {str(d.key) for d in desired.integrations} | {os.path.normpath(d.file) for d in desired.integrations}
     return sorted(s for s in selectors if s not in known)
-
-
-def transitional(change: Change) -> bool:
-    return change.actual_status in A15_TRANSITIONAL_STATUSES

@@ -65,8 +65,8 @@ def _shorten(text: str, limit: int) -> str:
 
 
 def _status(change: Change) -> str:
-    """The status worth showing: anything but `enabled` (transitional, error)."""
-    return change.actual_status if change.actual_status and change.actual_status != "enabled" else ""
+    """The status worth showing: anything but `enabled` (transitional, error, unknown)."""
+    return change.status_note
 
 
 def _cell(text: str) -> str:
