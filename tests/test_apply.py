@@ -14,13 +14,14 @@ from typing import Any
 import pytest
 import yaml
 
-from reconciler.applying.apply import ApplyOptions, Interrupted, Result, apply_plan, delete_credentials
+from reconciler.applying.apply import ApplyOptions, Interrupted, Result, apply_plan
 from reconciler.applying.verify import Verification, verify
 from reconciler.client.immuta import Auth, ImmutaClient, RetryPolicy, SandboxTransport
 from reconciler.desired import SecretMode
 from reconciler.errors import EXIT_ERROR, EXIT_OK, EXIT_REFUSED
 from reconciler.model import IntegrationKey
 from reconciler.planning import engine, gate
+from reconciler.planning.credentials import delete_body
 from reconciler.planning.gate import GateOptions
 from reconciler.planning.plan import Action, Change, Plan
 from reconciler.render import apply_report
@@ -497,13 +498,38 @@ def test_a_delete_sends_exactly_the_credentials_immuta_requires(
     plan = world.planned().plan
     [change] = plan.writes
 
-    credentials = delete_credentials(change)
+    credentials = delete_body(change.actual, change.desired)
 
     revealed = {k: v.reveal() if hasattr(v, "reveal") else v for k, v in (credentials or {}).items()}
     assert (revealed or None) == sent
     assert gate.refusals(plan, GateOptions()) == []
     [result] = world.apply(plan)
     assert (result.outcome, result.message) == ("done", "")  # the simulator answers 400 to a wrong body
+    assert world.sandbox.list_integrations() == []
+
+
+def test_a_replace_whose_create_fails_after_its_delete_says_the_original_is_gone(
+    make_world: Callable[..., World],
+) -> None:
+    world = make_world()
+    old = world.sandbox.oob_add(resolved(snowflake()))
+    path = world.write("snowflake.yaml", snowflake(database="IMMUTA_NEW"))  # immutable: a replace
+    plan = world.planned().plan
+    assert [c.action for c in plan.writes] == [Action.REPLACE]
+
+    def refusing_posts(request: SandboxRequest, handle: Handler) -> SandboxResponse:
+        return boom(400, '"config.warehouse" is not allowed') if request.method == "POST" else handle(request)
+
+    world.intercept = refusing_posts
+    [result] = world.apply(plan)
+
+    assert (result.outcome, result.message) == (
+        "failed",
+        f"REPLACE HALF DONE: the original integration (id {old}) was deleted, but creating its replacement "
+        'failed: POST /integrations → 400: "config.warehouse" is not allowed. '
+        f"{SNOWFLAKE} is now absent from Immuta; {path} still declares it: fix the cause, then run "
+        "`reconciler apply` again to create it",
+    )
     assert world.sandbox.list_integrations() == []
 
 

@@ -10,15 +10,15 @@ from __future__ import annotations
 import copy
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from reconciler.actual import SERVER_FIELDS, fingerprint
-from reconciler.assumptions import A15_TRANSITIONAL_STATUSES, A16_DELETE_CREDENTIAL_FIELDS
+from reconciler.applying.outcome import explain, settled
+from reconciler.assumptions import A15_TRANSITIONAL_STATUSES
 from reconciler.client.immuta import ImmutaClient
-from reconciler.client.redaction import scrub
 from reconciler.errors import (
     ApiError,
     AuthError,
@@ -29,14 +29,11 @@ from reconciler.errors import (
     ValidationFailed,
 )
 from reconciler.model import Path as ModelPath
+from reconciler.planning.credentials import delete_body
 from reconciler.planning.plan import Action, Change, Plan
-from reconciler.secrets import Secret
-from reconciler.statuses import Health, describe, health
 from reconciler.validation.schema import payload_of
 
 Outcome = Literal["done", "failed", "refused"]
-PREREQUISITE_FAILED = "Validation of prerequisite setup failed"
-_VALIDATION_TEXT_LIMIT = 300
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +110,8 @@ def apply_plan(
 
 def _apply_one(change: Change, client: ImmutaClient, options: ApplyOptions, report: Progress) -> Result:
     try:
+        if change.missing_credentials:  # the gate refuses the whole plan; this guards any other caller
+            raise Refused(f"Immuta's DELETE needs {', '.join(change.missing_credentials)}, which the file lacks")
         _check_unchanged(change, client, options)
         if change.actual_id is not None and change.actual_status in A15_TRANSITIONAL_STATUSES:
             report(change, f"waiting for Immuta to finish '{change.actual_status}'")
@@ -131,7 +130,7 @@ def _apply_one(change: Change, client: ImmutaClient, options: ApplyOptions, repo
         report(change, f"refused: {exc}")
         return Result(change, "refused", str(exc), change.actual_id)
     except ApiError as exc:
-        message = _explain(change, exc)
+        message = explain(change, exc)
         report(change, f"failed: {message}")
         return Result(change, "failed", message, change.actual_id)
     except ReconcilerError as exc:
@@ -173,20 +172,36 @@ def _write(change: Change, client: ImmutaClient, options: ApplyOptions, report: 
         assert change.actual_id is not None
         report(change, f"deleting id {change.actual_id}")
         try:
-            client.delete(change.actual_id, delete_credentials(change))
+            client.delete(change.actual_id, delete_body(change.actual, change.desired))
         except NotFoundError:
             pass  # already gone: what we wanted
         else:
-            _settled(change, _wait(change, client, change.actual_id, options, gone_ok=True), gone=True)
+            settled(change, _wait(change, client, change.actual_id, options, gone_ok=True), gone=True)
         if change.action is Action.DELETE:
             return change.actual_id
+        return _replacement(change, client, options, report)
     if change.action is Action.UPDATE:
         assert change.actual_id is not None
         report(change, f"updating id {change.actual_id}")
         client.update(change.actual_id, _body(change))
-        _settled(change, _wait(change, client, change.actual_id, options, gone_ok=False), gone=False)
+        settled(change, _wait(change, client, change.actual_id, options, gone_ok=False), gone=False)
         return change.actual_id
     return _create(change, client, options, report)
+
+
+def _replacement(change: Change, client: ImmutaClient, options: ApplyOptions, report: Progress) -> str:
+    """The create half of a replace, whose delete has succeeded: a failure now leaves the integration absent
+    from Immuta, and the user must hear that loudly, with what to do."""
+    try:
+        return _create(change, client, options, report)
+    except ReconcilerError as exc:
+        reason = explain(change, exc) if isinstance(exc, ApiError) else str(exc)
+        declared = f"{change.file} still declares it" if change.file else "the files still declare it"
+        raise ReconcilerError(
+            f"REPLACE HALF DONE: the original integration (id {change.actual_id}) was deleted, but creating its "
+            f"replacement failed: {reason}. {change.key} is now absent from Immuta; {declared}: fix the cause, "
+            "then run `reconciler apply` again to create it"
+        ) from None
 
 
 def _create(change: Change, client: ImmutaClient, options: ApplyOptions, report: Progress) -> str:
@@ -196,7 +211,7 @@ def _create(change: Change, client: ImmutaClient, options: ApplyOptions, report:
     except ConflictError as exc:
         raise Refused(f"{exc.message} It was created since the plan: plan again and review.") from None
     new_id = str(created["id"])
-    _settled(change, _wait(change, client, new_id, options, gone_ok=False), gone=False)
+    settled(change, _wait(change, client, new_id, options, gone_ok=False), gone=False)
     return new_id
 
 
@@ -239,55 +254,6 @@ def _worth_polling_again(exc: ApiError) -> bool:
     return isinstance(exc, TransientError) or exc.status is None or exc.status >= 500
 
 
-def _settled(change: Change, record: Record | None, *, gone: bool) -> None:
-    """Whether a write Immuta accepted succeeded, read from the status it settled in (reconciler.statuses):
-    only `enabled` after a create or update, only gone after a delete. A failed status says what failed,
-    in Immuta's words; a status this version does not know is reported as such, never taken as success."""
-    if record is None:
-        if gone:
-            return
-        raise ReconcilerError("disappeared from Immuta while being written")
-    status = str(record.get("status", ""))
-    kind = health(status)
-    if (kind is Health.GONE and gone) or (kind is Health.HEALTHY and not gone):
-        return
-    if kind is Health.FAILED or kind is Health.UNKNOWN:
-        raise ReconcilerError(f"{describe(status)}{_failed_validations(change, record)}")
-    if gone:
-        raise ReconcilerError(f"still present with status {status!r} after delete")
-    raise ReconcilerError(f"status {status!r} when apply stopped waiting: check it in Immuta, then plan again")
-
-
-def _failed_validations(change: Change, record: Record) -> str:
-    """Immuta's own words: the validation tests that failed, as ` (name: result; …)`, secrets scrubbed."""
-    results = record.get("validationResults")
-    tests = results.get("validationTests") if isinstance(results, Mapping) else None
-    if not isinstance(tests, Sequence):
-        return ""
-    failed = [
-        f"{test.get('name', 'a test')}: {test['result']}" if test.get("result") else str(test.get("name", "a test"))
-        for test in tests
-        if isinstance(test, Mapping) and test.get("status") == "failed"
-    ]
-    if not failed:
-        return ""
-    text = scrub("; ".join(failed), _secret_values(change.desired.body if change.desired else None))
-    if len(text) > _VALIDATION_TEXT_LIMIT:
-        text = text[:_VALIDATION_TEXT_LIMIT] + "…"
-    return f" ({text})"
-
-
-def _secret_values(value: Any) -> frozenset[str]:
-    """The values of the secrets this change sends, to scrub from anything Immuta answers about it."""
-    if isinstance(value, Secret):
-        return frozenset({value.reveal()} - {""})
-    if isinstance(value, Mapping):
-        return frozenset().union(*(_secret_values(v) for v in value.values()))
-    if isinstance(value, list):
-        return frozenset().union(*(_secret_values(v) for v in value))
-    return frozenset()
-
-
 def _body(change: Change) -> dict[str, Any]:
     """What POST/PUT sends: the file's payload. A PUT replaces the whole integration [A4], so an update
     carries Immuta's current values at the file's `ignoreChanges` paths — the fields someone else owns."""
@@ -321,28 +287,3 @@ def _at(value: Any, path: ModelPath) -> Any:
             return _MISSING
         value = value[part]
     return value
-
-
-def delete_credentials(change: Change) -> dict[str, Any] | None:
-    """The DELETE body (A16): privileged credentials for an automatically bootstrapped integration, and
-    nothing at all where Immuta rejects them (Databricks, manual bootstrap)."""
-    fields = A16_DELETE_CREDENTIAL_FIELDS.get(change.type)
-    if not fields or change.actual is None or change.actual.payload.get("autoBootstrap") is not True:
-        return None
-    config = change.desired.body.get("config") if change.desired is not None else None
-    if not isinstance(config, dict):
-        return None
-    credentials = {name: config[name] for name in fields if name in config}
-    return credentials or None
-
-
-def _explain(change: Change, exc: ApiError) -> str:
-    if isinstance(exc, ValidationFailed) and exc.status == 422 and PREREQUISITE_FAILED in exc.message:
-        where = change.file or "PATH"
-        return (
-            f"{exc.message} — {change.key} has autoBootstrap: false, so the platform must be set up first: "
-            f"run `reconciler scripts {where} --out scripts/`, have the DBA run the script(s), then apply again"
-        )
-    code = f" → {exc.status}" if exc.status is not None else ""
-    hint = f" ({exc.hint})" if exc.hint else ""
-    return f"{exc.method} {exc.path}{code}: {exc.message}{hint}"

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -16,6 +17,7 @@ from typing import Any
 from reconciler.actual import ActualIntegration, ActualState
 from reconciler.desired import DesiredIntegration, DesiredState
 from reconciler.model import IntegrationKey, Path
+from reconciler.planning import credentials
 from reconciler.planning.diff import FieldChange, compare
 from reconciler.statuses import Health, describe, health
 
@@ -50,6 +52,8 @@ class Change:
     actual_fingerprint: str | None = None  # what Immuta reported when the plan was made
     desired_digest: str | None = None  # what the file asked for when the plan was made
     auto_bootstrap: bool | None = None
+    # Fields Immuta's DELETE needs that the file does not give (planning.credentials): refused before any write.
+    missing_credentials: tuple[str, ...] = ()
     desired: DesiredIntegration | None = field(default=None, repr=False, compare=False)
     actual: ActualIntegration | None = field(default=None, repr=False, compare=False)
 
@@ -140,7 +144,8 @@ def make_plan(
     wanted = desired.by_key()
     existing = actual.by_key()
     changes = [
-        _change_for(key, wanted.get(key), existing.get(key), options) for key in sorted(set(wanted) | set(existing))
+        _with_credentials(_change_for(key, wanted.get(key), existing.get(key), options))
+        for key in sorted(set(wanted) | set(existing))
     ]
     notes = list(_notes(desired, actual))
     for duplicate in actual.duplicates:
@@ -176,6 +181,12 @@ def _notes(desired: DesiredState, actual: ActualState) -> Iterable[str]:
         yield "Sandbox: unset references were given a placeholder value: " + ", ".join(desired.placeholders)
     for integration_id, integration_type in actual.unknown_types:
         yield f"Integration {integration_id} has type {integration_type!r}, unknown to this version: left alone."
+
+
+def _with_credentials(change: Change) -> Change:
+    if change.action not in (Action.DELETE, Action.REPLACE):
+        return change
+    return dataclasses.replace(change, missing_credentials=credentials.missing(change.actual, change.desired))
 
 
 def _change_for(

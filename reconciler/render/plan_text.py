@@ -81,6 +81,8 @@ def _suffix(change: Change) -> str:
         text += f" — {change.reason}"
     if change.needs_setup_script:
         text += " — needs the setup script first (reconciler scripts)"
+    if change.missing_credentials:
+        text += f" — apply will refuse: Immuta's DELETE needs {', '.join(change.missing_credentials)}"
     return text
 
 
