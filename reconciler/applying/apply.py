@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from reconciler.actual import SERVER_FIELDS, fingerprint
+from reconciler.actual import record_fingerprint
 from reconciler.applying.outcome import explain, settled
 from reconciler.assumptions import A15_TRANSITIONAL_STATUSES
 from reconciler.client.immuta import ImmutaClient
@@ -162,7 +162,7 @@ def _check_unchanged(change: Change, client: ImmutaClient, options: ApplyOptions
         record = client.get(change.actual_id)
     except NotFoundError:
         raise Refused(f"deleted in Immuta since the plan (id {change.actual_id}{declared})") from None
-    current = fingerprint({k: v for k, v in record.items() if k not in SERVER_FIELDS})
+    current = record_fingerprint(record)
     if current != expected:
         raise Refused(f"changed in Immuta since the plan (id {change.actual_id}{declared}): plan again and review")
 

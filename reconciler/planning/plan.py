@@ -148,19 +148,6 @@ def make_plan(
         for key in sorted(set(wanted) | set(existing))
     ]
     notes = list(_notes(desired, actual))
-    for duplicate in actual.duplicates:
-        changes.append(
-            Change(
-                Action.ORPHAN,
-                duplicate.key,
-                duplicate.type_schema.name,
-                actual_id=duplicate.id,
-                actual_status=duplicate.status,
-                actual_fingerprint=duplicate.fingerprint,
-                reason=f"a second integration with the same natural key (id {duplicate.id}); never touched",
-                actual=duplicate,
-            )
-        )
     return Plan(
         changes=tuple(changes),
         target=target,
