@@ -28,10 +28,10 @@ from reconciler.errors import (
     TransientError,
     ValidationFailed,
 )
-from reconciler.model import Path as ModelPath
 from reconciler.planning.credentials import delete_body
 from reconciler.planning.plan import Action, Change, Plan
 from reconciler.validation.schema import payload_of
+from reconciler.walk import MISSING, delete_path, get_path, set_path
 
 Outcome = Literal["done", "failed", "refused"]
 
@@ -264,26 +264,9 @@ def _body(change: Change) -> dict[str, Any]:
     for path in change.desired.lifecycle.ignore_changes:
         if not path or change.desired.type_schema.is_secret(path):
             continue  # Immuta never returns a secret: the file's value is the only one there is
-        parent = body
-        for part in map(str, path[:-1]):
-            child = parent.get(part)
-            if not isinstance(child, dict):
-                child = parent[part] = {}
-            parent = child
-        current = _at(change.actual.payload, path)
-        if current is _MISSING:
-            parent.pop(str(path[-1]), None)
+        current = get_path(change.actual.payload, path, default=MISSING)
+        if current is MISSING:
+            delete_path(body, path)
         else:
-            parent[str(path[-1])] = copy.deepcopy(current)
+            set_path(body, path, copy.deepcopy(current))
     return body
-
-
-_MISSING = object()
-
-
-def _at(value: Any, path: ModelPath) -> Any:
-    for part in path:
-        if not isinstance(value, Mapping) or part not in value:
-            return _MISSING
-        value = value[part]
-    return value

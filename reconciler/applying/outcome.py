@@ -11,7 +11,7 @@ from reconciler.client.redaction import scrub
 from reconciler.errors import ApiError, ReconcilerError, ValidationFailed
 from reconciler.planning import credentials
 from reconciler.planning.plan import Change
-from reconciler.secrets import Secret
+from reconciler.secrets import secret_values
 from reconciler.statuses import Health, describe, health
 
 PREREQUISITE_FAILED = "Validation of prerequisite setup failed"
@@ -52,21 +52,10 @@ def failed_validations(change: Change, record: Record) -> str:
     ]
     if not failed:
         return ""
-    text = scrub("; ".join(failed), _secret_values(change.desired.body if change.desired else None))
+    text = scrub("; ".join(failed), secret_values(change.desired.body if change.desired else None))
     if len(text) > VALIDATION_TEXT_LIMIT:
         text = text[:VALIDATION_TEXT_LIMIT] + "…"
     return f" ({text})"
-
-
-def _secret_values(value: Any) -> frozenset[str]:
-    """The values of the secrets this change sends, to scrub from anything Immuta answers about it."""
-    if isinstance(value, Secret):
-        return frozenset({value.reveal()} - {""})
-    if isinstance(value, Mapping):
-        return frozenset().union(*(_secret_values(v) for v in value.values()))
-    if isinstance(value, list):
-        return frozenset().union(*(_secret_values(v) for v in value))
-    return frozenset()
 
 
 def explain(change: Change, exc: ApiError) -> str:

@@ -25,6 +25,9 @@ if TYPE_CHECKING:
     import jsonschema
 
 from reconciler.model import IntegrationKey, Path, parse_dotted
+from reconciler.walk import copy_json, delete_path, get_path
+
+__all__ = ["copy_json", "delete_path", "get_path"]  # re-exported: their home is reconciler.walk
 
 SCHEMA_BASE = "https://reconciler.dev/schemas/"
 ENTRY_ID = SCHEMA_BASE + "integration.schema.json"
@@ -252,32 +255,6 @@ def _schema_folder() -> Traversable:
     except ModuleNotFoundError:
         # Imported from a source checkout (the working directory shadows the installed package).
         return resources.files("reconciler").joinpath("..", "schemas")
-
-
-def copy_json(value: Json) -> Json:
-    """A copy of a JSON-like value: new dicts and lists, shared scalars (and Secrets, which are immutable)."""
-    if isinstance(value, dict):
-        return {k: copy_json(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [copy_json(v) for v in value]
-    return value
-
-
-def get_path(value: Json, path: Path) -> Json:
-    for part in path:
-        if isinstance(part, int):
-            if not isinstance(value, list) or part >= len(value):
-                return None
-        elif not isinstance(value, dict) or part not in value:
-            return None
-        value = value[part]
-    return value
-
-
-def delete_path(value: Json, path: Path) -> None:
-    parent = get_path(value, path[:-1])
-    if isinstance(parent, dict):
-        parent.pop(path[-1], None)
 
 
 def payload_of(document: Mapping[str, Json]) -> dict[str, Json]:

@@ -15,9 +15,10 @@ from reconciler.errors import Problem
 from reconciler.loading.loader import SourceDocument
 from reconciler.model import IntegrationKey, Path, SourceLocation, dotted, json_path, parse_dotted
 from reconciler.secrets import is_reference_only, references
-from reconciler.validation.schema import SchemaSet, TypeSchema, get_path
+from reconciler.validation.schema import SchemaSet, TypeSchema
 from reconciler.validation.schema_check import compile_check
 from reconciler.validation.schema_messages import kind
+from reconciler.walk import get_path
 
 
 @dataclass(frozen=True, slots=True)
