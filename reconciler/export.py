@@ -25,6 +25,7 @@ from reconciler.actual import ActualIntegration, ActualState
 from reconciler.errors import ReconcilerError
 from reconciler.model import Path
 from reconciler.validation.schema import SchemaSet, TypeSchema
+from reconciler.validation.schema_messages import validate
 from reconciler.walk import delete_path, get_path, set_path
 
 _WORD_BREAK = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
@@ -64,7 +65,7 @@ def env_name(integration: ActualIntegration, path: Path) -> str:
 
 
 def _errors(schemas: SchemaSet, document: dict[str, Any]) -> int:
-    return len(schemas.validate(document))
+    return len(validate(schemas, document))
 
 
 def secret_placeholders(schemas: SchemaSet, integration: ActualIntegration, document: dict[str, Any]) -> list[Path]:

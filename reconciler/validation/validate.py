@@ -17,7 +17,7 @@ from reconciler.model import IntegrationKey, Path, SourceLocation, dotted, json_
 from reconciler.secrets import is_reference_only, references
 from reconciler.validation.schema import SchemaSet, TypeSchema
 from reconciler.validation.schema_check import compile_check
-from reconciler.validation.schema_messages import kind
+from reconciler.validation.schema_messages import kind, validate
 from reconciler.walk import get_path
 
 
@@ -49,7 +49,7 @@ def _check_one(doc: SourceDocument, schemas: SchemaSet, options: ValidationOptio
     # A value the loader already rejected (an unsupported tag) is reported once, by the loader.
     reported: set[Path] = set(doc.invalid)
     fast = compile_check(schemas)
-    for issue in [] if fast is not None and fast(doc.data) else schemas.validate(doc.data):
+    for issue in [] if fast is not None and fast(doc.data) else validate(schemas, doc.data):
         if not _under(issue.path, doc.invalid):
             reported.add(issue.path)
             yield Problem(doc.location(issue.anchor), json_path(issue.path), issue.message)
