@@ -22,7 +22,7 @@ from pathlib import Path as FsPath
 from typing import Any
 
 from reconciler.errors import InputError, Problem
-from reconciler.loading.loader import SourceDocument, load_text
+from reconciler.loading.yaml_source import SourceDocument, load_text
 from reconciler.model import Path, SourceLocation, json_path
 from reconciler.validation.schema import SchemaSet
 from reconciler.walk import map_leaves

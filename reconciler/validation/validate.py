@@ -12,7 +12,7 @@ from pathlib import Path as FsPath
 from typing import Any, Literal
 
 from reconciler.errors import Problem
-from reconciler.loading.loader import SourceDocument
+from reconciler.loading.yaml_source import SourceDocument
 from reconciler.model import IntegrationKey, Path, SourceLocation, dotted, json_path, parse_dotted
 from reconciler.secrets import is_reference_only, references
 from reconciler.validation.schema import SchemaSet, TypeSchema
