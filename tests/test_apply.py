@@ -533,6 +533,31 @@ def test_a_replace_whose_create_fails_after_its_delete_says_the_original_is_gone
     assert world.sandbox.list_integrations() == []
 
 
+def test_apply_never_sends_a_delete_that_lacks_the_credentials_immuta_needs(
+    make_world: Callable[..., World],
+) -> None:
+    world = make_world()
+    world.sandbox.oob_add(resolved(snowflake()))
+    world.write(
+        "tombstone.yaml", {"type": "Snowflake", "ensure": "absent", "config": {"host": "acme.snowflakecomputing.com"}}
+    )
+    plan = world.planned().plan
+    sent: list[str] = []
+
+    def recording(request: SandboxRequest, handle: Handler) -> SandboxResponse:
+        sent.append(request.method)
+        return handle(request)
+
+    world.intercept = recording
+    [result] = world.apply(plan)  # a caller that skipped the gate
+
+    assert (result.outcome, result.message) == (
+        "refused",
+        "Immuta's DELETE needs config.username, config.password, which the file lacks",
+    )
+    assert "DELETE" not in sent
+
+
 # -- saved plans: checked again just before each write ---------------------------------------------------
 
 

@@ -141,3 +141,28 @@ def test_immutas_delete_400_answers_are_recognised(tmp_path: Path, message: str,
     ).writes
     failure = ValidationFailed("DELETE", "/integrations/7", 400, message)
     assert explain(change, failure) == f"DELETE /integrations/7 → 400: {message} — {next_step}"
+
+
+@pytest.mark.parametrize(
+    ("status", "message", "next_step"),
+    [
+        (
+            409,
+            "Conflict",
+            "Immuta is still working on this integration (creating, editing or deleting): wait, then apply again",
+        ),
+        (
+            422,
+            "Unable to remove the integration's schema.",
+            "Immuta could not process the delete: fix what its message names in Immuta, then apply again",
+        ),
+    ],
+)
+def test_a_delete_409_or_422_shows_immutas_message_and_a_next_step(
+    tmp_path: Path, status: int, message: str, next_step: str
+) -> None:
+    [change] = planned(
+        tmp_path, reported({"host": HOST, "authenticationType": "userPassword"}, auto=False), tombstone()
+    ).writes
+    failure = ValidationFailed("DELETE", "/integrations/7", status, message)
+    assert explain(change, failure) == f"DELETE /integrations/7 → {status}: {message} — {next_step}"
