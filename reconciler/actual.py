@@ -8,16 +8,16 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from reconciler.errors import ApiError
-from reconciler.model import IntegrationKey
-from reconciler.validation.schema import SchemaSet, TypeSchema
+from reconciler.model import IntegrationKey, dotted
+from reconciler.statuses import Health, health
+from reconciler.validation.schema import SchemaSet, TypeSchema, get_path
 
 SERVER_FIELDS = ("id", "status", "validationResults")
-ERROR_STATUSES = frozenset({"createError", "editError", "deleteError", "migrateError", "recurringValidationError"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,15 +36,31 @@ class ActualIntegration:
 
     @property
     def unhealthy(self) -> bool:
+        """A failed status, one this version does not know (never taken as enabled), or failed validation."""
         failed = isinstance(self.validation, Mapping) and self.validation.get("status") == "failed"
-        return self.status in ERROR_STATUSES or failed
+        return health(self.status) in (Health.FAILED, Health.UNKNOWN) or failed
+
+
+class UntrustedRead(ApiError):
+    """A list answer that cannot be trusted: nothing is planned or written from it."""
+
+    def __init__(self, reasons: list[str]) -> None:
+        super().__init__(
+            "GET",
+            "/integrations",
+            None,
+            "Immuta's answer cannot be trusted, so nothing was planned: " + "; ".join(reasons),
+            hint="Check these integrations in Immuta; the reconciler never guesses which record is the real one.",
+        )
+        self.reasons = tuple(reasons)
 
 
 @dataclass(frozen=True, slots=True)
 class ActualState:
     integrations: tuple[ActualIntegration, ...]
     unknown_types: tuple[tuple[str, str], ...] = ()  # (id, type) of integrations this version cannot manage
-    duplicates: tuple[ActualIntegration, ...] = ()  # a second integration with an already-seen natural key
+    # Always empty: two records with one natural key fail the read (UntrustedRead). Kept until cli.py's
+    # export stops reading it.
 
     def by_key(self) -> dict[IntegrationKey, ActualIntegration]:
         return {a.key: a for a in self.integrations}
@@ -54,29 +70,86 @@ def fingerprint(payload: Mapping[str, Any]) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
-def read_actual(records: Sequence[Any], schemas: SchemaSet) -> ActualState:
-    found: dict[IntegrationKey, ActualIntegration] = {}
-    unknown: list[tuple[str, str]] = []
-    duplicates: list[ActualIntegration] = []
+def payload_of_record(record: Mapping[str, Any]) -> dict[str, Any]:
+    """An integration record without the server's fields: what a plan compares and fingerprints."""
+    return {k: v for k, v in record.items() if k not in SERVER_FIELDS}
+
+
+def record_fingerprint(record: Mapping[str, Any]) -> str:
+    """The fingerprint of a record as GET returns it, comparable with `ActualIntegration.fingerprint`."""
+    return fingerprint(payload_of_record(record))
+
+
+def untrusted(records: Any, schemas: SchemaSet) -> list[str]:
+    """Why a list answer cannot be trusted, one line per reason naming the records (empty: it can be).
+
+    A plan built from such an answer would PUT one integration's payload to another's id (duplicate ids) or
+    create a second of one that exists (a record without a usable natural key), so it is a failed read."""
+    if not isinstance(records, list):
+        return [f"the answer is a {type(records).__name__}, not a list of integrations"]
+    reasons: list[str] = []
+    ids: dict[str, int] = {}
+    keys: dict[IntegrationKey, str] = {}
     for index, record in enumerate(records):
-        if not isinstance(record, dict) or "id" not in record or not isinstance(record.get("type"), str):
-            raise ApiError("GET", "/integrations", None, f"item {index} of the list is not an integration")
+        if not isinstance(record, dict):
+            reasons.append(f"item {index} is a {type(record).__name__}, not an integration object")
+            continue
+        raw_id = record.get("id")
+        if isinstance(raw_id, bool) or not isinstance(raw_id, str | int) or str(raw_id) == "":
+            reasons.append(f"item {index} has no id")
+            continue
+        name = f"item {index} (id {raw_id})"
+        if str(raw_id) in ids:
+            reasons.append(f"{name} has the same id as item {ids[str(raw_id)]}")
+            continue
+        ids[str(raw_id)] = index
+        if not isinstance(record.get("type"), str) or not record["type"]:
+            reasons.append(f"{name} has no type")
+            continue
+        if "config" in record and not isinstance(record["config"], dict):
+            reasons.append(f"{name} has a config that is not an object ({json.dumps(record['config'])[:40]})")
+            continue
+        type_schema = schemas.types.get(record["type"])
+        if type_schema is None:
+            continue  # left alone, and said so in the plan's notes
+        payload = payload_of_record(record)
+        missing = [dotted(path) for path in type_schema.natural_key if not _scalar(get_path(payload, path))]
+        if missing:
+            reasons.append(f"{name} has no {', '.join(missing)}, which identifies a {type_schema.name} integration")
+            continue
+        key = type_schema.key_of(payload)
+        if key in keys:
+            reasons.append(f"{name} and {keys[key]} are both {key}: one natural key, two integrations")
+        else:
+            keys[key] = name
+    return reasons
+
+
+def read_actual(records: Any, schemas: SchemaSet) -> ActualState:
+    """The integrations of one list answer; raises UntrustedRead when the answer cannot be trusted."""
+    reasons = untrusted(records, schemas)
+    if reasons:
+        raise UntrustedRead(reasons)
+    found: list[ActualIntegration] = []
+    unknown: list[tuple[str, str]] = []
+    for record in records:
         type_schema = schemas.types.get(record["type"])
         if type_schema is None:
             unknown.append((str(record["id"]), record["type"]))
             continue
-        payload = {k: v for k, v in record.items() if k not in SERVER_FIELDS}
-        integration = ActualIntegration(
-            key=type_schema.key_of(payload),
-            id=str(record["id"]),
-            status=str(record.get("status", "")),
-            type_schema=type_schema,
-            payload=payload,
-            validation=record.get("validationResults"),
+        payload = payload_of_record(record)
+        found.append(
+            ActualIntegration(
+                key=type_schema.key_of(payload),
+                id=str(record["id"]),
+                status=str(record.get("status", "")),
+                type_schema=type_schema,
+                payload=payload,
+                validation=record.get("validationResults"),
+            )
         )
-        if integration.key in found:
-            duplicates.append(integration)
-        else:
-            found[integration.key] = integration
-    ordered = tuple(sorted(found.values(), key=lambda a: a.key))
-    return ActualState(ordered, tuple(sorted(unknown)), tuple(sorted(duplicates, key=lambda a: (a.key, a.id))))
+    return ActualState(tuple(sorted(found, key=lambda a: a.key)), tuple(sorted(unknown)))
+
+
+def _scalar(value: Any) -> bool:
+    return isinstance(value, str | int) and not isinstance(value, bool) and str(value) != ""

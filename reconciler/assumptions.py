@@ -70,6 +70,17 @@ A16_DELETE_CREDENTIAL_FIELDS: Final[dict[str, tuple[str, ...]]] = {
     "Redshift": ("username", "password"),
     "Azure Synapse Analytics": ("username", "password"),
 }
+# Of those, per authenticationType, the ones without which Immuta answers 400 (contract §5): the privileged
+# login itself. The others (Snowflake's role, an encrypted key's passphrase) are sent when the file has them.
+A16_DELETE_REQUIRED_CREDENTIALS: Final[dict[str, dict[str, tuple[str, ...]]]] = {
+    "Snowflake": {
+        "userPassword": ("username", "password"),
+        "keyPair": ("username", "privateKey"),
+        "oAuthClientCredentials": ("oAuthClientConfig",),
+    },
+    "Redshift": {"userPassword": ("username", "password"), "okta": ("username", "password")},
+    "Azure Synapse Analytics": {"userPassword": ("username", "password")},
+}
 
 # A17 — how Immuta and each platform compare the natural-key fields (issue 15, contract §3 and §8). Host names
 # compare as DNS does: without regard to letter case and to a trailing dot (RFC 4343). What the platforms do

@@ -11,15 +11,15 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from reconciler.actual import ERROR_STATUSES
 from reconciler.planning.plan import Action, Change, Plan
+from reconciler.statuses import Health, describe, health
 
 
 class DriftKind(StrEnum):
     CHANGED = "changed"  # changed outside Git: fields differ (plan update/replace)
     DELETED = "deleted"  # deleted outside Git: a file declares it, Immuta has none (plan create)
     CREATED = "created"  # created outside Git: Immuta has one, no file declares it (plan orphan)
-    UNHEALTHY = "unhealthy"  # an error status, recurringValidationError or failed validation tests
+    UNHEALTHY = "unhealthy"  # a failed or unknown status (reconciler.statuses), or failed validation tests
 
 
 KIND_ORDER = (DriftKind.CHANGED, DriftKind.DELETED, DriftKind.CREATED, DriftKind.UNHEALTHY)
@@ -85,8 +85,8 @@ def _classify(change: Change) -> list[DriftItem]:
     if change.unhealthy and change.actual is not None:
         failed = failed_tests(change.actual.validation)
         parts = []
-        if change.actual.status in ERROR_STATUSES:
-            parts.append(f"status {change.actual.status}")
+        if health(change.actual.status) in (Health.FAILED, Health.UNKNOWN):
+            parts.append(f"status {describe(change.actual.status)}")
         if failed:
             parts.append("failed validation tests: " + ", ".join(failed))
         elif _validation_failed(change.actual.validation):

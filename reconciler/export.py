@@ -24,7 +24,9 @@ import yaml
 from reconciler.actual import ActualIntegration, ActualState
 from reconciler.errors import ReconcilerError
 from reconciler.model import Path
-from reconciler.validation.schema import SchemaSet, TypeSchema, delete_path, get_path
+from reconciler.validation.schema import SchemaSet, TypeSchema
+from reconciler.validation.schema_messages import validate
+from reconciler.walk import delete_path, get_path, set_path
 
 _WORD_BREAK = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 _NOT_ALNUM = re.compile(r"[^A-Za-z0-9]+")
@@ -62,15 +64,8 @@ def env_name(integration: ActualIntegration, path: Path) -> str:
     return "_".join([*words, *(snake(str(part), split_camel=True) for part in field)])
 
 
-def _set_path(value: dict[str, Any], path: Path, leaf: Any) -> None:
-    node = value
-    for part in path[:-1]:
-        node = node.setdefault(str(part), {})
-    node[str(path[-1])] = leaf
-
-
 def _errors(schemas: SchemaSet, document: dict[str, Any]) -> int:
-    return len(schemas.validate(document))
+    return len(validate(schemas, document))
 
 
 def secret_placeholders(schemas: SchemaSet, integration: ActualIntegration, document: dict[str, Any]) -> list[Path]:
@@ -85,7 +80,7 @@ def secret_placeholders(schemas: SchemaSet, integration: ActualIntegration, docu
         for path in list(remaining):
             before = _errors(schemas, document)
             candidate = copy.deepcopy(document)
-            _set_path(candidate, path, "${env:" + env_name(integration, path) + "}")
+            set_path(candidate, path, "${env:" + env_name(integration, path) + "}")
             after = _errors(schemas, candidate)
             if after < before or (after == before and _goes_with_a_user_name(document, path)):
                 document.clear()

@@ -1,4 +1,5 @@
-"""Manual bootstrap: the platform scripts a DBA runs for integrations with `autoBootstrap: false`.
+"""Manual bootstrap: the platform scripts a DBA runs for integrations with `autoBootstrap: false`, and the
+cleanup script for any integration whose create failed (`createError`).
 
 For every planned write of such an integration, fetch Immuta's script(s) in the order they must run and
 write them as owner-only files (scripts may embed credentials) with a README that says what to run where
@@ -49,21 +50,34 @@ def manual(change: Change) -> bool:
     return change.actual is not None and change.actual.payload.get("autoBootstrap") is False
 
 
+def failed_create(change: Change) -> bool:
+    """A write of an integration whose creation failed in Immuta: whatever it left on the platform must be
+    removed with the cleanup script (not the delete script, which is for an integration that was set up)."""
+    return change.is_write and change.actual is not None and change.actual_status == "createError"
+
+
 def fetch(plan: Plan, client: ImmutaClient) -> list[Script]:
-    """Every script the plan's manual changes need, in the order they must run: all that run before apply
-    (plan order), then those that run after it, so that the files' numbering is the running order."""
+    """Every script the plan's changes need, in the order they must run: all that run before apply (plan
+    order), then those that run after it, so that the files' numbering is the running order. Manual
+    integrations get their setup, edit and delete scripts; any integration whose create failed, the
+    cleanup script."""
     scripts: list[Script] = []
     for change in plan.changes:
-        if not manual(change):
+        if not manual(change) and not failed_create(change):
             continue
         if change.action in (Action.DELETE, Action.REPLACE) and change.actual_id is not None:
-            scripts.append(Script(change, "delete", "before apply", client.script_delete(change.actual_id)))
+            old = payload_of(_old_payload(change))
+            if failed_create(change):
+                scripts.append(Script(change, "cleanup", "before apply", client.script_cleanup(old)))
+            else:
+                scripts.append(Script(change, "delete", "before apply", client.script_delete(change.actual_id)))
             if change.type in POST_CLEANUP_TYPES:
                 # A replace creates anew in the same apply, with the setup scripts run before it: the old
                 # platform resources must be gone by then (Synapse: the login initial-create makes again).
                 when: When = "before apply" if change.action is Action.REPLACE else "after apply"
-                content = client.script_post_cleanup(payload_of(_old_payload(change)))
-                scripts.append(Script(change, "post-cleanup", when, content))
+                scripts.append(Script(change, "post-cleanup", when, client.script_post_cleanup(old)))
+        if not manual(change):
+            continue
         if change.action in (Action.CREATE, Action.REPLACE):
             assert change.desired is not None
             body = payload_of(change.desired.body)
@@ -133,6 +147,12 @@ def readme(scripts: list[Script], files: list[FsPath]) -> str:
             else "before `reconciler apply`"
         )
         lines.append(f"| {index} | `{path.name}` | `{script.change.key}` | {script.change.type} | {when} |")
+    if any(script.stage == "cleanup" for script in scripts):
+        lines += [
+            "",
+            "A `cleanup` script removes what a failed create left on the platform (Immuta reports the integration",
+            "in `createError`); run it before `reconciler apply` deletes or re-creates the integration.",
+        ]
     lines += [
         "",
         "Then run `reconciler apply`. Immuta checks the platform setup when the integration is created; if it",

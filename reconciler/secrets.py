@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path as FsPath
 from typing import Any
 
+from reconciler.walk import leaves, map_leaves
+
 PLACEHOLDER = "(secret)"
 
 
@@ -49,24 +51,17 @@ class Secret:
 
 def reveal_all(value: Any) -> Any:
     """A copy of a JSON-like value with every Secret unwrapped: for request bodies only."""
-    if isinstance(value, Secret):
-        return value.reveal()
-    if isinstance(value, dict):
-        return {k: reveal_all(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [reveal_all(v) for v in value]
-    return value
+    return map_leaves(value, lambda path, leaf: leaf.reveal() if isinstance(leaf, Secret) else leaf)
 
 
 def mask_all(value: Any) -> Any:
     """A copy of a JSON-like value with every Secret shown as the placeholder: for anything rendered."""
-    if isinstance(value, Secret):
-        return PLACEHOLDER
-    if isinstance(value, dict):
-        return {k: mask_all(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [mask_all(v) for v in value]
-    return value
+    return map_leaves(value, lambda path, leaf: PLACEHOLDER if isinstance(leaf, Secret) else leaf)
+
+
+def secret_values(value: Any) -> frozenset[str]:
+    """The (non-empty) values of every Secret in a JSON-like value: what to scrub from what Immuta answers."""
+    return frozenset(leaf.reveal() for _, leaf in leaves(value) if isinstance(leaf, Secret)) - {""}
 
 
 # -- references ------------------------------------------------------------------------------------------

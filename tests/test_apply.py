@@ -16,7 +16,7 @@ import pytest
 import yaml
 from fake_time import FakeTime
 
-from reconciler.applying.apply import ApplyOptions, Interrupted, Result, apply_plan, delete_credentials
+from reconciler.applying.apply import ApplyOptions, Interrupted, Result, apply_plan
 from reconciler.applying.poller import Poller
 from reconciler.applying.verify import Verification, verify
 from reconciler.client.immuta import Auth, ImmutaClient, RetryPolicy, SandboxTransport
@@ -24,6 +24,7 @@ from reconciler.desired import SecretMode
 from reconciler.errors import EXIT_ERROR, EXIT_OK, EXIT_REFUSED
 from reconciler.model import IntegrationKey
 from reconciler.planning import engine, gate
+from reconciler.planning.credentials import delete_body
 from reconciler.planning.gate import GateOptions
 from reconciler.planning.plan import Action, Change, Plan
 from reconciler.render import apply_report
@@ -394,6 +395,39 @@ def test_a_prerequisite_failure_is_recognised_whatever_its_case(make_world: Call
     )
 
 
+@pytest.mark.parametrize(
+    ("status", "message"),
+    [
+        ("migrateError", "migrateError: a background migration failed in Immuta, which rolled it back"),
+        (
+            "recurringValidationError",
+            "recurringValidationError: Immuta's periodic validation failed: the integration may be misconfigured",
+        ),
+        (
+            "quarantined",
+            "'quarantined': a status this version of the reconciler does not know (treated as not healthy)",
+        ),
+    ],
+)
+def test_a_write_succeeds_only_when_immuta_settles_it_enabled(
+    make_world: Callable[..., World], status: str, message: str
+) -> None:
+    world = make_world()
+
+    def settling_in(request: SandboxRequest, handle: Handler) -> SandboxResponse:
+        response = handle(request)
+        if request.path.endswith("/status"):
+            return json_response(200, {"id": "1", "status": status, "validationResults": {"status": "passed"}})
+        return response
+
+    world.intercept = settling_in
+    world.write("snowflake.yaml", snowflake())
+
+    [result] = world.apply(world.planned().plan)
+
+    assert (result.outcome, result.message) == ("failed", message)
+
+
 # -- the bodies -------------------------------------------------------------------------------------------
 
 
@@ -509,7 +543,7 @@ def test_a_delete_sends_exactly_the_credentials_immuta_requires(
     plan = world.planned().plan
     [change] = plan.writes
 
-    credentials = delete_credentials(change)
+    credentials = delete_body(change.actual, change.desired)
 
     revealed = {k: v.reveal() if hasattr(v, "reveal") else v for k, v in (credentials or {}).items()}
     assert (revealed or None) == sent
@@ -517,6 +551,56 @@ def test_a_delete_sends_exactly_the_credentials_immuta_requires(
     [result] = world.apply(plan)
     assert (result.outcome, result.message) == ("done", "")  # the simulator answers 400 to a wrong body
     assert world.sandbox.list_integrations() == []
+
+
+def test_a_replace_whose_create_fails_after_its_delete_says_the_original_is_gone(
+    make_world: Callable[..., World],
+) -> None:
+    world = make_world()
+    old = world.sandbox.oob_add(resolved(snowflake()))
+    path = world.write("snowflake.yaml", snowflake(database="IMMUTA_NEW"))  # immutable: a replace
+    plan = world.planned().plan
+    assert [c.action for c in plan.writes] == [Action.REPLACE]
+
+    def refusing_posts(request: SandboxRequest, handle: Handler) -> SandboxResponse:
+        return boom(400, '"config.warehouse" is not allowed') if request.method == "POST" else handle(request)
+
+    world.intercept = refusing_posts
+    [result] = world.apply(plan)
+
+    assert (result.outcome, result.message) == (
+        "failed",
+        f"REPLACE HALF DONE: the original integration (id {old}) was deleted, but creating its replacement "
+        'failed: POST /integrations → 400: "config.warehouse" is not allowed. '
+        f"{SNOWFLAKE} is now absent from Immuta; {path} still declares it: fix the cause, then run "
+        "`reconciler apply` again to create it",
+    )
+    assert world.sandbox.list_integrations() == []
+
+
+def test_apply_never_sends_a_delete_that_lacks_the_credentials_immuta_needs(
+    make_world: Callable[..., World],
+) -> None:
+    world = make_world()
+    world.sandbox.oob_add(resolved(snowflake()))
+    world.write(
+        "tombstone.yaml", {"type": "Snowflake", "ensure": "absent", "config": {"host": "acme.snowflakecomputing.com"}}
+    )
+    plan = world.planned().plan
+    sent: list[str] = []
+
+    def recording(request: SandboxRequest, handle: Handler) -> SandboxResponse:
+        sent.append(request.method)
+        return handle(request)
+
+    world.intercept = recording
+    [result] = world.apply(plan)  # a caller that skipped the gate
+
+    assert (result.outcome, result.message) == (
+        "refused",
+        "Immuta's DELETE needs config.username, config.password, which the file lacks",
+    )
+    assert "DELETE" not in sent
 
 
 # -- saved plans: checked again just before each write ---------------------------------------------------
@@ -629,6 +713,26 @@ def test_verification_names_the_fields_that_did_not_settle(make_world: Callable[
     assert not verification.converged
     assert apply_report.render(results, verification).endswith(
         f"Did not converge: after the writes Immuta still differs from the files:\n  {SNOWFLAKE}: config.warehouse"
+    )
+    assert apply_report.exit_code(results, verification) == EXIT_ERROR
+
+
+def test_verification_names_an_integration_written_that_is_no_longer_healthy(
+    make_world: Callable[..., World],
+) -> None:
+    world = make_world()
+    world.write("snowflake.yaml", snowflake())
+    planned = world.planned()
+    results = world.apply(planned.plan)
+    world.sandbox.oob_set_status(results[0].integration_id or "", "recurringValidationError")
+
+    verification = verify(planned, results, world.client, world.schemas, TARGET)
+
+    assert not verification.converged
+    assert apply_report.render(results, verification).endswith(
+        "Not healthy: Immuta reports a status that is not enabled:\n"
+        f"  {SNOWFLAKE}: recurringValidationError: Immuta's periodic validation failed: the integration may be "
+        "misconfigured"
     )
     assert apply_report.exit_code(results, verification) == EXIT_ERROR
 

@@ -86,6 +86,24 @@ def test_unhealthy_status(tenant: Sandbox, run_cli: RunCli, status: str) -> None
     assert f"status {status}" in result.stdout
 
 
+@pytest.mark.parametrize(
+    ("status", "detail"),
+    [
+        ("migrateError", "status migrateError: a background migration failed in Immuta, which rolled it back"),
+        (
+            "quarantined",
+            "status 'quarantined': a status this version of the reconciler does not know (treated as not healthy)",
+        ),
+    ],
+)
+def test_a_failed_or_unknown_status_is_unhealthy(status: str, detail: str) -> None:
+    record = {"id": "9", "type": "Trino", "status": status, "validationResults": {"status": "passed"}}
+    actual = read_actual([record], load()).integrations[0]
+    change = Change(Action.NOOP, IntegrationKey.of("Trino", []), "Trino", actual_id="9", actual=actual)
+    report = drift_module.detect(Plan((change,), "t", False, "d", "s", "v"))
+    assert [(i.kind, i.detail) for i in report.items] == [(drift_module.DriftKind.UNHEALTHY, detail)]
+
+
 def test_failed_validation_tests_are_unhealthy_even_when_enabled() -> None:
     schemas = load()
     record = {

@@ -163,7 +163,7 @@ INTEGRATION = {"id": "1", "status": "enabled", "type": "Trino"}
         (b'{"integrations": []}', "expected a JSON array of integration objects"),
         (json.dumps([INTEGRATION, "junk"]).encode(), "expected a JSON array of integration objects"),
         (json.dumps([{"status": "enabled", "type": "Trino"}]).encode(), "an integration has no usable `id`"),
-        (json.dumps([{"id": "1", "status": "enabled"}]).encode(), "item 0 of the list is not an integration"),
+        (json.dumps([{"id": "1", "status": "enabled"}]).encode(), "item 0 (id 1) has no type"),
         (b"<html>maintenance</html>", "the answer is not valid JSON"),
         (b"", "the answer is not valid JSON"),
     ],

@@ -281,6 +281,60 @@ def test_minimal_tombstone_of_a_manual_synapse_has_both_cleanup_scripts(run_cli:
     assert "DROP LOGIN [immuta_system]" in (out / "02-synapse.post-cleanup.sql").read_text(encoding="utf-8")
 
 
+# -- after a failed create (createError): the cleanup script ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("document", "ensure", "expected"),
+    [
+        (SNOWFLAKE, "present", ["snowflake.cleanup.sql", "snowflake.create.sql"]),
+        (SNOWFLAKE_AUTO, "present", ["snowflake.cleanup.sql"]),
+        (SNOWFLAKE, "absent", ["snowflake.cleanup.sql"]),
+        (
+            SYNAPSE,
+            "present",
+            ["synapse.cleanup.sql", "synapse.post-cleanup.sql", "synapse.initial-create.sql", "synapse.create.sql"],
+        ),
+        (SYNAPSE, "absent", ["synapse.cleanup.sql", "synapse.post-cleanup.sql"]),
+    ],
+    ids=["manual-replace", "auto-replace", "manual-tombstone", "synapse-replace", "synapse-tombstone"],
+)
+def test_an_integration_whose_create_failed_gets_the_cleanup_script(
+    run_cli: RunCli, tmp_path: Path, document: dict[str, Any], ensure: str, expected: list[str]
+) -> None:
+    state = tmp_path / "state.json"
+    sandbox = Sandbox(state_file=state)
+    sandbox.oob_set_status(sandbox.oob_add(resolved(document)), "createError")
+    name = expected[0].split(".")[0]
+    file = write_doc(tmp_path / "d", name, document if ensure == "present" else tombstone(document))
+    out = tmp_path / "out"
+
+    run_scripts(run_cli, state, out, file)
+
+    assert stages(out) == expected
+    readme = (out / "README.md").read_text(encoding="utf-8")
+    assert f"| 1 | `01-{name}.cleanup.sql` | `" in readme
+    assert (
+        "A `cleanup` script removes what a failed create left on the platform (Immuta reports the integration\n"
+        "in `createError`); run it before `reconciler apply` deletes or re-creates the integration."
+    ) in readme
+
+
+def test_a_tombstone_of_a_failed_databricks_create_gets_its_cleanup_script(run_cli: RunCli, tmp_path: Path) -> None:
+    state = tmp_path / "state.json"
+    sandbox = Sandbox(state_file=state)
+    sandbox.oob_set_status(sandbox.oob_add(resolved(DATABRICKS)), "createError")
+    file = write_doc(tmp_path / "d", "databricks", {**DATABRICKS, "ensure": "absent"})
+    out = tmp_path / "out"
+
+    run_scripts(run_cli, state, out, file)
+
+    assert stages(out) == ["databricks.cleanup.sql"]
+    assert "DROP CATALOG IF EXISTS `immuta_manual` CASCADE;" in (out / "01-databricks.cleanup.sql").read_text(
+        encoding="utf-8"
+    )
+
+
 def test_sandbox_cleanup_scripts_need_no_secret_but_setup_scripts_do() -> None:
     """The sandbox's payload script endpoints: a cleanup removes what exists and its caller may not hold
     the secrets any more (GET never returns them); a setup script is asked for with the create payload."""

@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from reconciler.applying.apply import PREREQUISITE_FAILED
+from reconciler.applying.outcome import PREREQUISITE_FAILED
 from reconciler.planning import engine
 from reconciler.sandbox import Faults, Sandbox, SandboxRequest, SandboxResponse, start_server
 from reconciler.sandbox.replies import boom

@@ -13,31 +13,22 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from reconciler.actual import SERVER_FIELDS, fingerprint
+from reconciler.actual import record_fingerprint
+from reconciler.applying.outcome import explain, settled
 from reconciler.applying.poller import Poller
-from reconciler.assumptions import A15_TRANSITIONAL_STATUSES, A16_DELETE_CREDENTIAL_FIELDS
-from reconciler.client.answers import failed_validations
+from reconciler.assumptions import A15_TRANSITIONAL_STATUSES
 from reconciler.client.immuta import ImmutaClient
-from reconciler.client.redaction import scrub
 from reconciler.errors import (
     ApiError,
     ConflictError,
     NotFoundError,
     ReconcilerError,
-    ValidationFailed,
 )
+from reconciler.planning.credentials import delete_body
 from reconciler.planning.plan import Action, Change, Plan
 from reconciler.planning.request import request_body
-from reconciler.secrets import Secret
 
 Outcome = Literal["done", "failed", "refused"]
-ERROR_STATUSES = {
-    "createError": "creation failed in Immuta",
-    "editError": "the edit failed in Immuta, which rolled the integration back to its previous state",
-    "deleteError": "the delete failed in Immuta, which rolled the integration back to its previous state",
-}
-PREREQUISITE_FAILED = "Validation of prerequisite setup failed"
-_VALIDATION_TEXT_LIMIT = 300
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +105,8 @@ def apply_plan(
 
 def _apply_one(change: Change, client: ImmutaClient, options: ApplyOptions, report: Progress) -> Result:
     try:
+        if change.missing_credentials:  # the gate refuses the whole plan; this guards any other caller
+            raise Refused(f"Immuta's DELETE needs {', '.join(change.missing_credentials)}, which the file lacks")
         _check_unchanged(change, client, options)
         if change.actual_id is not None and change.actual_status in A15_TRANSITIONAL_STATUSES:
             report(change, f"waiting for Immuta to finish '{change.actual_status}'")
@@ -132,7 +125,7 @@ def _apply_one(change: Change, client: ImmutaClient, options: ApplyOptions, repo
         report(change, f"refused: {exc}")
         return Result(change, "refused", str(exc), change.actual_id)
     except ApiError as exc:
-        message = _explain(change, exc)
+        message = explain(change, exc)
         report(change, f"failed: {message}")
         return Result(change, "failed", message, change.actual_id)
     except ReconcilerError as exc:
@@ -164,7 +157,7 @@ def _check_unchanged(change: Change, client: ImmutaClient, options: ApplyOptions
         record = client.get(change.actual_id)
     except NotFoundError:
         raise Refused(f"deleted in Immuta since the plan (id {change.actual_id}{declared})") from None
-    current = fingerprint({k: v for k, v in record.items() if k not in SERVER_FIELDS})
+    current = record_fingerprint(record)
     if current != expected:
         raise Refused(f"changed in Immuta since the plan (id {change.actual_id}{declared}): plan again and review")
 
@@ -174,22 +167,37 @@ def _write(change: Change, client: ImmutaClient, options: ApplyOptions, report: 
         assert change.actual_id is not None
         report(change, f"deleting id {change.actual_id}")
         try:
-            client.delete(change.actual_id, delete_credentials(change))
+            client.delete(change.actual_id, delete_body(change.actual, change.desired))
         except NotFoundError:
             pass  # already gone: what we wanted
         else:
-            _settled(
-                change, _wait(change, client, change.actual_id, options, gone_ok=True, after="deleting"), gone=True
-            )
+            waited = _wait(change, client, change.actual_id, options, gone_ok=True, after="deleting")
+            settled(change, waited, gone=True)
         if change.action is Action.DELETE:
             return change.actual_id
+        return _replacement(change, client, options, report)
     if change.action is Action.UPDATE:
         assert change.actual_id is not None
         report(change, f"updating id {change.actual_id}")
         client.update(change.actual_id, _body(change))
-        _settled(change, _wait(change, client, change.actual_id, options, gone_ok=False, after="editing"), gone=False)
+        settled(change, _wait(change, client, change.actual_id, options, gone_ok=False, after="editing"), gone=False)
         return change.actual_id
     return _create(change, client, options, report)
+
+
+def _replacement(change: Change, client: ImmutaClient, options: ApplyOptions, report: Progress) -> str:
+    """The create half of a replace, whose delete has succeeded: a failure now leaves the integration absent
+    from Immuta, and the user must hear that loudly, with what to do."""
+    try:
+        return _create(change, client, options, report)
+    except ReconcilerError as exc:
+        reason = explain(change, exc) if isinstance(exc, ApiError) else str(exc)
+        declared = f"{change.file} still declares it" if change.file else "the files still declare it"
+        raise ReconcilerError(
+            f"REPLACE HALF DONE: the original integration (id {change.actual_id}) was deleted, but creating its "
+            f"replacement failed: {reason}. {change.key} is now absent from Immuta; {declared}: fix the cause, "
+            "then run `reconciler apply` again to create it"
+        ) from None
 
 
 def _create(change: Change, client: ImmutaClient, options: ApplyOptions, report: Progress) -> str:
@@ -199,7 +207,7 @@ def _create(change: Change, client: ImmutaClient, options: ApplyOptions, report:
     except ConflictError as exc:
         raise Refused(f"{exc.message} It was created since the plan: plan again and review.") from None
     new_id = str(created["id"])
-    _settled(change, _wait(change, client, new_id, options, gone_ok=False, after="creating"), gone=False)
+    settled(change, _wait(change, client, new_id, options, gone_ok=False, after="creating"), gone=False)
     return new_id
 
 
@@ -221,72 +229,8 @@ def _wait(
     return waited.record
 
 
-def _settled(change: Change, record: Record | None, *, gone: bool) -> None:
-    if record is None:
-        if gone:
-            return
-        raise ReconcilerError("disappeared from Immuta while being written")
-    status = str(record.get("status", ""))
-    if status in ERROR_STATUSES:
-        raise ReconcilerError(f"{status}: {ERROR_STATUSES[status]}{_failed_validations(change, record)}")
-    if gone and status not in ("deleted", "disabled"):
-        raise ReconcilerError(f"still present with status {status!r} after delete")
-
-
-def _failed_validations(change: Change, record: Record) -> str:
-    """Immuta's own guidance, ` (test: message; …)` for each failed validation test, secrets scrubbed."""
-    text = failed_validations(record)
-    if not text:
-        return ""
-    text = scrub(text, _secret_values(change.desired.body if change.desired else None))
-    if len(text) > _VALIDATION_TEXT_LIMIT:
-        text = text[:_VALIDATION_TEXT_LIMIT] + "…"
-    return f" ({text})"
-
-
-def _secret_values(value: Any) -> frozenset[str]:
-    """The values of the secrets this change sends, to scrub from anything Immuta answers about it."""
-    if isinstance(value, Secret):
-        return frozenset({value.reveal()} - {""})
-    if isinstance(value, Mapping):
-        return frozenset().union(*(_secret_values(v) for v in value.values()))
-    if isinstance(value, list):
-        return frozenset().union(*(_secret_values(v) for v in value))
-    return frozenset()
-
-
 def _body(change: Change) -> dict[str, Any]:
     """What POST/PUT sends (planning/request.py); an update is built against what Immuta reported."""
     assert change.desired is not None
     reported = change.actual.payload if change.action is Action.UPDATE and change.actual is not None else None
     return request_body(change.desired, reported)
-
-
-def delete_credentials(change: Change) -> dict[str, Any] | None:
-    """The DELETE body (A16): privileged credentials for an automatically bootstrapped integration, and
-    nothing at all where Immuta rejects them (Databricks, manual bootstrap)."""
-    fields = A16_DELETE_CREDENTIAL_FIELDS.get(change.type)
-    if not fields or change.actual is None or change.actual.payload.get("autoBootstrap") is not True:
-        return None
-    config = change.desired.body.get("config") if change.desired is not None else None
-    if not isinstance(config, dict):
-        return None
-    credentials = {name: config[name] for name in fields if name in config}
-    return credentials or None
-
-
-def _explain(change: Change, exc: ApiError) -> str:
-    # Immuta's texts differ in case between releases and pages (§7): match them case-insensitively.
-    if (
-        isinstance(exc, ValidationFailed)
-        and exc.status == 422
-        and PREREQUISITE_FAILED.casefold() in exc.message.casefold()
-    ):
-        where = change.file or "PATH"
-        return (
-            f"{exc.message} — {change.key} has autoBootstrap: false, so the platform must be set up first: "
-            f"run `reconciler scripts {where} --out scripts/`, have the DBA run the script(s), then apply again"
-        )
-    code = f" → {exc.status}" if exc.status is not None else ""
-    hint = f" ({exc.hint})" if exc.hint else ""
-    return f"{exc.method} {exc.path}{code}: {exc.message}{hint}"

@@ -1,5 +1,7 @@
 """After the writes: re-read Immuta once and re-diff what was touched. Converged, or name what did not
-settle — a plan that does not settle after one apply is a bug somewhere, and the user must hear of it."""
+settle — a plan that does not settle after one apply is a bug somewhere, and the user must hear of it.
+An integration written that Immuta now reports in a failed or unknown status (reconciler.statuses) has not
+converged either, even when its fields match."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from reconciler.client.immuta import ImmutaClient
 from reconciler.errors import ApiError
 from reconciler.planning import engine
 from reconciler.planning.plan import Change
+from reconciler.statuses import Health, health
 from reconciler.target import Target
 from reconciler.validation.schema import SchemaSet
 
@@ -19,10 +22,11 @@ from reconciler.validation.schema import SchemaSet
 class Verification:
     unsettled: tuple[Change, ...] = ()
     read_error: str | None = None
+    unhealthy: tuple[Change, ...] = ()  # written, fields settled, but in a failed or unknown status now
 
     @property
     def converged(self) -> bool:
-        return not self.unsettled and self.read_error is None
+        return not self.unsettled and not self.unhealthy and self.read_error is None
 
 
 def verify(
@@ -40,4 +44,12 @@ def verify(
     except ApiError as exc:
         return Verification(read_error=f"could not re-read Immuta to verify: {exc}")
     again = engine.plan_for(planned.desired, actual, schemas, target, planned.plan.prune)
-    return Verification(tuple(c for c in again.changes if c.is_write and str(c.key) in touched))
+    mine = [c for c in again.changes if str(c.key) in touched]
+    return Verification(
+        unsettled=tuple(c for c in mine if c.is_write),
+        unhealthy=tuple(
+            c
+            for c in mine
+            if not c.is_write and c.actual is not None and health(c.actual.status) in (Health.FAILED, Health.UNKNOWN)
+        ),
+    )

@@ -136,8 +136,6 @@ def export_command(out_dir: str, with_defaults: bool, force: bool, where: Where,
     for exported, path in zip(files, written, strict=True):
         needs = f"  (set {', '.join(exported.env_names)})" if exported.env_names else ""
         click.echo(f"{path}  ← {exported.integration.key} (id {exported.integration.id}){needs}")
-    for duplicate in actual.duplicates:
-        echo_err(f"warning: not exported: {duplicate.key} id {duplicate.id} has the same natural key as another")
     for integration_id, integration_type in actual.unknown_types:
         echo_err(f"warning: not exported: id {integration_id} has type {integration_type!r}, unknown to this version")
     click.echo(f"Exported {len(written)} integration(s) to {out_dir}.")

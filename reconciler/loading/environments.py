@@ -22,9 +22,10 @@ from pathlib import Path as FsPath
 from typing import Any
 
 from reconciler.errors import InputError, Problem
-from reconciler.loading.loader import SourceDocument, load_text
+from reconciler.loading.yaml_source import SourceDocument, load_text
 from reconciler.model import Path, SourceLocation, json_path
 from reconciler.validation.schema import SchemaSet
+from reconciler.walk import map_leaves
 
 ENVIRONMENTS_DIR = "environments"
 _VAR = re.compile(r"\$\{var:([^}]*)\}")
@@ -105,11 +106,7 @@ def apply_values(
     for doc in documents:
         type_schema = schemas.types.get(doc.data.get("type", "")) if isinstance(doc.data, dict) else None
 
-        def fill(value: Any, path: Path, doc: SourceDocument = doc, type_schema: Any = type_schema) -> Any:
-            if isinstance(value, dict):
-                return {k: fill(v, (*path, k)) for k, v in value.items()}
-            if isinstance(value, list):
-                return [fill(v, (*path, i)) for i, v in enumerate(value)]
+        def fill(path: Path, value: Any, doc: SourceDocument = doc, type_schema: Any = type_schema) -> Any:
             if not isinstance(value, str) or not _VAR.search(value):
                 return value
             where = doc.location(path)
@@ -143,7 +140,7 @@ def apply_values(
                 return values[whole.group(1)]
             return _VAR.sub(lambda m: _text(values[m.group(1)]), value)
 
-        result.append(replace(doc, data=fill(doc.data, ())))
+        result.append(replace(doc, data=map_leaves(doc.data, fill)))
     return result, problems
 
 

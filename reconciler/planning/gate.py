@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from reconciler.assumptions import A16_DELETE_CREDENTIAL_FIELDS
 from reconciler.planning.plan import Action, Change, Plan
 
 DESTRUCTIVE = (Action.DELETE, Action.REPLACE)
@@ -26,7 +25,7 @@ def refusals(plan: Plan, options: GateOptions) -> list[str]:
                 f"{change.key} ({change.file}:{change.line}): lifecycle.preventDestroy forbids "
                 f"{change.action.value}{_why(change)}; remove preventDestroy from the file first"
             )
-        missing = missing_delete_credentials(change)
+        missing = change.missing_credentials
         if missing:
             reasons.append(
                 f"{change.key}: Immuta needs the privileged credentials ({', '.join(missing)}) to "
@@ -59,16 +58,3 @@ def _failed_creation(change: Change) -> bool:
 
 def _why(change: Change) -> str:
     return f" ({change.reason})" if change.reason else ""
-
-
-def missing_delete_credentials(change: Change) -> list[str]:
-    """Privileged credential fields Immuta's DELETE needs that the desired state does not provide."""
-    if change.action not in DESTRUCTIVE or change.actual is None:
-        return []
-    fields = A16_DELETE_CREDENTIAL_FIELDS.get(change.type)
-    if not fields or change.actual.payload.get("autoBootstrap") is not True:
-        return []
-    config = change.desired.body.get("config") if change.desired is not None else None
-    if isinstance(config, dict) and any(name in config for name in fields):
-        return []
-    return [f"config.{name}" for name in fields[:2]]

@@ -15,10 +15,11 @@ from enum import StrEnum
 from typing import Any
 
 from reconciler.actual import ActualIntegration, ActualState
-from reconciler.assumptions import A15_TRANSITIONAL_STATUSES
 from reconciler.desired import DesiredIntegration, DesiredState
 from reconciler.model import IntegrationKey, Path
+from reconciler.planning import credentials
 from reconciler.planning.diff import FieldChange, compare
+from reconciler.statuses import Health, describe, health
 
 PLAN_FORMAT_VERSION = 1
 
@@ -51,6 +52,8 @@ class Change:
     actual_fingerprint: str | None = None  # what Immuta reported when the plan was made
     desired_digest: str | None = None  # what the file asked for when the plan was made
     auto_bootstrap: bool | None = None
+    # Fields Immuta's DELETE needs that the file does not give (planning.credentials): refused before any write.
+    missing_credentials: tuple[str, ...] = ()
     desired: DesiredIntegration | None = field(default=None, repr=False, compare=False)
     actual: ActualIntegration | None = field(default=None, repr=False, compare=False)
 
@@ -66,6 +69,15 @@ class Change:
     @property
     def unhealthy(self) -> bool:
         return self.actual is not None and self.actual.unhealthy
+
+    @property
+    def status_note(self) -> str:
+        """The status worth showing in a plan: none when enabled; an unknown one says that it is unknown."""
+        if not self.actual_status or health(self.actual_status) is Health.HEALTHY:
+            return ""
+        if health(self.actual_status) is Health.UNKNOWN:
+            return describe(self.actual_status)
+        return self.actual_status
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,23 +144,11 @@ def make_plan(
     wanted = desired.by_key()
     existing = actual.by_key()
     changes = [
-        _change_for(key, wanted.get(key), existing.get(key), options) for key in sorted(set(wanted) | set(existing))
+        _with_credentials(_change_for(key, wanted.get(key), existing.get(key), options))
+        for key in sorted(set(wanted) | set(existing))
     ]
     changes = _written_differently(changes)
     notes = list(_notes(desired, actual))
-    for duplicate in actual.duplicates:
-        changes.append(
-            Change(
-                Action.ORPHAN,
-                duplicate.key,
-                duplicate.type_schema.name,
-                actual_id=duplicate.id,
-                actual_status=duplicate.status,
-                actual_fingerprint=duplicate.fingerprint,
-                reason=f"a second integration with the same natural key (id {duplicate.id}); never touched",
-                actual=duplicate,
-            )
-        )
     return Plan(
         changes=tuple(changes),
         target=target,
@@ -205,6 +205,12 @@ def _notes(desired: DesiredState, actual: ActualState) -> Iterable[str]:
         yield "Sandbox: unset references were given a placeholder value: " + ", ".join(desired.placeholders)
     for integration_id, integration_type in actual.unknown_types:
         yield f"Integration {integration_id} has type {integration_type!r}, unknown to this version: left alone."
+
+
+def _with_credentials(change: Change) -> Change:
+    if change.action not in (Action.DELETE, Action.REPLACE):
+        return change
+    return dataclasses.replace(change, missing_credentials=credentials.missing(change.actual, change.desired))
 
 
 def _change_for(
@@ -270,7 +276,3 @@ def unmatched_rotations(desired: DesiredState, selectors: frozenset[str]) -> lis
     """--rotate values that name no integration of the files: most likely a typo, never silently ignored."""
     known = {str(d.key) for d in desired.integrations} | {os.path.normpath(d.file) for d in desired.integrations}
     return sorted(s for s in selectors if s not in known)
-
-
-def transitional(change: Change) -> bool:
-    return change.actual_status in A15_TRANSITIONAL_STATUSES

@@ -9,6 +9,7 @@ from reconciler.applying.apply import Result
 from reconciler.applying.verify import Verification
 from reconciler.errors import EXIT_ERROR, EXIT_OK, EXIT_REFUSED
 from reconciler.model import dotted
+from reconciler.statuses import describe
 
 if TYPE_CHECKING:
     from reconciler.applying.workflow import ApplyOutcome
@@ -42,7 +43,10 @@ def render(results: Sequence[Result], verification: Verification) -> str:
         for change in verification.unsettled:
             names = ", ".join(dotted(f.path) for f in change.fields) or change.reason or change.action.value
             lines.append(f"  {change.key}: {names}")
-    elif done:
+    if verification.unhealthy and not verification.read_error:
+        lines.append("Not healthy: Immuta reports a status that is not enabled:")
+        lines.extend(f"  {c.key}: {describe(c.actual_status or '')}" for c in verification.unhealthy)
+    if verification.converged and done:
         lines.append("Verified: Immuta now matches the files for every integration written.")
     if failed or refused:
         lines.append("Running apply again continues from where this run stopped.")

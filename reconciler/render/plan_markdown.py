@@ -65,8 +65,8 @@ def _shorten(text: str, limit: int) -> str:
 
 
 def _status(change: Change) -> str:
-    """The status worth showing: anything but `enabled` (transitional, error)."""
-    return change.actual_status if change.actual_status and change.actual_status != "enabled" else ""
+    """The status worth showing: anything but `enabled` (transitional, error, unknown)."""
+    return change.status_note
 
 
 def _cell(text: str) -> str:
@@ -87,6 +87,8 @@ def _row(change: Change) -> str:
         fields += f" (+{len(change.fields) - 5})"
     reason = f" — {change.reason}" if change.reason else ""
     setup = " — **needs the setup script first**" if change.needs_setup_script else ""
+    if change.missing_credentials:
+        setup += f" — **apply will refuse: Immuta's DELETE needs {', '.join(change.missing_credentials)}**"
     status = f" ({_status(change)})" if _status(change) else ""
     label = f"`{change.key}`{status}{reason}{setup}"
     return f"| {MARKERS[change.action]} | {change.action.value} | {_cell(label)} | {where} | {_cell(fields)} |"

@@ -72,8 +72,8 @@ def _suffix(change: Change) -> str:
     parts = []
     if change.actual_id is not None:
         parts.append(f"id {change.actual_id}")
-    if change.actual_status and change.actual_status != "enabled":
-        parts.append(f"status {change.actual_status}")
+    if change.status_note:
+        parts.append(f"status {change.status_note}")
     if change.file:
         parts.append(f"{change.file}:{change.line}")
     text = f"  ({', '.join(parts)})" if parts else ""
@@ -81,6 +81,8 @@ def _suffix(change: Change) -> str:
         text += f" — {change.reason}"
     if change.needs_setup_script:
         text += " — needs the setup script first (reconciler scripts)"
+    if change.missing_credentials:
+        text += f" — apply will refuse: Immuta's DELETE needs {', '.join(change.missing_credentials)}"
     return text
 
 

@@ -11,7 +11,6 @@ import functools
 import hashlib
 import json
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from importlib import resources
 from importlib.resources.abc import Traversable
 from typing import TYPE_CHECKING, Any
@@ -25,6 +24,9 @@ if TYPE_CHECKING:
     import jsonschema
 
 from reconciler.model import IntegrationKey, Path, parse_dotted
+from reconciler.walk import copy_json, delete_path, get_path
+
+__all__ = ["copy_json", "delete_path", "get_path"]  # re-exported: their home is reconciler.walk
 
 SCHEMA_BASE = "https://reconciler.dev/schemas/"
 ENTRY_ID = SCHEMA_BASE + "integration.schema.json"
@@ -36,15 +38,6 @@ FILE_ONLY_KEYS = ("ensure", "lifecycle")
 
 Json = Any
 Node = dict[str, Any]
-
-
-@dataclass(frozen=True, slots=True)
-class SchemaIssue:
-    """One schema violation. `anchor` is the deepest path that exists in the document (for its line)."""
-
-    path: Path
-    anchor: Path
-    message: str
 
 
 class TypeSchema:
@@ -179,13 +172,6 @@ class TypeSchema:
                 close = difflib.get_close_matches(name, list(props), n=1, cutoff=0.7)
                 found.append(((*path, name), close[0] if close else None))
 
-    def drop_unknown(self, payload: Mapping[str, Json]) -> dict[str, Json]:
-        """A copy without the fields the schema does not know: what the diff compares."""
-        trimmed: dict[str, Json] = copy_json(dict(payload))
-        for path, _ in self.unknown_fields(payload):
-            delete_path(trimmed, path)
-        return trimmed
-
 
 class SchemaSet:
     """All schemas, compiled once: the entry validator plus one `TypeSchema` per integration type."""
@@ -215,19 +201,11 @@ class SchemaSet:
 
     @functools.cached_property
     def validator(self) -> jsonschema.Draft202012Validator:
-        """The entry schema's validator, built on first use: valid files never need it (schema_check.py)."""
+        """The entry schema's validator, built on first use: valid files never need it (schema_check.py).
+        Its errors become messages in schema_messages.validate."""
         import jsonschema
 
         return jsonschema.Draft202012Validator(self.documents[ENTRY_ID], registry=self.registry)
-
-    def validate(self, document: Json) -> list[SchemaIssue]:
-        from reconciler.validation.schema_messages import describe
-
-        type_name = document.get("type") if isinstance(document, dict) else None
-        known = self.types.get(type_name) if isinstance(type_name, str) else None
-        issues = [describe(self, known, error) for error in self.validator.iter_errors(document)]
-        unique = {(issue.path, issue.message): issue for issue in issues}
-        return sorted(unique.values(), key=lambda i: (tuple(str(p) for p in i.path), i.message))
 
 
 def type_file(type_name: str) -> str:
@@ -252,32 +230,6 @@ def _schema_folder() -> Traversable:
     except ModuleNotFoundError:
         # Imported from a source checkout (the working directory shadows the installed package).
         return resources.files("reconciler").joinpath("..", "schemas")
-
-
-def copy_json(value: Json) -> Json:
-    """A copy of a JSON-like value: new dicts and lists, shared scalars (and Secrets, which are immutable)."""
-    if isinstance(value, dict):
-        return {k: copy_json(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [copy_json(v) for v in value]
-    return value
-
-
-def get_path(value: Json, path: Path) -> Json:
-    for part in path:
-        if isinstance(part, int):
-            if not isinstance(value, list) or part >= len(value):
-                return None
-        elif not isinstance(value, dict) or part not in value:
-            return None
-        value = value[part]
-    return value
-
-
-def delete_path(value: Json, path: Path) -> None:
-    parent = get_path(value, path[:-1])
-    if isinstance(parent, dict):
-        parent.pop(path[-1], None)
 
 
 def payload_of(document: Mapping[str, Json]) -> dict[str, Json]:

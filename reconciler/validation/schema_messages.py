@@ -1,6 +1,8 @@
-"""Turns jsonschema's errors into one-line messages a platform engineer can act on.
+"""Validates a document against the schemas and turns jsonschema's errors into one-line messages a platform
+engineer can act on.
 
-Messages never quote the value of a secret (writeOnly) field, and never dump a whole object.
+Messages never quote the value of a secret (writeOnly) field, and never dump a whole object. This module
+reads `schema`; `schema` knows nothing of messages (no import cycle).
 """
 
 from __future__ import annotations
@@ -8,14 +10,32 @@ from __future__ import annotations
 import difflib
 import json
 import re
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import Any
 
 import jsonschema
 
 from reconciler.model import Path
+from reconciler.validation.schema import SchemaSet, TypeSchema
 
-if TYPE_CHECKING:
-    from reconciler.validation.schema import SchemaIssue, SchemaSet, TypeSchema
+
+@dataclass(frozen=True, slots=True)
+class SchemaIssue:
+    """One schema violation. `anchor` is the deepest path that exists in the document (for its line)."""
+
+    path: Path
+    anchor: Path
+    message: str
+
+
+def validate(schemas: SchemaSet, document: Any) -> list[SchemaIssue]:
+    """Every schema violation of one document, each once, in path order."""
+    type_name = document.get("type") if isinstance(document, dict) else None
+    known = schemas.types.get(type_name) if isinstance(type_name, str) else None
+    issues = [describe(schemas, known, error) for error in schemas.validator.iter_errors(document)]
+    unique = {(issue.path, issue.message): issue for issue in issues}
+    return sorted(unique.values(), key=lambda i: (tuple(str(p) for p in i.path), i.message))
+
 
 _JSON_TYPES = {
     bool: "a boolean",
@@ -54,8 +74,6 @@ def _show(value: Any) -> str:
 
 
 def describe(schemas: SchemaSet, type_schema: TypeSchema | None, error: jsonschema.ValidationError) -> SchemaIssue:
-    from reconciler.validation.schema import SchemaIssue
-
     instance: Any = error.instance
     rule: Any = error.validator_value
     path: Path = tuple(error.absolute_path)

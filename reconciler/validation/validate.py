@@ -12,12 +12,13 @@ from pathlib import Path as FsPath
 from typing import Any, Literal
 
 from reconciler.errors import Problem
-from reconciler.loading.loader import SourceDocument
+from reconciler.loading.yaml_source import SourceDocument
 from reconciler.model import IntegrationKey, Path, SourceLocation, dotted, json_path, parse_dotted
 from reconciler.secrets import is_reference_only, references
-from reconciler.validation.schema import SchemaSet, TypeSchema, get_path
+from reconciler.validation.schema import SchemaSet, TypeSchema
 from reconciler.validation.schema_check import compile_check
-from reconciler.validation.schema_messages import kind
+from reconciler.validation.schema_messages import kind, validate
+from reconciler.walk import get_path
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +49,7 @@ def _check_one(doc: SourceDocument, schemas: SchemaSet, options: ValidationOptio
     # A value the loader already rejected (an unsupported tag) is reported once, by the loader.
     reported: set[Path] = set(doc.invalid)
     fast = compile_check(schemas)
-    for issue in [] if fast is not None and fast(doc.data) else schemas.validate(doc.data):
+    for issue in [] if fast is not None and fast(doc.data) else validate(schemas, doc.data):
         if not _under(issue.path, doc.invalid):
             reported.add(issue.path)
             yield Problem(doc.location(issue.anchor), json_path(issue.path), issue.message)
