@@ -25,7 +25,8 @@ OTHER_AUTH = [
     {"type": "Snowflake", "autoBootstrap": True, "config": {
         "host": "keypair.eu-west-1.snowflakecomputing.com", "warehouse": "WH", "database": "IMMUTA_KP",
         "authenticationType": "keyPair", "username": "IMMUTA_SYSTEM",
-        "privateKey": {"keyName": "PRIV_KEY_FILE", "content": "-----BEGIN PRIVATE KEY-----x"}}},
+        "privateKey": {"keyName": "PRIV_KEY_FILE", "userFilename": "rsa_key.p8",
+                       "content": "-----BEGIN PRIVATE KEY-----x"}}},
     {"type": "Snowflake", "autoBootstrap": True, "config": {
         "host": "oauth.eu-west-1.snowflakecomputing.com", "warehouse": "WH", "database": "IMMUTA_OA",
         "authenticationType": "oAuthClientCredentials",
@@ -83,6 +84,7 @@ def test_names_and_secret_placeholders(tenant: Sandbox, run_cli: RunCli, tmp_pat
     keypair = yaml.safe_load((folder / "snowflake-keypair-eu-west-1-snowflakecomputing-com.yaml").read_text())
     assert keypair["config"]["privateKey"] == {
         "keyName": "PRIV_KEY_FILE",
+        "userFilename": "rsa_key.p8",
         "content": "${env:SNOWFLAKE_KEYPAIR_EU_WEST_1_SNOWFLAKECOMPUTING_COM_PRIVATE_KEY_CONTENT}",
     }
     assert "password" not in keypair["config"]
