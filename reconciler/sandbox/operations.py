@@ -105,7 +105,7 @@ class Operations:
         for other in state.integrations.values():
             if other.type != contract.name or other.id == own_id:
                 continue
-            theirs = payload_of(other)
+            theirs = {"config": other.config}  # read only: no copy (a create checks every integration)
             if [key_text(get(theirs, path)) for path in contract.key_paths()] == key:
                 where = f" on {'/'.join(key)}" if key else ""
                 raise Rejected(409, f"{contract.name} integration already exists{where} (id = {other.id}).")
