@@ -19,7 +19,7 @@ from fake_time import FakeTime
 from reconciler.applying.apply import ApplyOptions, Interrupted, Result, apply_plan
 from reconciler.applying.poller import Poller
 from reconciler.applying.verify import Verification, verify
-from reconciler.client.immuta import Auth, ImmutaClient, RetryPolicy, SandboxTransport
+from reconciler.client.immuta import Auth, ImmutaClient, RetryPolicy
 from reconciler.desired import SecretMode
 from reconciler.errors import EXIT_ERROR, EXIT_OK, EXIT_REFUSED
 from reconciler.model import IntegrationKey
@@ -30,6 +30,7 @@ from reconciler.planning.plan import Action, Change, Plan
 from reconciler.render import apply_report
 from reconciler.sandbox import Faults, Sandbox, SandboxRequest, SandboxResponse
 from reconciler.sandbox.replies import boom, json_response
+from reconciler.sandbox.transport import SandboxTransport
 from reconciler.target import Target
 from reconciler.validation import schema
 

@@ -24,13 +24,14 @@ import yaml
 from reconciler.applying.apply import ApplyOptions, Result, apply_plan
 from reconciler.applying.poller import Poller, Schedule
 from reconciler.applying.verify import verify
-from reconciler.client.immuta import Auth, ImmutaClient, RetryPolicy, SandboxTransport
+from reconciler.client.immuta import Auth, ImmutaClient, RetryPolicy
 from reconciler.desired import SecretMode
 from reconciler.errors import ApiError
 from reconciler.planning import engine, gate
 from reconciler.planning.gate import GateOptions
 from reconciler.planning.plan import Action, Plan
 from reconciler.sandbox import Faults, Sandbox, SandboxRequest, SandboxResponse
+from reconciler.sandbox.transport import SandboxTransport
 from reconciler.target import Target
 from reconciler.validation import schema
 

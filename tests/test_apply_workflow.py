@@ -15,13 +15,14 @@ from reconciler.applying import workflow
 from reconciler.applying.apply import Progress
 from reconciler.applying.approval import NO_TERMINAL, Approval
 from reconciler.applying.poller import Schedule
-from reconciler.client.immuta import Auth, ImmutaClient, SandboxTransport
+from reconciler.client.immuta import Auth, ImmutaClient
 from reconciler.desired import SecretMode
 from reconciler.errors import RefusedError
 from reconciler.planning import engine, savedplan
 from reconciler.planning.gate import GateOptions
 from reconciler.planning.plan import Change
 from reconciler.sandbox.api import Sandbox
+from reconciler.sandbox.transport import SandboxTransport
 from reconciler.target import Target
 from reconciler.validation import schema
 

@@ -17,7 +17,6 @@ from reconciler.client.immuta import (
     ClientSettings,
     ImmutaClient,
     RetryPolicy,
-    SandboxTransport,
 )
 from reconciler.errors import (
     ApiError,
@@ -28,6 +27,7 @@ from reconciler.errors import (
     TransientError,
     ValidationFailed,
 )
+from reconciler.sandbox.transport import SandboxTransport
 from reconciler.sandbox.wire import ConnectionDropped, SandboxRequest, SandboxResponse
 from reconciler.secrets import Secret
 from reconciler.validation import schema

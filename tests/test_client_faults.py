@@ -11,12 +11,13 @@ import httpx
 import pytest
 
 from reconciler.applying.poller import Poller
-from reconciler.client.immuta import Auth, ImmutaClient, RetryPolicy, SandboxTransport
+from reconciler.client.immuta import Auth, ImmutaClient, RetryPolicy
 from reconciler.errors import TransientError
 from reconciler.model import IntegrationKey
 from reconciler.sandbox.api import Sandbox
 from reconciler.sandbox.faults import Faults
 from reconciler.sandbox.server import start_server
+from reconciler.sandbox.transport import SandboxTransport
 from reconciler.secrets import Secret
 from reconciler.validation import schema
 

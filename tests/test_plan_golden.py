@@ -22,11 +22,12 @@ import pytest
 from regenerating import regenerating
 
 from reconciler.cli import main
-from reconciler.client.immuta import Auth, ImmutaClient, SandboxTransport
+from reconciler.client.immuta import Auth, ImmutaClient
 from reconciler.planning import engine
 from reconciler.planning.plan import Action, Plan
 from reconciler.render import plan_json, plan_markdown, plan_text
 from reconciler.sandbox.api import Sandbox
+from reconciler.sandbox.transport import SandboxTransport
 from reconciler.target import Target
 from reconciler.validation.schema import load
 

@@ -21,11 +21,12 @@ from hypothesis import strategies as st
 
 from reconciler.applying.apply import ApplyOptions, apply_plan
 from reconciler.applying.poller import Poller, Schedule
-from reconciler.client.immuta import Auth, ImmutaClient, SandboxTransport
+from reconciler.client.immuta import Auth, ImmutaClient
 from reconciler.desired import SecretMode, load_desired
 from reconciler.planning import engine
 from reconciler.planning.plan import Plan
 from reconciler.sandbox.api import Sandbox
+from reconciler.sandbox.transport import SandboxTransport
 from reconciler.secrets import Lookup
 from reconciler.target import Target
 from reconciler.validation.schema import load

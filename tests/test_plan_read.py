@@ -12,11 +12,12 @@ from typing import Any
 import httpx
 import pytest
 
-from reconciler.client.immuta import AUTH_HINT, FORBIDDEN_HINT, Auth, ImmutaClient, RetryPolicy, SandboxTransport
+from reconciler.client.immuta import AUTH_HINT, FORBIDDEN_HINT, Auth, ImmutaClient, RetryPolicy
 from reconciler.errors import TransientError
 from reconciler.planning import engine
 from reconciler.sandbox import Faults, Sandbox, start_server
 from reconciler.sandbox.server import RunningServer
+from reconciler.sandbox.transport import SandboxTransport
 from reconciler.target import Target
 from reconciler.validation.schema import load
 

@@ -19,7 +19,6 @@ from reconciler.assumptions import A4_UPDATE_STATUS_AFTER_PUT, A5_DELETE_STATUS_
 from reconciler.client import answers, recovery, trace
 from reconciler.client.redaction import Redactor, scrub, scrub_all
 from reconciler.client.retry import Ambiguous, AnswerKind, Call, Retrier, retry_after, status_text
-from reconciler.client.sandbox_transport import SandboxTransport
 from reconciler.client.settings import (
     AUTH_HINT,
     FORBIDDEN_HINT,
@@ -42,7 +41,6 @@ __all__ = [
     "ClientSettings",
     "ImmutaClient",
     "RetryPolicy",
-    "SandboxTransport",
     "Timeouts",
 ]
 

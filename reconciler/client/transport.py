@@ -1,4 +1,4 @@
-"""The wire: with sandbox_transport, the only module that imports httpx.
+"""The wire: the only module of the client that imports httpx (the sandbox has its own transport).
 
 It builds the HTTP client (timeouts, connection limits, TLS trust, proxies from the environment), sends one
 request within a total deadline and a size limit on the answer, and turns each way a request can fail into a

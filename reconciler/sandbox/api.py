@@ -1,7 +1,5 @@
-"""The simulator: `Sandbox.handle(SandboxRequest) -> SandboxResponse`, one implementation for the in-process
-transport and the loopback server. Routing, authentication, faults and the request log live here; what
-each endpoint does lives in operations.py.
-"""
+"""The simulator: `Sandbox.handle(SandboxRequest) -> SandboxResponse`, for the in-process transport and the
+loopback server. Routing, authentication, faults, dialect, request log here; endpoints in operations.py."""
 
 from __future__ import annotations
 
@@ -15,36 +13,29 @@ from dataclasses import dataclass
 from typing import Any, cast, get_args
 from urllib.parse import unquote
 
-from reconciler.assumptions import A3_CREATE_STATUS
-from reconciler.model import IntegrationKey, parse_dotted
-from reconciler.sandbox import scripts
+from reconciler.sandbox import scripts, validation
 from reconciler.sandbox.auth import Gatekeeper
+from reconciler.sandbox.contract import TYPES, TypeContract, field_at
+from reconciler.sandbox.dialects import Dialect
 from reconciler.sandbox.faults import FaultInjector, Faults
-from reconciler.sandbox.operations import (
-    Operations,
-    Settings,
-    payload_of,
-    setup_key,
-    setup_key_of_values,
-    stored_form,
-    view,
-)
+from reconciler.sandbox.operations import Operations, Settings
+from reconciler.sandbox.paths import parse, put
+from reconciler.sandbox.payloads import payload_of, setup_key, setup_key_of_values
 from reconciler.sandbox.replies import Rejected, boom, json_response, rejected_response, text_response
 from reconciler.sandbox.tenant import StoredIntegration, Tenant, TenantState
-from reconciler.sandbox.validation import parse_body
+from reconciler.sandbox.views import effective_config, view
 from reconciler.sandbox.wire import ConnectionDropped, SandboxRequest, SandboxResponse
-from reconciler.validation.schema import SchemaSet, TypeSchema
-from reconciler.validation.schema import load as load_schemas
 
 Handler = Callable[[TenantState, "Call"], SandboxResponse]
 
 
 @dataclass(frozen=True, slots=True)
 class Call:
-    """One routed request: the path parameters and the parsed body."""
+    """One routed request: the path parameters, the parsed body and the dialect it is answered in."""
 
     params: Mapping[str, str]
     body: Any
+    dialect: Dialect
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,9 +52,10 @@ _SCRIPT_STAGES = r"(?P<stage>create|initial-create|cleanup|post-cleanup)"
 class Sandbox:
     """A simulated Immuta tenant speaking the Integrations API (shared/immuta-integrations-api.md).
 
-    `api_key=None` accepts any non-empty key. With `state_file`, the tenant lives in that JSON file and is
-    re-read on every request, so CLI runs and a server share it. `provisioning_seconds=0` settles every
-    transition by the next request. `clock` and `sleep` are injectable for tests.
+    `api_key=None` accepts any non-empty key. With `state_file`, the tenant lives in that JSON file (see
+    tenant.py for how it is shared). `provisioning_seconds=0` settles every transition by the next request.
+    `dialect`: how the server answers where the docs are silent (dialects.py); None: the one persisted in
+    the state (`sandbox configure --dialect`), else the defaults. `clock` and `sleep` are injectable.
     """
 
     def __init__(
@@ -76,18 +68,18 @@ class Sandbox:
         state_file: str | os.PathLike[str] | None = None,
         faults: Faults | None = None,
         require_manual_setup: bool = False,
+        dialect: Dialect | None = None,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
-        schemas: SchemaSet | None = None,
     ) -> None:
-        self.schemas = schemas or load_schemas()
         self.clock = clock
         self._sleep = sleep
         self._injector = FaultInjector(faults or Faults())
         self.gatekeeper = Gatekeeper(api_key, forbidden_keys, token_lifetime_seconds, clock)
         self.tenant = Tenant(state_file, clock)
         self.settings = Settings(provisioning_seconds, require_manual_setup)
-        self.operations = Operations(self.schemas, self._injector, self.settings, clock)
+        self.operations = Operations(self._injector, self.settings, clock)
+        self.dialect = dialect
         self._log_lock = threading.Lock()
         self.requests: list[tuple[str, str]] = []  # (method, path) of every request received, in order
         self._routes = (
@@ -125,6 +117,17 @@ class Sandbox:
         with self._log_lock:
             self.requests.clear()
 
+    def hold(self) -> None:
+        """For one command: read the state file once, keep the tenant in memory until `release()`."""
+        self.tenant.hold()
+
+    def release(self) -> None:
+        """Write the state file once (atomically, if anything changed) and let other processes at it."""
+        self.tenant.release()
+
+    def dialect_of(self, state: TenantState) -> Dialect:
+        return self.dialect if self.dialect is not None else Dialect.of(state.dialect)
+
     # -- HTTP ------------------------------------------------------------------------------------------
 
     def handle(self, request: SandboxRequest) -> SandboxResponse:
@@ -150,12 +153,11 @@ class Sandbox:
         try:
             if route.authenticated:
                 self.gatekeeper.check(headers.get("authorization"))
-            body = parse_body(request.body, headers.get("content-type", ""))
-            call = Call(match.groupdict(), body)
+            body = validation.parse_body(request.body, headers.get("content-type", ""))
             if not route.authenticated:
-                return handler(TenantState(), call)
-            with self.tenant.session() as state:
-                response = handler(state, call)
+                return handler(TenantState(), Call(match.groupdict(), body, Dialect()))
+            with self.tenant.session(read_only=method == "GET") as state:
+                response = handler(state, Call(match.groupdict(), body, self.dialect_of(state)))
         except Rejected as rejected:
             return rejected_response(rejected)
         created = handler == self._create and response.status < 300
@@ -174,72 +176,72 @@ class Sandbox:
         return json_response(200, self.gatekeeper.issue_token(call.body))
 
     def _list(self, state: TenantState, call: Call) -> SandboxResponse:
-        return json_response(200, self.operations.list(state))
+        return json_response(200, self.operations.list(state, call.dialect))
 
     def _create(self, state: TenantState, call: Call) -> SandboxResponse:
-        return json_response(A3_CREATE_STATUS, self.operations.create(state, call.body))
+        answer = self.operations.create(state, call.body, call.dialect)
+        return json_response(int(call.dialect["create_status"]), answer)
 
     def _get(self, state: TenantState, call: Call) -> SandboxResponse:
-        return json_response(200, view(self.operations.find(state, call.params["id"])))
+        return json_response(200, view(self.operations.find(state, call.params["id"]), call.dialect))
 
     def _update(self, state: TenantState, call: Call) -> SandboxResponse:
-        return json_response(200, self.operations.update(state, call.params["id"], call.body))
+        return json_response(200, self.operations.update(state, call.params["id"], call.body, call.dialect))
 
     def _delete(self, state: TenantState, call: Call) -> SandboxResponse:
-        return json_response(200, self.operations.delete(state, call.params["id"], call.body))
+        answer = self.operations.delete(state, call.params["id"], call.body, call.dialect)
+        if answer is None:
+            return SandboxResponse(204)
+        return json_response(int(call.dialect["delete_status"]), answer)
 
     def _status(self, state: TenantState, call: Call) -> SandboxResponse:
-        return json_response(200, self.operations.status(state, call.params["id"]))
+        return json_response(200, self.operations.status(state, call.params["id"], call.dialect))
 
     def _regenerate(self, state: TenantState, call: Call) -> SandboxResponse:
-        return json_response(200, self.operations.regenerate(state, call.params["id"]))
+        return json_response(200, self.operations.regenerate(state, call.params["id"], call.dialect))
 
     def _payload_script(self, state: TenantState, call: Call) -> SandboxResponse:
         stage = _stage(call.params["stage"])
-        return text_response(self.operations.payload_script(stage, call.body))
+        return text_response(self.operations.payload_script(stage, call.body, call.dialect))
 
     def _integration_script(self, state: TenantState, call: Call) -> SandboxResponse:
         stage = _stage(call.params["stage"])
-        return text_response(self.operations.integration_script(state, stage, call.params["id"], call.body))
+        script = self.operations.integration_script(state, stage, call.params["id"], call.body, call.dialect)
+        return text_response(script)
 
     # -- out of band: "someone in the UI", and the manual setup a person runs ---------------------------
 
     def list_integrations(self) -> list[dict[str, Any]]:
         """What `GET /integrations` would answer now (settled), without a request."""
-        with self.tenant.session() as state:
-            return self.operations.list(state)
+        with self.tenant.session(read_only=True) as state:
+            return self.operations.list(state, self.dialect_of(state))
 
     def oob_add(self, payload: Mapping[str, Any]) -> str:
         """Add an integration as someone in the UI would; it is enabled at once. ValueError when invalid."""
         with self.tenant.session() as state:
-            type_schema = self._checked(payload)
             try:
-                self.operations.check_unique(state, type_schema, payload, None)
+                contract = validation.check(payload)
+                self.operations.check_unique(state, contract, payload, None)
             except Rejected as rejected:
                 raise ValueError(rejected.message) from None
-            stored = stored_form(type_schema, payload)
-            integration = StoredIntegration(
-                state.new_id(), type_schema.name, stored.get("autoBootstrap"), stored.get("config"), "enabled"
-            )
-            state.integrations[integration.id] = integration
-            return integration.id
+            return self.operations.new_integration(state, contract, payload, self.dialect_of(state), "enabled").id
 
     def oob_edit(self, id_: str | int, dotted_path: str, value: Any) -> None:
         """Set one field (`config.audit.enabled`, `autoBootstrap`) of an integration behind Git's back."""
-        path = parse_dotted(dotted_path)
+        path = parse(dotted_path)
         if not path or path[0] not in ("autoBootstrap", "config"):
             raise ValueError(f"{dotted_path!r}: only autoBootstrap and config.* can be edited")
         with self.tenant.session() as state:
             integration = self._existing(state, id_)
-            if self.schemas.types[integration.type].is_secret(path):
+            spec = field_at(TYPES[integration.type], path)
+            if spec is not None and spec.secret:
                 raise ValueError(f"{dotted_path!r} is a secret: the sandbox stores none")
             if path == ("autoBootstrap",):
                 integration.auto_bootstrap = value
                 return
-            node = integration.config = integration.config if integration.config is not None else {}
-            for part in path[1:-1]:
-                node = node.setdefault(str(part), {})
-            node[str(path[-1])] = value
+            if integration.config is None:
+                integration.config = {}
+            put(integration.config, path[1:], value)
 
     def oob_remove(self, id_: str | int) -> None:
         """Delete an integration at once, without a transition."""
@@ -258,21 +260,21 @@ class Sandbox:
         with self.tenant.session() as state:
             state.require_manual_setup = required
 
-    def mark_setup_run(self, type_name: str, payload_or_key: Mapping[str, Any] | IntegrationKey) -> None:
-        """Record that the setup script for this natural key was run on the platform (issue 7)."""
-        type_schema = self.schemas.types[type_name]
-        if isinstance(payload_or_key, IntegrationKey):
-            key = setup_key_of_values(type_schema, [value for _, value in payload_or_key.parts])
+    def configure_dialect(self, dialect: Dialect) -> None:
+        """Persist a dialect in the state: every later run on this state file answers in it."""
+        with self.tenant.session() as state:
+            state.dialect = dict(dialect.choices)
+
+    def mark_setup_run(self, type_name: str, payload_or_key: Any) -> None:
+        """Record that the setup script for this natural key was run on the platform (issue 7). Takes a
+        payload, or anything with `.parts` (name, value) pairs of the key's values."""
+        contract: TypeContract = TYPES[type_name]
+        if isinstance(payload_or_key, Mapping):
+            key = setup_key(contract, {"type": type_name, **payload_or_key})
         else:
-            key = setup_key(type_schema, {"type": type_name, **payload_or_key})
+            key = setup_key_of_values(contract, [str(v) for n, v in payload_or_key.parts if n != "type"])
         with self.tenant.session() as state:
             state.setup_run.add(key)
-
-    def _checked(self, payload: Mapping[str, Any]) -> TypeSchema:
-        try:
-            return self.operations.validator.check(payload)
-        except Rejected as rejected:
-            raise ValueError(rejected.message) from None
 
     @staticmethod
     def _existing(state: TenantState, id_: str | int) -> StoredIntegration:
@@ -282,9 +284,13 @@ class Sandbox:
         return integration
 
     def payload(self, id_: str | int) -> dict[str, Any]:
-        """The stored payload of one integration (never a secret): what a test compares against."""
-        with self.tenant.session() as state:
-            return payload_of(self._existing(state, id_))
+        """The stored payload of one integration, documented defaults filled in (never a secret)."""
+        with self.tenant.session(read_only=True) as state:
+            integration = self._existing(state, id_)
+            payload = payload_of(integration)
+            if integration.config is not None:
+                payload["config"] = effective_config(TYPES[integration.type], integration.config)
+            return payload
 
 
 def _stage(text: str) -> scripts.Stage:

@@ -11,7 +11,7 @@ import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from reconciler.assumptions import A1_FORBIDDEN_STATUS, A1_UNAUTHORIZED_STATUS
+from reconciler.sandbox.assumptions import A1_FORBIDDEN_STATUS, A1_UNAUTHORIZED_STATUS
 from reconciler.sandbox.replies import Rejected
 
 NO_PERMISSION = "You do not have the APPLICATION_ADMIN permission required to manage integrations."

@@ -1,49 +1,29 @@
 """What each Integrations API endpoint does to the tenant (contract §2 to §5); HTTP is api.py's business.
 
-Every method works on a `TenantState` inside a session and either returns the answer's body or raises
-`Rejected` with the documented status and message.
+Every method works on a `TenantState` inside a session, in one `Dialect`, and either returns the answer's
+body or raises `Rejected` with the documented status and message.
 """
 
 from __future__ import annotations
 
-import copy
+import random
+import secrets as token_source
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from reconciler.assumptions import (
-    A4_UPDATE_STATUS_AFTER_PUT,
-    A5_DELETE_STATUS_AFTER_DELETE,
-    A6_STATUS_FIELDS,
-    A8_ID_AS_STRING,
-    A13_IMMUTABLE_CHANGE_STATUS,
-    A15_TRANSITIONAL_CONFLICT_STATUS,
-    A15_TRANSITIONAL_STATUSES,
-    A16_DELETE_CREDENTIAL_FIELDS,
-)
-from reconciler.model import IntegrationKey, Path, dotted
-from reconciler.sandbox import scripts
+from reconciler.sandbox import assumptions as a
+from reconciler.sandbox import scripts, validation
+from reconciler.sandbox.contract import TYPES, TypeContract
+from reconciler.sandbox.dialects import Dialect
 from reconciler.sandbox.faults import FaultInjector
-from reconciler.sandbox.replies import Rejected, validation_results
-from reconciler.sandbox.tenant import Pending, StoredIntegration, TenantState
-from reconciler.sandbox.validation import PayloadValidator, label
-from reconciler.validation.schema import SchemaSet, TypeSchema, get_path
+from reconciler.sandbox.paths import dotted, get, merged
+from reconciler.sandbox.payloads import key_text, payload_of, secrets_sent, setup_key, without_secrets
+from reconciler.sandbox.records import Pending, StoredIntegration, TenantState
+from reconciler.sandbox.replies import Rejected
+from reconciler.sandbox.views import effective_config, short_view, status_view, view
 
 DATABRICKS = "Databricks"
-PREREQUISITE_FAILED = "Validation of prerequisite setup failed. Unable to create integration."
-PREREQUISITE_FAILED_BY_TYPE = {DATABRICKS: "Processing Error: Error trying to get the current metastore info."}
-CREDENTIALS_REQUIRED = (
-    "Integrations that are automatically configured require privileged credentials to disable. "
-    "Please provide them in your payload."
-)
-CREDENTIALS_NOT_REQUIRED = (
-    "Credentials are not required for disable unless the integration was configured automatically. "
-    "If you need to update your integration credentials, use PUT to update the integration before disabling."
-)
-CREDENTIALS_NOT_REQUIRED_DATABRICKS = (
-    "Credentials are not required to disable a Databricks Unity Catalog integration. "
-    "If you need to update your integration credentials, use PUT to update the integration before disabling."
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,62 +33,15 @@ class Settings:
 
 
 def not_found(id_: str) -> Rejected:
-    return Rejected(404, f"No Integration found with ID {id_}.")
-
-
-def payload_of(integration: StoredIntegration, *, shared: bool = False) -> dict[str, Any]:
-    """The stored integration as a `{type, autoBootstrap, config}` payload (Trino: `{type}` only); a copy,
-    unless `shared` (for reading only)."""
-    payload: dict[str, Any] = {"type": integration.type}
-    if integration.auto_bootstrap is not None:
-        payload["autoBootstrap"] = integration.auto_bootstrap
-    if integration.config is not None:
-        payload["config"] = integration.config if shared else copy.deepcopy(integration.config)
-    return payload
-
-
-def view(integration: StoredIntegration) -> dict[str, Any]:
-    """An integration as GET answers it [doc + A10]: no secret was ever stored, so none can be returned."""
-    body: dict[str, Any] = {
-        "id": integration.id if A8_ID_AS_STRING else int(integration.id),
-        "status": integration.status,
-        "validationResults": validation_results(integration.type, integration.status),
-    }
-    return body | payload_of(integration)
-
-
-def without_secrets(type_schema: TypeSchema, value: Any, path: Path = ()) -> Any:
-    """A copy of a payload with every write-only field removed: what the tenant stores."""
-    if isinstance(value, Mapping):
-        return {
-            k: without_secrets(type_schema, v, (*path, k))
-            for k, v in value.items()
-            if not type_schema.is_secret((*path, k))
-        }
-    if isinstance(value, list):
-        return [without_secrets(type_schema, v, (*path, i)) for i, v in enumerate(value)]
-    return copy.deepcopy(value)
-
-
-def stored_form(type_schema: TypeSchema, payload: Mapping[str, Any]) -> dict[str, Any]:
-    """Server defaults filled in, secrets dropped [A10]."""
-    result: dict[str, Any] = without_secrets(type_schema, type_schema.apply_defaults(payload))
-    return result
+    return Rejected(404, a.NOT_FOUND_GET.format(id=id_))
 
 
 class Operations:
-    def __init__(
-        self,
-        schemas: SchemaSet,
-        injector: FaultInjector,
-        settings: Settings,
-        clock: Callable[[], float],
-    ) -> None:
-        self.schemas = schemas
-        self.validator = PayloadValidator(schemas)
+    def __init__(self, injector: FaultInjector, settings: Settings, clock: Callable[[], float]) -> None:
         self.injector = injector
         self.settings = settings
         self.clock = clock
+        self._shuffle = random.Random(0)  # `order=shuffled`: seeded, so a run is reproducible
 
     # -- reading ---------------------------------------------------------------------------------------
 
@@ -118,171 +51,209 @@ class Operations:
             raise not_found(id_)
         return integration
 
-    def list(self, state: TenantState) -> list[dict[str, Any]]:
-        return [view(i) for i in sorted(state.integrations.values(), key=lambda i: (len(i.id), i.id))]
+    def list(self, state: TenantState, dialect: Dialect) -> list[dict[str, Any]]:
+        ordered = sorted(state.integrations.values(), key=lambda i: (len(i.id), i.id))
+        if dialect["order"] == "newest":
+            ordered.reverse()
+        elif dialect["order"] == "shuffled":
+            self._shuffle.shuffle(ordered)
+        return [view(i, dialect) for i in ordered]
 
-    def status(self, state: TenantState, id_: str) -> dict[str, Any]:
-        full = view(self.find(state, id_))
-        return {name: full[name] for name in A6_STATUS_FIELDS}  # [A6]
+    def status(self, state: TenantState, id_: str, dialect: Dialect) -> dict[str, Any]:
+        return status_view(self.find(state, id_), dialect)
 
     # -- creating --------------------------------------------------------------------------------------
 
-    def create(self, state: TenantState, body: Any) -> dict[str, Any]:
-        type_schema = self.validator.check(body)
-        self.check_unique(state, type_schema, body, None)
+    def check(self, body: Any, dialect: Dialect, *, secrets_optional: bool = False) -> TypeContract:
+        free = dialect["errors"] == "free"
+        return validation.check(body, secrets_optional=secrets_optional, free_text=free)
+
+    def create(self, state: TenantState, body: Any, dialect: Dialect) -> dict[str, Any]:
+        contract = self.check(body, dialect)
+        self.check_unique(state, contract, body, None)
         manual = body.get("autoBootstrap") is False
         required = self.settings.require_manual_setup or state.require_manual_setup
-        if required and manual and setup_key(type_schema, body) not in state.setup_run:
-            raise Rejected(422, PREREQUISITE_FAILED)
+        if required and manual and setup_key(contract, body) not in state.setup_run:
+            raise Rejected(422, a.PREREQUISITE_FAILED)
         if self.injector.prerequisite_fails():
-            raise Rejected(422, PREREQUISITE_FAILED_BY_TYPE.get(type_schema.name, PREREQUISITE_FAILED))
-        stored = stored_form(type_schema, body)
-        integration = StoredIntegration(
-            state.new_id(), type_schema.name, stored.get("autoBootstrap"), stored.get("config"), "creating"
-        )
+            text = a.PREREQUISITE_FAILED_DATABRICKS if contract.name == DATABRICKS else a.PREREQUISITE_FAILED
+            raise Rejected(422, text)
+        integration = self.new_integration(state, contract, body, dialect, "creating")
         integration.pending = Pending("create", self._due(), self.injector.transition_fails("create"))
+        return short_view(integration, dialect)
+
+    def new_integration(
+        self, state: TenantState, contract: TypeContract, body: Mapping[str, Any], dialect: Dialect, status: str
+    ) -> StoredIntegration:
+        stored = without_secrets(contract, body)
+        integration = StoredIntegration(
+            state.new_id(), contract.name, stored.get("autoBootstrap"), stored.get("config"), status
+        )
+        integration.secrets = secrets_sent(contract, body, dialect["secrets"] == "clear")
+        integration.created = self.clock()
+        if contract.config is None:  # Trino: the Immuta API key its cluster is configured with [doc]
+            integration.api_key = token_source.token_hex(16)
         state.integrations[integration.id] = integration
-        full = view(integration)
-        return {name: full[name] for name in ("id", "status", "validationResults")}
+        return integration
 
     def check_unique(
-        self, state: TenantState, type_schema: TypeSchema, payload: Mapping[str, Any], own_id: str | None
+        self, state: TenantState, contract: TypeContract, payload: Mapping[str, Any], own_id: str | None
     ) -> None:
-        """409 on a natural-key twin [doc: Snowflake; A9 others], or on a taken `x-unique` value (S3 path).
+        """409 on a natural-key twin [doc: Snowflake; A9 others], or on a taken unique value (S3 path).
         Integrations still `deleting` count until they are gone."""
-        key = type_schema.key_of(payload)
+        key = [key_text(get(payload, path)) for path in contract.key_paths()]
         for other in state.integrations.values():
-            if other.type != type_schema.name or other.id == own_id:
+            if other.type != contract.name or other.id == own_id:
                 continue
-            theirs = payload_of(other, shared=True)
-            if type_schema.key_of(theirs) == key:
-                raise Rejected(409, conflict_message(key, other.id))
-            for path in type_schema.unique:
-                value = get_path(payload, path)
-                if value is not None and get_path(theirs, path) == value:
+            theirs = {"config": other.config}  # read only: no copy (a create checks every integration)
+            if [key_text(get(theirs, path)) for path in contract.key_paths()] == key:
+                where = f" on {'/'.join(key)}" if key else ""
+                raise Rejected(409, f"{contract.name} integration already exists{where} (id = {other.id}).")
+            for name in contract.unique:
+                path = tuple(name.split("."))
+                value = get(payload, path)
+                if value is not None and get(theirs, path) == value:
                     where = f"with {path[-1]} {value}"
-                    raise Rejected(409, f"{type_schema.name} integration already exists {where} (id = {other.id}).")
+                    raise Rejected(409, f"{contract.name} integration already exists {where} (id = {other.id}).")
 
     # -- changing --------------------------------------------------------------------------------------
 
-    def update(self, state: TenantState, id_: str, body: Any) -> dict[str, Any]:
+    def update(self, state: TenantState, id_: str, body: Any, dialect: Dialect) -> dict[str, Any]:
         """PUT takes the whole payload [A4]; immutable fields and the type cannot change [A13]."""
         integration = self.find(state, id_)
-        self._refuse_transitional(integration, "edited")
-        type_schema = self.validator.check(body)
-        if type_schema.name != integration.type:
+        self._refuse_transitional(integration, "edited", dialect)
+        contract = self.check(body, dialect)
+        if contract.name != integration.type:
             raise Rejected(
-                A13_IMMUTABLE_CHANGE_STATUS,
-                f'"type" cannot be changed from {integration.type} to {type_schema.name}; '
+                a.A13_IMMUTABLE_CHANGE_STATUS,
+                f'"type" cannot be changed from {integration.type} to {contract.name}; '
                 "delete and re-create the integration instead.",
             )
-        if type_schema.replace_on_any_change:
+        if contract.replace_on_any_change:
             raise Rejected(
-                A13_IMMUTABLE_CHANGE_STATUS,
-                f"{type_schema.name} integrations cannot be edited; delete and re-create the integration instead.",
+                a.A13_IMMUTABLE_CHANGE_STATUS,
+                f"{contract.name} integrations cannot be edited; delete and re-create the integration instead.",
             )
-        stored = stored_form(type_schema, body)
-        current = payload_of(integration, shared=True)
-        for path in sorted(type_schema.immutable, key=dotted):
-            if get_path(current, path) != get_path(stored, path):
+        stored = without_secrets(contract, body)
+        sent = secrets_sent(contract, body, dialect["secrets"] == "clear")
+        config: dict[str, Any] = stored.get("config") or {}
+        if dialect["put"] == "merge":  # an omitted field keeps its stored value
+            config = merged(integration.config or {}, config)
+            sent = {**integration.secrets, **sent}
+        before = effective_config(contract, integration.config or {})
+        after = effective_config(contract, config)
+        for path in contract.immutable_paths():
+            if get(before, path[1:]) != get(after, path[1:]):
                 raise Rejected(
-                    A13_IMMUTABLE_CHANGE_STATUS,
+                    a.A13_IMMUTABLE_CHANGE_STATUS,
                     f'"{dotted(path)}" cannot be changed after the integration is created; '
                     "delete and re-create the integration to change it.",
                 )
-        self.check_unique(state, type_schema, body, integration.id)
+        self.check_unique(state, contract, {**body, "config": config}, integration.id)
         previous = integration.snapshot()
         integration.auto_bootstrap = stored.get("autoBootstrap")
-        integration.config = stored.get("config")
-        integration.status = A4_UPDATE_STATUS_AFTER_PUT
-        integration.pending = Pending("edit", self._due(), self.injector.transition_fails("edit"), previous)
-        return view(integration)
+        integration.config = config
+        integration.secrets = sent
+        integration.status = a.A4_STATUS_AFTER_PUT
+        integration.pending = Pending("edit", self._due(integration), self.injector.transition_fails("edit"), previous)
+        return view(integration, dialect)
 
-    def delete(self, state: TenantState, id_: str, body: Any) -> dict[str, Any]:
-        """DELETE with the credential rules of contract §5 [doc + A16]."""
+    def delete(self, state: TenantState, id_: str, body: Any, dialect: Dialect) -> dict[str, Any] | None:
+        """DELETE with the credential rules of contract §5 [doc + A16]; None: answered with no body."""
         integration = state.integrations.get(id_)
         if integration is None:
-            raise Rejected(404, f"No integration found with ID {id_}.")
-        self._refuse_transitional(integration, "deleted")
-        if body is not None and not isinstance(body, dict):
-            raise Rejected(400, f"{label(())} must be of type object")
-        credentials_sent = bool(body)
-        if credentials_sent and integration.type == DATABRICKS:
-            raise Rejected(400, CREDENTIALS_NOT_REQUIRED_DATABRICKS)
-        fields = A16_DELETE_CREDENTIAL_FIELDS.get(integration.type)
-        needed = integration.auto_bootstrap is True and fields is not None
-        if needed and not credentials_sent:
-            raise Rejected(400, CREDENTIALS_REQUIRED)
-        if credentials_sent and not needed:
-            raise Rejected(400, CREDENTIALS_NOT_REQUIRED)
-        assert fields is not None or not credentials_sent
-        for name in body or {}:
-            if fields is not None and name not in fields:
-                raise Rejected(400, f"{label((str(name),))} is not allowed")
-        # Nothing of the credentials is kept: the sandbox checks no credential value.
-        integration.status = A5_DELETE_STATUS_AFTER_DELETE
-        integration.pending = Pending("delete", self._due(), self.injector.transition_fails("delete"))
-        return view(integration)
-
-    def regenerate(self, state: TenantState, id_: str) -> dict[str, Any]:
-        """Regenerates the integration's Immuta API key (SaaS); the new key is not shown."""
-        integration = self.find(state, id_)
-        self._refuse_transitional(integration, "changed")
-        return view(integration)
-
-    def _refuse_transitional(self, integration: StoredIntegration, verb: str) -> None:
-        if integration.status in A15_TRANSITIONAL_STATUSES:
+            raise Rejected(404, a.NOT_FOUND_DELETE.format(id=id_))
+        self._refuse_transitional(integration, "deleted", dialect)
+        credentials = self._credentials(body, dialect)
+        contract = TYPES[integration.type]
+        if credentials and contract.name == DATABRICKS:
+            old = dialect["release"] == "2024.2"
             raise Rejected(
-                A15_TRANSITIONAL_CONFLICT_STATUS,
-                f"Integration {integration.id} cannot be {verb} while its status is {integration.status}.",
+                400, a.CREDENTIALS_NOT_REQUIRED_DATABRICKS_OLD if old else a.CREDENTIALS_NOT_REQUIRED_DATABRICKS
             )
+        needed = integration.auto_bootstrap is True and contract.delete_fields is not None
+        if credentials and not needed:
+            raise Rejected(400, a.CREDENTIALS_NOT_REQUIRED)
+        if needed:
+            allowed = contract.delete_fields or ()
+            for name in credentials:
+                if name not in allowed:
+                    raise Rejected(400, f"{validation.label((str(name),))} is not allowed")
+            method = str((integration.config or {}).get("authenticationType", ""))
+            wanted = contract.delete_required.get(method, ())
+            if not credentials or any(credentials.get(name) in (None, "") for name in wanted):
+                raise Rejected(400, a.CREDENTIALS_REQUIRED)
+        # Nothing of the credentials is kept: the sandbox checks no credential value.
+        integration.status = a.A5_STATUS_AFTER_DELETE
+        integration.pending = Pending("delete", self._due(integration), self.injector.transition_fails("delete"))
+        answer = view(integration, dialect)
+        if dialect["deleted"] == "vanish" and not integration.pending.fails:
+            del state.integrations[integration.id]
+        return None if dialect["delete_status"] == "204" else answer
 
-    def _due(self) -> float:
-        return self.clock() + self.settings.provisioning_seconds
+    @staticmethod
+    def _credentials(body: Any, dialect: Dialect) -> dict[str, Any]:
+        if body is not None and not isinstance(body, dict):
+            raise Rejected(400, f"{validation.label(())} must be of type object")
+        if dialect["delete_credentials"] != "config" or not body:
+            return dict(body or {})
+        for name in body:
+            if name != "config":
+                raise Rejected(400, f"{validation.label((str(name),))} is not allowed")
+        nested = body.get("config")
+        if nested is not None and not isinstance(nested, dict):
+            raise Rejected(400, f"{validation.label(('config',))} must be of type object")
+        return dict(nested or {})
+
+    def regenerate(self, state: TenantState, id_: str, dialect: Dialect) -> dict[str, Any]:
+        """Regenerates the integration's Immuta API key (SaaS); the new key is not shown in the answer."""
+        integration = self.find(state, id_)
+        self._refuse_transitional(integration, "changed", dialect)
+        if integration.api_key is not None:
+            integration.api_key = token_source.token_hex(16)
+        return short_view(integration, dialect)
+
+    def _refuse_transitional(self, integration: StoredIntegration, verb: str, dialect: Dialect) -> None:
+        if integration.status not in a.A15_TRANSITIONAL_STATUSES or dialect["transitional"] == "queued":
+            return
+        status = a.A15_TRANSITIONAL_CONFLICT_STATUS if dialect["transitional"] == "409" else 422
+        raise Rejected(
+            status, f"Integration {integration.id} cannot be {verb} while its status is {integration.status}."
+        )
+
+    def _due(self, queued_after: StoredIntegration | None = None) -> float:
+        """When a transition started now ends; `transitional=queued`: after the one under way."""
+        start = self.clock()
+        if queued_after is not None and queued_after.pending is not None:
+            start = max(start, queued_after.pending.due)
+        return start + self.settings.provisioning_seconds
 
     # -- scripts ---------------------------------------------------------------------------------------
 
-    def payload_script(self, stage: scripts.Stage, body: Any) -> str:
+    def payload_script(self, stage: scripts.Stage, body: Any, dialect: Dialect) -> str:
         """`/integrations/scripts/{create,initial-create,cleanup,post-cleanup}`: body = the create payload."""
         if stage in ("create", "initial-create") and isinstance(body, dict) and body.get("autoBootstrap") is True:
-            raise Rejected(400, f"{label(('autoBootstrap',))} must be [false]")
+            raise Rejected(400, f"{validation.label(('autoBootstrap',))} must be [false]")
         # A cleanup script removes what exists: the caller may no longer hold the secrets (GET never returns
         # them), and a script never contains one, so missing secrets are no reason to refuse (issue 7).
-        type_schema = self.validator.check(body, secrets_optional=stage in ("cleanup", "post-cleanup"))
+        contract = self.check(body, dialect, secrets_optional=stage in ("cleanup", "post-cleanup"))
         allowed = scripts.ONLY_FOR.get(stage)
-        if allowed is not None and type_schema.name not in allowed:
+        if allowed is not None and contract.name not in allowed:
             raise Rejected(
                 400,
                 f"The {stage} script is only available for {' and '.join(sorted(allowed))} integrations.",
             )
-        return scripts.script(stage, without_secrets(type_schema, body))
+        return scripts.script(stage, without_secrets(contract, body))
 
-    def integration_script(self, state: TenantState, stage: scripts.Stage, id_: str, body: Any) -> str:
+    def integration_script(
+        self, state: TenantState, stage: scripts.Stage, id_: str, body: Any, dialect: Dialect
+    ) -> str:
         """`/integrations/{id}/scripts/{edit,delete}`; an edit script may take the new payload as body."""
         integration = self.find(state, id_)
         payload = payload_of(integration)
         if stage == "edit" and body is not None:
-            type_schema = self.validator.check(body)
-            if type_schema.name != integration.type:
-                raise Rejected(A13_IMMUTABLE_CHANGE_STATUS, f'"type" cannot be changed from {integration.type}.')
-            payload = without_secrets(type_schema, body)
+            contract = self.check(body, dialect)
+            if contract.name != integration.type:
+                raise Rejected(a.A13_IMMUTABLE_CHANGE_STATUS, f'"type" cannot be changed from {integration.type}.')
+            payload = without_secrets(contract, body)
         return scripts.script(stage, payload)
-
-
-def setup_key(type_schema: TypeSchema, payload: Mapping[str, Any]) -> str:
-    """How the state file names a natural key whose manual setup was run: `Native S3[config.name=lake]`."""
-    values = [get_path(payload, path) for path in type_schema.natural_key]
-    return setup_key_of_values(type_schema, ["" if v is None else str(v) for v in values])
-
-
-def setup_key_of_values(type_schema: TypeSchema, values: list[str]) -> str:
-    inner = ",".join(f"{dotted(p)}={v}" for p, v in zip(type_schema.natural_key, values, strict=True))
-    return f"{type_schema.name}[{inner}]"
-
-
-def conflict_message(key: IntegrationKey, id_: str) -> str:
-    """`Snowflake integration already exists on acme.snowflakecomputing.com (id = 3).` [doc]; the other
-    types alike, their natural-key values joined by `/` (`Redshift … on <host>/<database> (id = 3).`)."""
-    values = [value for name, value in key.parts if name != "type"]
-    where = f" on {'/'.join(values)}" if values else ""
-    return f"{key.type} integration already exists{where} (id = {id_})."

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any
 
-from reconciler.assumptions import A7_SCRIPT_CONTENT_TYPE
+from reconciler.sandbox.assumptions import A7_SCRIPT_CONTENT_TYPE
 from reconciler.sandbox.wire import SandboxResponse
 
 JSON_CONTENT_TYPE = "application/json; charset=utf-8"

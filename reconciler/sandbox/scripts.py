@@ -9,14 +9,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from reconciler.scripts import INITIAL_CREATE_TYPES, POST_CLEANUP_TYPES
+from reconciler.sandbox.contract import TYPES
 
 Stage = Literal["create", "initial-create", "cleanup", "post-cleanup", "edit", "delete"]
 
 # The stages that exist only for some types (contract §2); every type has the others.
 ONLY_FOR: dict[Stage, frozenset[str]] = {
-    "initial-create": INITIAL_CREATE_TYPES,
-    "post-cleanup": POST_CLEANUP_TYPES,
+    stage: frozenset(name for name, contract in TYPES.items() if stage in contract.setup_scripts)
+    for stage in ("initial-create", "post-cleanup")
 }
 SYSTEM_USER = "IMMUTA_SYSTEM_ACCOUNT"
 

@@ -1,46 +1,48 @@
-"""Joi-style 400 messages for request bodies, read from the schemas [A14].
+"""400 answers for request bodies, checked against the simulator's own table (contract.py) [A14].
 
-Like Joi with `abortEarly`, one message is answered: the first problem in schema order (a key's own
-problems before those of the keys after it, unknown keys after the known ones). A message never quotes the
-value of a secret (writeOnly) field.
+Like Joi with `abortEarly`, one problem is answered: the first in declaration order (a field's problems
+before those of the fields after it, unknown keys after the known ones). A message never quotes the value
+of a secret field. The wording is Joi's (`"config.warehouse" is required`) or, in the `errors=free` dialect,
+a sentence.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-import jsonschema
 import yaml
 
-from reconciler.assumptions import A14_VALIDATION_STATUS
-from reconciler.model import Path
+from reconciler.sandbox.assumptions import A14_VALIDATION_STATUS
+from reconciler.sandbox.contract import NOT_TRUE, TYPE_NAMES, TYPES, Field, TypeContract, field_at
+from reconciler.sandbox.paths import Path, get, has, parse
 from reconciler.sandbox.replies import Rejected
-from reconciler.validation.schema import SchemaSet, TypeSchema
 
-_TYPE_WORDS = {
+_LAST = 10**6  # sorts after every declared position
+_KIND_WORDS = {
     "string": "must be a string",
-    "number": "must be a number",
+    "integer": "must be a number",
     "boolean": "must be a boolean",
     "object": "must be of type object",
     "array": "must be an array",
-    "null": "must be null",
 }
-_BOUNDS = {
-    "minimum": "must be greater than or equal to",
-    "maximum": "must be less than or equal to",
-    "exclusiveMinimum": "must be greater than",
-    "exclusiveMaximum": "must be less than",
-}
-_LAST = 10**6  # sorts after every real position
 
 
 @dataclass(frozen=True, slots=True, order=True)
 class Issue:
     order: tuple[int, ...]
-    message: str
+    path: Path = field(compare=False)
+    problem: str = field(compare=False)  # `is required`, `must be a string`…
+
+    def joi(self) -> str:
+        return f"{label(self.path)} {self.problem}"
+
+    def free(self) -> str:
+        where = label(self.path)[1:-1]
+        return f"Invalid integration payload: {where} {self.problem}."
 
 
 def parse_body(body: bytes, content_type: str = "") -> Any:
@@ -66,118 +68,134 @@ def label(path: Path) -> str:
     return f'"{text or "value"}"'
 
 
-def _plain(value: Any) -> str:
-    return value if isinstance(value, str) else json.dumps(value)
+def _choices(values: tuple[Any, ...] | list[Any]) -> str:
+    return "[" + ", ".join(v if isinstance(v, str) else json.dumps(v) for v in values) + "]"
 
 
-def _listed(value: Any) -> list[Any]:
-    return list(value) if isinstance(value, list | tuple) else [value]
+def check(payload: Any, *, secrets_optional: bool = False, free_text: bool = False) -> TypeContract:
+    """The payload's contract; raises `Rejected(400, <first problem>)` when it is invalid. `secrets_optional`:
+    a missing secret is no problem (a cleanup script needs no credential)."""
+    found = issues(payload, secrets_optional=secrets_optional)
+    if found:
+        first = found[0]
+        raise Rejected(A14_VALIDATION_STATUS, first.free() if free_text else first.joi())
+    return TYPES[payload["type"]]
 
 
-def _choices(values: list[Any]) -> str:
-    return "[" + ", ".join(_plain(v) for v in values) + "]"
+def issues(payload: Any, *, secrets_optional: bool = False) -> list[Issue]:
+    if not isinstance(payload, Mapping):
+        return [Issue((), (), "must be of type object")]
+    type_name = payload.get("type")
+    if type_name is None:
+        return [Issue((0,), ("type",), "is required")]
+    if not isinstance(type_name, str) or type_name not in TYPES:
+        return [Issue((0,), ("type",), f"must be one of {_choices(list(TYPE_NAMES))}")]
+    contract = TYPES[type_name]
+    found: list[Issue] = []
+    for position, key in enumerate(payload):
+        if key not in ("type", "autoBootstrap", "config"):  # `lifecycle` and `ensure` are file-only
+            found.append(Issue((_LAST + position,), (str(key),), "is not allowed"))
+    found.extend(_auto_bootstrap(contract, payload))
+    if contract.config is None:
+        if "config" in payload:
+            found.append(Issue((2,), ("config",), "is not allowed"))
+    elif "config" not in payload:
+        found.append(Issue((2,), ("config",), "is required"))
+    else:
+        found.extend(_value(Field("object", fields=contract.config), payload["config"], ("config",), (2,)))
+        if isinstance(payload["config"], Mapping):
+            found.extend(_required(contract, payload, secrets_optional))
+    return sorted(found)
 
 
-class PayloadValidator:
-    """Checks `{type, autoBootstrap, config}` bodies against the type's schema, with the shared registry."""
-
-    def __init__(self, schemas: SchemaSet) -> None:
-        self.schemas = schemas
-        self._validators: dict[str, jsonschema.Draft202012Validator] = {}
-
-    def check(self, payload: Any, *, secrets_optional: bool = False) -> TypeSchema:
-        """The payload's type schema; raises `Rejected(400, <first problem>)` when the payload is invalid.
-        `secrets_optional`: a missing secret is no problem (a cleanup script needs no credential)."""
-        issues = self.issues(payload, secrets_optional=secrets_optional)
-        if issues:
-            raise Rejected(A14_VALIDATION_STATUS, issues[0].message)
-        return self.schemas.types[payload["type"]]
-
-    def issues(self, payload: Any, *, secrets_optional: bool = False) -> list[Issue]:
-        if not isinstance(payload, Mapping):
-            return [Issue((), f"{label(())} must be of type object")]
-        type_name = payload.get("type")
-        if type_name is None:
-            return [Issue((), f"{label(('type',))} is required")]
-        if not isinstance(type_name, str) or type_name not in self.schemas.types:
-            return [Issue((), f"{label(('type',))} must be one of {_choices(list(self.schemas.type_names))}")]
-        type_schema = self.schemas.types[type_name]
-        top = list(type_schema.properties(type_schema.root) or {})
-        found: list[Issue] = []
-        for position, key in enumerate(payload):
-            if key not in top:  # `lifecycle` and `ensure` are file-only: never API fields
-                found.append(Issue((_LAST + position,), f"{label((str(key),))} is not allowed"))
-        for error in self._validator(type_name).iter_errors(dict(payload)):
-            found.extend(self._describe(type_schema, error, secrets_optional))
-        for path, _ in type_schema.unknown_fields(payload):
-            found.append(Issue(_order(type_schema, path), f"{label(path)} is not allowed"))
-        return sorted(found)
-
-    def _validator(self, type_name: str) -> jsonschema.Draft202012Validator:
-        if type_name not in self._validators:
-            root = self.schemas.types[type_name].root
-            self._validators[type_name] = jsonschema.Draft202012Validator(root, registry=self.schemas.registry)
-        return self._validators[type_name]
-
-    def _describe(
-        self, type_schema: TypeSchema, error: jsonschema.ValidationError, secrets_optional: bool = False
-    ) -> list[Issue]:
-        path: Path = tuple(error.absolute_path)
-        keyword = error.validator
-        instance = error.instance
-        at = _order(type_schema, path)
-        name = label(path)
-        if keyword == "required":
-            present = instance if isinstance(instance, Mapping) else {}
-            missing = [str(key) for key in _listed(error.validator_value) if key not in present]
-            if secrets_optional:
-                missing = [key for key in missing if not type_schema.is_secret((*path, key))]
-            return [Issue(_order(type_schema, (*path, key)), f"{label((*path, key))} is required") for key in missing]
-        if keyword == "type":
-            expected = error.validator_value if isinstance(error.validator_value, list) else [error.validator_value]
-            first = str(expected[0])
-            if first == "integer":
-                is_number = isinstance(instance, int | float) and not isinstance(instance, bool)
-                text = "must be an integer" if is_number else "must be a number"
-            else:
-                text = _TYPE_WORDS.get(first, f"must be of type {first}")
-            return [Issue((*at, 0), f"{name} {text}")]
-        if keyword == "enum":
-            return [Issue((*at, 1), f"{name} must be one of {_choices(_listed(error.validator_value))}")]
-        if keyword == "const":
-            return [Issue((*at, 1), f"{name} must be {_choices([error.validator_value])}")]
-        if keyword == "minLength" and isinstance(instance, str) and not instance:
-            return [Issue((*at, 1), f"{name} is not allowed to be empty")]
-        if keyword == "minLength":
-            return [Issue((*at, 2), f"{name} length must be at least {error.validator_value} characters long")]
-        if keyword == "maxLength":
-            limit = error.validator_value
-            return [Issue((*at, 2), f"{name} length must be less than or equal to {limit} characters long")]
-        if keyword == "pattern":
-            shown = "" if type_schema.is_secret(path) else f" with value {json.dumps(instance)}"
-            return [Issue((*at, 2), f"{name}{shown} fails to match the required pattern: /{error.validator_value}/")]
-        if keyword in _BOUNDS:
-            return [Issue((*at, 2), f"{name} {_BOUNDS[keyword]} {error.validator_value}")]
-        if keyword == "minItems":
-            return [Issue((*at, 2), f"{name} must contain at least {error.validator_value} items")]
-        if keyword == "uniqueItems":
-            return [Issue((*at, 2), f"{name} contains a duplicate value")]
-        if keyword == "additionalProperties" and isinstance(instance, Mapping):
-            known = error.schema.get("properties", {}) if isinstance(error.schema, Mapping) else {}
-            extra = [str(key) for key in instance if key not in known]
-            return [Issue((*at, _LAST), f"{label((*path, key))} is not allowed") for key in extra]
-        # `not` and friends: the key-level checks above name the culprit; this one only backs them up.
-        return [Issue((_LAST * _LAST,), f"{name} is invalid")]
+def _auto_bootstrap(contract: TypeContract, payload: Mapping[str, Any]) -> list[Issue]:
+    where = ("autoBootstrap",)
+    if contract.auto_bootstrap == "absent":
+        return [Issue((1,), where, "is not allowed")] if "autoBootstrap" in payload else []
+    if "autoBootstrap" not in payload:
+        return [Issue((1,), where, "is required")]
+    value = payload["autoBootstrap"]
+    if contract.auto_bootstrap == "false" and value is not False:
+        return [Issue((1,), where, "must be [false]")]
+    return [] if isinstance(value, bool) else [Issue((1,), where, "must be a boolean")]
 
 
-def _order(type_schema: TypeSchema, path: Path) -> tuple[int, ...]:
-    """The position of a path in schema order: each key's index among its parent's declared properties."""
-    positions: list[int] = []
-    for depth, part in enumerate(path):
-        if isinstance(part, int):
-            positions.append(part)
+def _required(contract: TypeContract, payload: Mapping[str, Any], secrets_optional: bool) -> list[Issue]:
+    wanted: list[Path] = [("config", name) for name, spec in (contract.config or {}).items() if spec.required]
+    for rule in contract.rules:
+        if all(_holds(payload, parse(path), value) for path, value in rule.when):
+            wanted.extend(parse(p) for p in rule.require)
+    found: list[Issue] = []
+    for path in dict.fromkeys(wanted):
+        spec = field_at(contract, path)
+        if has(payload, path) or not isinstance(get(payload, path[:-1]), Mapping):
+            continue  # present, or its parent is missing (and reported, when required) or not an object
+        if secrets_optional and spec is not None and spec.secret:
             continue
-        parent = type_schema.field(path[:depth]) or {}
-        names = list(type_schema.properties(parent) or {})
+        found.append(Issue(_order(contract, path), path, "is required"))
+    return found
+
+
+def _holds(payload: Mapping[str, Any], path: Path, value: Any) -> bool:
+    actual = get(payload, path)
+    return actual is not True if value is NOT_TRUE else bool(actual == value and type(actual) is type(value))
+
+
+def _order(contract: TypeContract, path: Path) -> tuple[int, ...]:
+    positions = [2]
+    fields = contract.config
+    for part in path[1:]:
+        names = list(fields or {})
         positions.append(names.index(part) if part in names else _LAST)
+        spec = (fields or {}).get(str(part))
+        fields = spec.fields if spec is not None else None
     return tuple(positions)
+
+
+def _value(spec: Field, value: Any, path: Path, at: tuple[int, ...]) -> list[Issue]:
+    """The problem of one value (with those of its children), in declaration order."""
+    problem = _problem(spec, value, path)
+    if problem is not None:
+        return [Issue(at, path, problem)]
+    found: list[Issue] = []
+    if spec.kind == "object" and spec.fields is not None:
+        names = list(spec.fields)
+        for position, (name, child) in enumerate(value.items()):
+            if name in spec.fields:
+                found.extend(_value(spec.fields[name], child, (*path, name), (*at, names.index(name))))
+            else:
+                found.append(Issue((*at, _LAST + position), (*path, str(name)), "is not allowed"))
+    if spec.kind == "array" and spec.items is not None:
+        for index, item in enumerate(value):
+            found.extend(_value(spec.items, item, (*path, index), (*at, index)))
+    return found
+
+
+def _problem(spec: Field, value: Any, path: Path) -> str | None:
+    if spec.kind == "integer":
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return "must be a number"
+        if isinstance(value, float) and not value.is_integer():
+            return "must be an integer"
+        if value < 1:
+            return "must be greater than or equal to 1"
+        if spec.maximum is not None and value > spec.maximum:
+            return f"must be less than or equal to {spec.maximum}"
+        return None
+    expected = {"string": str, "boolean": bool, "object": Mapping, "array": list}[spec.kind]
+    if not isinstance(value, expected):
+        return _KIND_WORDS[spec.kind]
+    if not isinstance(value, str):
+        return None
+    if spec.choices and value not in spec.choices:
+        return (
+            f"must be {_choices(spec.choices)}"
+            if len(spec.choices) == 1
+            else f"must be one of {_choices(spec.choices)}"
+        )
+    if not value:
+        return "is not allowed to be empty"
+    if spec.pattern is not None and re.search(spec.pattern, value) is None:
+        shown = "" if spec.secret else f" with value {json.dumps(value)}"
+        return f"{shown} fails to match the required pattern: /{spec.pattern}/".lstrip()
+    return None

@@ -1,5 +1,5 @@
 """The simulator's view of HTTP: plain request/response values, so one implementation serves both the
-in-process transport (wrapped by client.py, the only module that imports httpx) and the loopback server."""
+in-process transport (transport.py wraps it for httpx) and the loopback server."""
 
 from __future__ import annotations
 

@@ -37,7 +37,8 @@ from reconciler.loading.loader import load_paths
 from reconciler.planning.plan import PlanOptions, make_plan
 from reconciler.render import plan_text
 from reconciler.sandbox import Sandbox, start_server
-from reconciler.sandbox.operations import stored_form
+from reconciler.sandbox.contract import TYPES as SANDBOX_TYPES
+from reconciler.sandbox.payloads import without_secrets
 from reconciler.secrets import Lookup
 from reconciler.validation import schema
 from reconciler.validation.validate import ValidationOptions, check_documents
@@ -98,7 +99,10 @@ def populate(folder: Path, state_file: Path, count: int) -> None:
     integrations: dict[str, Any] = {}
     for index in range(count):
         (folder / f"snowflake-{index:04d}.yaml").write_text(TEMPLATE.format(index=index), encoding="utf-8")
-        stored = stored_form(snowflake, payload(index, "IMMUTA_WH" if index % 10 else "OLD_WH"))
+        stored = without_secrets(
+            SANDBOX_TYPES["Snowflake"],
+            snowflake.apply_defaults(payload(index, "IMMUTA_WH" if index % 10 else "OLD_WH")),
+        )
         id_ = str(index + 1)
         integrations[id_] = {"id": id_, "status": "enabled", **stored}
     document = {"format_version": 1, "next_id": count + 1, "integrations": integrations, "setup_run": []}

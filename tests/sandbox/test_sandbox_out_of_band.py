@@ -9,7 +9,6 @@ import pytest
 from sandbox_harness import KEY, Call, FakeClock, make_call
 from sandbox_testdata import payload
 
-from reconciler.assumptions import A7_SCRIPT_CONTENT_TYPE
 from reconciler.sandbox import Sandbox
 from reconciler.validation.schema import load
 
@@ -69,7 +68,7 @@ def test_manual_create_needs_its_setup_run_first(tmp_path: Path, clock: FakeCloc
     assert call("POST", "/integrations", manual).status == 422
     assert call("POST", "/integrations", payload("Snowflake", host="auto.snowflakecomputing.com")).status == 200
     script = call("POST", "/integrations/scripts/create", manual)
-    assert script.headers["content-type"] == A7_SCRIPT_CONTENT_TYPE
+    assert script.headers["content-type"] == "text/plain; charset=utf-8"  # [A7]
 
     # the person runs the script; another process (the CLI) records it in the shared state file
     Sandbox(api_key=KEY, clock=clock, state_file=state).mark_setup_run("Snowflake", manual)

@@ -40,14 +40,35 @@ def test_every_example_payload_is_accepted(call: Call, type_name: str) -> None:
             '"config.authenticationType" must be one of [userPassword, keyPair, oAuthClientCredentials]',
         ),
         (payload("Snowflake", password=None), '"config.password" is required'),
+        (  # §7: keyPair needs keyName, userFilename and content
+            payload("Snowflake", authenticationType="keyPair", password=None, privateKey={"keyName": "PRIV_KEY_FILE"}),
+            '"config.privateKey.userFilename" is required',
+        ),
         (
             payload(
                 "Snowflake",
                 authenticationType="keyPair",
                 password=None,
-                privateKey={"keyName": "PRIV_KEY_FILE", "userFilename": "k.p8"},
+                privateKey={"keyName": "PRIV_KEY_FILE", "userFilename": "rsa_key.p8"},
             ),
             '"config.privateKey.content" is required',
+        ),
+        (
+            payload("Snowflake", authenticationType="keyPair", password=None, privateKey={"content": "x"}),
+            '"config.privateKey.keyName" is required',
+        ),
+        (
+            payload("Snowflake", authenticationType="keyPair", password=None, privateKey={"keyName": "KEY"}),
+            '"config.privateKey.keyName" must be [PRIV_KEY_FILE]',
+        ),
+        (  # §7: oAuthClientCredentials needs useCertificate
+            payload(
+                "Snowflake",
+                authenticationType="oAuthClientCredentials",
+                password=None,
+                oAuthClientConfig={"clientId": "c", "authorityUrl": "https://idp/token", "clientSecret": "s"},
+            ),
+            '"config.oAuthClientConfig.useCertificate" is required',
         ),
         (
             payload("Snowflake", host="https://acme.snowflakecomputing.com"),
@@ -107,6 +128,11 @@ def test_server_defaults_are_filled_in(call: Call) -> None:
     assert config["port"] == 1433
     assert config["metadataDelimiters"] == {"hashDelimiter": "|", "hashKeyDelimiter": ":", "arrayDelimiter": ","}
     assert config["impersonation"] == {"enabled": False}
+
+
+def test_native_s3_gets_no_port_default(call: Call) -> None:  # §7: port is not a documented S3 field
+    call("POST", "/integrations", payload("Native S3"))
+    assert "port" not in call("GET", "/integrations/1").json["config"]
 
 
 def test_defaults_fill_nested_objects_the_user_gave_partly(call: Call) -> None:

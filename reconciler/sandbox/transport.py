@@ -1,4 +1,4 @@
-"""The in-process simulator as an httpx transport (to be replaced by one the sandbox ships)."""
+"""The in-process simulator as an httpx transport: what `--sandbox` runs talk to, without a socket."""
 
 from __future__ import annotations
 
@@ -10,11 +10,15 @@ from reconciler.sandbox.wire import ConnectionDropped, SandboxRequest, SandboxRe
 
 
 class SandboxTransport(httpx.BaseTransport):
-    """Serves requests from a `handle(SandboxRequest) -> SandboxResponse` callable, e.g. the in-process
-    simulator. A dropped connection surfaces as `httpx.RemoteProtocolError`, as it would over a socket."""
+    """Serves requests from a `handle(SandboxRequest) -> SandboxResponse` callable, e.g. `Sandbox.handle`.
+    A dropped connection surfaces as `httpx.RemoteProtocolError`, as it would over a socket. `on_close`
+    runs when the client closes (the embedded sandbox writes its state then, once per command)."""
 
-    def __init__(self, handle: Callable[[SandboxRequest], SandboxResponse]) -> None:
+    def __init__(
+        self, handle: Callable[[SandboxRequest], SandboxResponse], on_close: Callable[[], None] | None = None
+    ) -> None:
         self._handle = handle
+        self._on_close = on_close
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         sandbox_request = SandboxRequest(
@@ -30,3 +34,8 @@ class SandboxTransport(httpx.BaseTransport):
                 "Server disconnected without sending a response.", request=request
             ) from None
         return httpx.Response(answer.status, headers=dict(answer.headers), content=answer.body, request=request)
+
+    def close(self) -> None:
+        on_close, self._on_close = self._on_close, None
+        if on_close is not None:
+            on_close()
