@@ -20,7 +20,7 @@ from reconciler.desired import DesiredIntegration, DesiredState
 from reconciler.model import IntegrationKey, Path
 from reconciler.planning.diff import FieldChange, compare
 
-PLAN_FORMAT_VERSION = 1
+PLAN_FORMAT_VERSION = 2  # 2: every change carries `before` and `after` payloads
 
 
 class Action(StrEnum):
