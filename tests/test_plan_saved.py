@@ -80,7 +80,7 @@ def stale(run_cli: RunCli, *reasons: str) -> None:
 
 def test_a_saved_plan_records_what_it_was_based_on(saved: dict[str, Any], tmp_path: Path) -> None:
     assert saved["kind"] == "reconciler-plan"
-    assert saved["format_version"] == 1
+    assert saved["format_version"] == 2
     assert re.fullmatch(r"[0-9a-f]{64}", saved["checksum"])
     assert re.fullmatch(r"[0-9a-f]{64}", saved["desired_digest"])
     assert saved["target"] == f"sandbox://{(tmp_path / STATE).resolve().as_posix()}"

@@ -21,7 +21,7 @@ from reconciler.planning import credentials
 from reconciler.planning.diff import FieldChange, compare
 from reconciler.statuses import Health, describe, health
 
-PLAN_FORMAT_VERSION = 1
+PLAN_FORMAT_VERSION = 2  # 2: every change carries `before` and `after` payloads
 
 
 class Action(StrEnum):

@@ -1,6 +1,9 @@
-"""The plan as a stable, versioned JSON document: for scripts, and the body of a saved plan.
+"""The plan as a stable, versioned JSON document: for scripts, policy tools, and the body of a saved plan.
 
-`format_version` changes only when a field is removed or changes meaning; new fields may be added.
+`format_version` changes only when a field is removed or changes meaning; new fields may be added. Every
+change carries the integration's payload `before` (as Immuta reports it) and `after` (what it will hold once
+applied, schema defaults filled in), as Terraform's `resource_changes` do, so that a policy (conftest/OPA,
+or a few lines of Python) can judge what a plan creates without reading the files. Secrets are `(secret)`.
 """
 
 from __future__ import annotations
@@ -8,9 +11,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from reconciler.model import dotted
+from reconciler.model import Path, dotted
 from reconciler.planning.plan import PLAN_FORMAT_VERSION, Action, Change, Plan
-from reconciler.secrets import mask_all
+from reconciler.planning.request import request_body
+from reconciler.secrets import PLACEHOLDER, Secret, Unresolved, mask_all
+from reconciler.validation.schema import TypeSchema, copy_json, get_path
 
 
 def summary(plan: Plan) -> dict[str, int]:
@@ -48,11 +53,55 @@ def change_dict(change: Change) -> dict[str, Any]:
             }
             for f in change.fields
         ],
+        "before": before(change),
+        "after": after(change),
         "ignored_differences": change.ignored,
         "not_compared": [dotted(p) for p in change.not_compared],
         "actual_fingerprint": change.actual_fingerprint,
         "desired_digest": change.desired_digest,
     }
+
+
+def before(change: Change) -> dict[str, Any] | None:
+    """The payload Immuta reports (server fields set aside); None when it holds no such integration."""
+    if change.actual is None:
+        return None
+    reported: dict[str, Any] = masked(change.actual.type_schema, change.actual.payload)
+    return reported
+
+
+def after(change: Change) -> dict[str, Any] | None:
+    """What the integration will be once the plan is applied; None when it will not exist."""
+    if change.action is Action.ORPHAN:
+        return before(change)  # never touched
+    desired = change.desired
+    if change.action is Action.DELETE or desired is None or not desired.present:
+        return None
+    # An update sends Immuta's own values where lifecycle.ignoreChanges applies: those are what it keeps.
+    reported = change.actual.payload if change.actual is not None and change.action is not Action.REPLACE else None
+    payload = desired.type_schema.apply_defaults(request_body(desired, reported))
+    # A field unknown to the schema is sent but never compared, nor shown resolved: a misspelt
+    # `passwrod: ${env:…}` is not known to be a secret, so it shows as written (the reference text).
+    for path, _ in desired.type_schema.unknown_fields(payload):
+        parent = get_path(payload, path[:-1])
+        if isinstance(parent, dict):
+            parent[path[-1]] = copy_json(get_path(desired.source.data, path))
+    shown: dict[str, Any] = masked(desired.type_schema, payload)
+    return shown
+
+
+def masked(type_schema: TypeSchema, value: Any, path: Path = ()) -> Any:
+    """A JSON-ready copy: every secret field `(secret)` (whether or not Immuta returned it), every unread
+    reference as its text."""
+    if isinstance(value, dict):
+        return {k: masked(type_schema, v, (*path, k)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [masked(type_schema, v, (*path, i)) for i, v in enumerate(value)]
+    if isinstance(value, Secret) or (value is not None and type_schema.is_secret(path)):
+        return PLACEHOLDER
+    if isinstance(value, Unresolved):
+        return value.text
+    return value
 
 
 def plan_dict(plan: Plan) -> dict[str, Any]:

@@ -1,0 +1,119 @@
+"""Runs the steps of action.yml and of the workflows the way a GitHub runner does, minus GitHub: expressions
+are filled in from the given inputs, matrix and step outputs; `run:` scripts run under `bash -e -o pipefail`
+(GitHub's `shell: bash`); the reconciler "installed" by the action is this test environment's."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+REPO = Path(__file__).resolve().parent.parent
+EXPRESSION = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")
+
+
+def load_yaml(path: Path) -> dict[str, Any]:
+    document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    assert isinstance(document, dict)
+    if True in document:  # YAML 1.1 reads the bare key `on` as the boolean true
+        document["on"] = document.pop(True)
+    return document
+
+
+ACTION = load_yaml(REPO / "action.yml")
+
+
+def evaluate(text: Any, context: Mapping[str, Any]) -> str:
+    """`${{ … }}` filled in: a dotted name from `context`, `a || b`, `format('…{0}', x)` and string literals."""
+
+    def one(expression: str) -> str:
+        for alternative in expression.split("||"):
+            value = _term(alternative.strip(), context)
+            if value:
+                return value
+        return ""
+
+    return EXPRESSION.sub(lambda m: one(m.group(1)), str(text))
+
+
+def _term(term: str, context: Mapping[str, Any]) -> str:
+    if term.startswith("'") and term.endswith("'"):
+        return term[1:-1]
+    call = re.fullmatch(r"format\((.*)\)", term)
+    if call:
+        template, *args = [a.strip() for a in call.group(1).split(",")]
+        values = [evaluate("${{ " + a + " }}", context) for a in args]
+        return evaluate("${{ " + template + " }}", context).format(*values)
+    value: Any = context
+    for part in term.split("."):
+        value = value.get(part, "") if isinstance(value, Mapping) else ""
+    return "" if value is None else str(value)
+
+
+@dataclass(frozen=True)
+class ActionResult:
+    returncode: int
+    stdout: str
+    stderr: str
+    outputs: dict[str, str]
+    summary: str
+
+
+def runner_temp(tmp: Path) -> Path:
+    """RUNNER_TEMP as the action's install step leaves it: a `reconciler-venv` holding `reconciler`."""
+    temp = tmp / "runner-temp"
+    venv = temp / "reconciler-venv"
+    if not venv.exists():
+        temp.mkdir(parents=True, exist_ok=True)
+        venv.symlink_to(Path(sys.executable).parent.parent)
+    return temp
+
+
+def run_script(script: str, env: Mapping[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    path = cwd / ".step.sh"
+    path.write_text(script, encoding="utf-8")
+    try:
+        return subprocess.run(
+            ["bash", "--noprofile", "--norc", "-eo", "pipefail", str(path)],
+            cwd=cwd,
+            env={**os.environ, **env},
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=300,
+        )
+    finally:
+        path.unlink()
+
+
+def run_action(inputs: Mapping[str, str], cwd: Path, extra_env: Mapping[str, str] | None = None) -> ActionResult:
+    """The action's `reconciler` step with these inputs (defaults from action.yml), in `cwd`."""
+    declared = ACTION["inputs"]
+    unknown = set(inputs) - set(declared)
+    assert not unknown, f"inputs action.yml does not declare: {unknown}"
+    values = {name: str(spec.get("default", "")) for name, spec in declared.items()}
+    values.update(inputs)
+    step = next(s for s in ACTION["runs"]["steps"] if s.get("id") == "run")
+    env = {name: evaluate(value, {"inputs": values}) for name, value in step["env"].items()}
+    temp = runner_temp(cwd.parent)
+    outputs_file, summary_file = temp / "output", temp / "summary"
+    outputs_file.write_text("", encoding="utf-8")
+    summary_file.write_text("", encoding="utf-8")
+    env |= {
+        "RUNNER_TEMP": str(temp),
+        "GITHUB_OUTPUT": str(outputs_file),
+        "GITHUB_STEP_SUMMARY": str(summary_file),
+        "GITHUB_ACTIONS": "true",
+        "NO_COLOR": "1",
+        **(extra_env or {}),
+    }
+    result = run_script(step["run"], env, cwd)
+    outputs = dict(line.split("=", 1) for line in outputs_file.read_text(encoding="utf-8").splitlines() if "=" in line)
+    return ActionResult(result.returncode, result.stdout, result.stderr, outputs, summary_file.read_text("utf-8"))
