@@ -57,7 +57,9 @@ A15_TRANSITIONAL_STATUSES: Final = frozenset({"creating", "editing", "deleting"}
 A15_TRANSITIONAL_CONFLICT_STATUS: Final = 409
 
 # A16 — the DELETE body of an automatically bootstrapped integration: the privileged credential fields of
-# its config, at the top level of the body. Per type, the config fields that are sent when present.
+# its config, at the top level of the body. The alternative (§8), credentials under `config`, is sent once
+# when Immuta answers the top-level form with 400 (planning/credentials.py `wants_them_nested`).
+# Per type, the config fields that are sent when present.
 A16_DELETE_CREDENTIAL_FIELDS: Final[dict[str, tuple[str, ...]]] = {
     "Snowflake": (
         "username",

@@ -23,7 +23,9 @@ from reconciler.errors import (
     ConflictError,
     NotFoundError,
     ReconcilerError,
+    ValidationFailed,
 )
+from reconciler.planning import credentials
 from reconciler.planning.credentials import delete_body
 from reconciler.planning.plan import Action, Change, Plan
 from reconciler.planning.request import request_body
@@ -167,7 +169,7 @@ def _write(change: Change, client: ImmutaClient, options: ApplyOptions, report: 
         assert change.actual_id is not None
         report(change, f"deleting id {change.actual_id}")
         try:
-            client.delete(change.actual_id, delete_body(change.actual, change.desired))
+            _delete(client, change)
         except NotFoundError:
             pass  # already gone: what we wanted
         else:
@@ -183,6 +185,19 @@ def _write(change: Change, client: ImmutaClient, options: ApplyOptions, report: 
         settled(change, _wait(change, client, change.actual_id, options, gone_ok=False, after="editing"), gone=False)
         return change.actual_id
     return _create(change, client, options, report)
+
+
+def _delete(client: ImmutaClient, change: Change) -> None:
+    """DELETE with the privileged credentials at the top level [A16]; if Immuta still asks for them, once more
+    with them under `config` — the other form a tenant may expect (§8). A DELETE is safe to repeat."""
+    assert change.actual_id is not None
+    body = delete_body(change.actual, change.desired)
+    try:
+        client.delete(change.actual_id, body)
+    except ValidationFailed as exc:
+        if body is None or not credentials.wants_them_nested(exc.status, exc.message, body):
+            raise
+        client.delete(change.actual_id, credentials.nested(body))
 
 
 def _replacement(change: Change, client: ImmutaClient, options: ApplyOptions, report: Progress) -> str:

@@ -59,6 +59,20 @@ def delete_body(actual: ActualIntegration | None, desired: DesiredIntegration | 
     return body or None
 
 
+def nested(body: Mapping[str, Any]) -> dict[str, Any]:
+    """A16's alternative (contract §8): a tenant that expects the credentials under `config`. Sent once, only
+    after Immuta answered the top-level form with CREDENTIALS_REQUIRED."""
+    return {"config": dict(body)}
+
+
+def wants_them_nested(status: int | None, message: str, sent: Mapping[str, Any]) -> bool:
+    """A 400 to top-level credentials that asks for them anyway, or that rejects the names sent (Joi's
+    `"username" is not allowed`): the tenant reads them elsewhere — under `config` is the other form (§8)."""
+    if status != 400:
+        return False
+    return message.startswith(CREDENTIALS_REQUIRED) or any(f'"{name}" is not allowed' in message for name in sent)
+
+
 def explain_refusal(message: str) -> str | None:
     """What to do about a DELETE 400 about credentials, or None when the message is about something else."""
     if message.startswith(CREDENTIALS_REQUIRED):
