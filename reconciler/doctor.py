@@ -164,7 +164,7 @@ def _type_dialect(type_schema: TypeSchema, records: list[Mapping[str, Any]]) -> 
             secrets[dotted(path)] = "masked"
         else:
             secrets[dotted(path)] = "returned"
-    unknown = sorted({dotted(path) for r in records for path, _ in type_schema.unknown_fields(r)})
+    unknown = sorted({dotted(path) for r in records for path in _unknown_fields(type_schema, r)})
     return TypeDialect(
         type=type_schema.name,
         count=len(records),
@@ -173,6 +173,14 @@ def _type_dialect(type_schema: TypeSchema, records: list[Mapping[str, Any]]) -> 
         secrets=tuple(secrets.items()),
         unknown_fields=tuple(unknown),
     )
+
+
+def _unknown_fields(type_schema: TypeSchema, record: Mapping[str, Any]) -> Iterator[Path]:
+    """Fields the schema does not know, `config`'s own included for a type whose schema has none (Trino)."""
+    config = record.get("config")
+    if type_schema.field(("config",)) is None and isinstance(config, Mapping):
+        yield from (("config", name) for name in config)
+    yield from (path for path, _ in type_schema.unknown_fields(record))
 
 
 def default_paths(type_schema: TypeSchema) -> Iterator[Path]:

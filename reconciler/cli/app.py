@@ -9,6 +9,7 @@ import click
 
 from reconciler import __version__
 from reconciler.cli.check_commands import schema_command, validate
+from reconciler.cli.doctor_command import doctor
 from reconciler.cli.options import echo_err, in_github_actions
 from reconciler.cli.plan_commands import apply, plan
 from reconciler.cli.sandbox_commands import sandbox
@@ -29,7 +30,7 @@ def cli() -> None:
     """
 
 
-for command in (validate, plan, apply, schema_command, scripts_command, drift, export_command, sandbox):
+for command in (validate, plan, apply, doctor, schema_command, scripts_command, drift, export_command, sandbox):
     cli.add_command(command)
 
 

@@ -120,13 +120,14 @@ def record(call: Call, answer: Answer, *, id_required: bool = False) -> Record:
     return with_str_id(call, answer, value, required=id_required)
 
 
-def records(call: Call, answer: Answer) -> list[Record]:
+def records(call: Call, answer: Answer, *, ids_as_sent: bool = False) -> list[Record]:
     """Anything but a JSON array of objects with ids is an error: a failed or malformed read must never look
-    like "nothing exists"."""
+    like "nothing exists". `ids_as_sent` keeps each id's JSON type (for `doctor`, which reports it)."""
     values = decoded(call, answer)
     if not isinstance(values, list) or not all(isinstance(r, dict) for r in values):
         raise malformed(call, answer, "expected a JSON array of integration objects")
-    return [with_str_id(call, answer, value, required=True) for value in values]
+    checked = [with_str_id(call, answer, value, required=True) for value in values]
+    return [dict(value) for value in values] if ids_as_sent else checked
 
 
 def with_str_id(call: Call, answer: Answer, value: Record, *, required: bool) -> Record:

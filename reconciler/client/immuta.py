@@ -115,9 +115,9 @@ class ImmutaClient:
 
     # -- reads -----------------------------------------------------------------------------------------------
 
-    def list_integrations(self) -> list[Record]:
+    def list_integrations(self, *, ids_as_sent: bool = False) -> list[Record]:
         call = self._new_call("GET", "/integrations", answer="records")
-        return answers.records(call, self._checked(call))
+        return answers.records(call, self._checked(call), ids_as_sent=ids_as_sent)
 
     def get(self, integration_id: str | int) -> Record:
         call = self._new_call("GET", _item(integration_id))

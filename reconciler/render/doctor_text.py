@@ -26,9 +26,10 @@ def render(report: DoctorReport) -> str:
             lines.append(f"  server fields beside the payload: {', '.join(dialect.top_level_fields)}")
         for found in dialect.types:
             lines += ["", f"  {found.type} ({found.count}):"]
-            lines.append(f"    defaults echoed: {', '.join(found.defaults_echoed) or 'none'}")
+            if found.defaults_echoed or found.defaults_not_echoed:
+                lines.append(f"    schema-defaulted fields reported: {', '.join(found.defaults_echoed) or 'none'}")
             if found.defaults_not_echoed:
-                lines.append(f"    defaults not echoed: {', '.join(found.defaults_not_echoed)}")
+                lines.append(f"    schema-defaulted fields not reported: {', '.join(found.defaults_not_echoed)}")
             if found.secrets:
                 lines.append("    secrets: " + ", ".join(f"{path} {handling}" for path, handling in found.secrets))
             if found.unknown_fields:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 if TYPE_CHECKING:
     from reconciler.applying.workflow import ApplyOutcome
+    from reconciler.doctor import DoctorReport
     from reconciler.drift import DriftReport
     from reconciler.planning.plan import Plan
 
@@ -78,6 +79,19 @@ def _apply_json(outcome: ApplyOutcome, context: Context) -> str:
     return apply_json.render(outcome)
 
 
+def _doctor_text(report: DoctorReport, context: Context) -> str:
+    from reconciler.render import doctor_text
+
+    return doctor_text.render(report)
+
+
+def _doctor_json(report: DoctorReport, context: Context) -> str:
+    from reconciler.render import doctor_json
+
+    return doctor_json.render(report)
+
+
 PLAN: Mapping[str, Renderer[Plan]] = {"text": _plan_text, "json": _plan_json, "markdown": _plan_markdown}
 DRIFT: Mapping[str, Renderer[DriftReport]] = {"text": _drift_text, "json": _drift_json, "markdown": _drift_markdown}
 APPLY: Mapping[str, Renderer[ApplyOutcome]] = {"text": _apply_text, "json": _apply_json}
+DOCTOR: Mapping[str, Renderer[DoctorReport]] = {"text": _doctor_text, "json": _doctor_json}
