@@ -41,7 +41,7 @@ class TypeDialect:
     count: int
     defaults_echoed: tuple[str, ...]  # schema defaults some integration of this type reports
     defaults_not_echoed: tuple[str, ...]  # schema defaults none of them reports
-    secrets: tuple[tuple[str, SecretHandling], ...]  # secret field → what the tenant does with it
+    secrets: tuple[tuple[str, SecretHandling], ...]  # secret field reported → masked/returned; ("*", "omitted")
     unknown_fields: tuple[str, ...]  # fields the schemas do not know (maybe a newer release's)
 
 
@@ -154,16 +154,17 @@ def _list_order(ids: list[Any]) -> str:
 def _type_dialect(type_schema: TypeSchema, records: list[Mapping[str, Any]]) -> TypeDialect:
     defaults = sorted(set(default_paths(type_schema)), key=dotted)
     echoed = [p for p in defaults if any(get_path(r, p) is not None for r in records)]
+    # Which secret fields an integration uses is in the files, not in the answer: a secret field no record
+    # reports is "omitted" only as a whole (`*` below); the ones reported say how.
     secrets: dict[str, SecretHandling] = {}
     for path in sorted(type_schema.secret_paths, key=dotted):
-        seen = [get_path(r, path) for r in records]
-        present = [v for v in seen if v is not None]
+        present = [v for v in (get_path(r, path) for r in records) if v is not None]
         if not present:
-            secrets[dotted(path)] = "omitted"
-        elif all(isinstance(v, str) and (_MASK.match(v) or v == "") for v in present):
-            secrets[dotted(path)] = "masked"
-        else:
-            secrets[dotted(path)] = "returned"
+            continue
+        masked = all(isinstance(v, str) and (_MASK.match(v) or v == "") for v in present)
+        secrets[dotted(path)] = "masked" if masked else "returned"
+    if type_schema.secret_paths and not secrets:
+        secrets["*"] = "omitted"
     unknown = sorted({dotted(path) for r in records for path in _unknown_fields(type_schema, r)})
     return TypeDialect(
         type=type_schema.name,

@@ -30,8 +30,12 @@ def render(report: DoctorReport) -> str:
                 lines.append(f"    schema-defaulted fields reported: {', '.join(found.defaults_echoed) or 'none'}")
             if found.defaults_not_echoed:
                 lines.append(f"    schema-defaulted fields not reported: {', '.join(found.defaults_not_echoed)}")
-            if found.secrets:
+            if dict(found.secrets).get("*") == "omitted":
+                lines.append("    secrets: omitted (none reported)")
+            elif found.secrets:
                 lines.append("    secrets: " + ", ".join(f"{path} {handling}" for path, handling in found.secrets))
+            if not (found.defaults_echoed or found.defaults_not_echoed or found.secrets or found.unknown_fields):
+                lines.append("    nothing reported beyond its type (no config fields in the schema)")
             if found.unknown_fields:
                 lines.append(f"    fields the schemas do not know (never compared): {', '.join(found.unknown_fields)}")
     lines += [

@@ -24,7 +24,7 @@ EXPECTED: dict[str, Any] = {
     "defaults=none": lambda d: "config.port" in _type(d, "Snowflake")["defaults_not_echoed"],
     "defaults=some": lambda d: set(_type(d, "Snowflake")["defaults_echoed"]) == {"config.audit.enabled", "config.port"},
     "defaults=many": lambda d: "config.lineage.enabled" in _type(d, "Snowflake")["defaults_echoed"],
-    "secrets=omitted": lambda d: _type(d, "Snowflake")["secrets"]["config.password"] == "omitted",
+    "secrets=omitted": lambda d: _type(d, "Snowflake")["secrets"] == {"*": "omitted"},
     "secrets=masked": lambda d: _type(d, "Snowflake")["secrets"]["config.password"] == "masked",
     "secrets=clear": lambda d: _type(d, "Snowflake")["secrets"]["config.password"] == "returned",
     "extra=extra": lambda d: d["dialect"]["top_level_fields"] != [] and _type(d, "Snowflake")["unknown_fields"] != [],
