@@ -547,7 +547,9 @@ def test_the_hook_validates_every_environment(work: Path) -> None:
     (work / "environments" / "prod.yaml").write_text("url: https://acme.immuta.com\npaths: [integrations.d]\n")
     result = run_hook(work)
     assert result.returncode == 1
+    assert result.stdout.startswith("environment dev:\nenvironment prod:\nintegrations.d/snowflake-prod.yaml:")
     assert "${var:WAREHOUSE} is not in the environment's values" in result.stdout
+    assert "environment dev: " in result.stderr and "environment prod: " in result.stderr  # one summary each
 
 
 def test_the_hook_without_environments_validates_the_default_folder(work: Path) -> None:

@@ -13,6 +13,7 @@ from reconciler.cli.doctor_command import doctor
 from reconciler.cli.options import echo_err, in_github_actions
 from reconciler.cli.plan_commands import apply, plan
 from reconciler.cli.sandbox_commands import sandbox
+from reconciler.cli.show_commands import show
 from reconciler.cli.state_commands import drift, export_command, scripts_command
 from reconciler.errors import EXIT_ERROR, EXIT_OK, EXIT_USAGE, InputError, ReconcilerError, RefusedError
 from reconciler.render import problems as problem_report
@@ -30,7 +31,7 @@ def cli() -> None:
     """
 
 
-for command in (validate, plan, apply, doctor, schema_command, scripts_command, drift, export_command, sandbox):
+for command in (validate, plan, apply, show, doctor, schema_command, scripts_command, drift, export_command, sandbox):
     cli.add_command(command)
 
 

@@ -21,16 +21,37 @@ from reconciler.validation.validate import ValidationOptions
 @click.argument("paths", nargs=-1, type=click.Path())
 @click.option("--resolve-secrets", is_flag=True, help="Also read every ${env:…}/${file:…} reference now.")
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option(
+    "--all-environments",
+    is_flag=True,
+    help="Check every environments/NAME.yaml with its own paths and ${var:…} values (the pre-commit hook).",
+)
 @env_option
 @input_options
 def validate(
     paths: tuple[str, ...],
     resolve_secrets: bool,
     output_format: str,
+    all_environments: bool,
     env_name: str | None,
     validation: ValidationOptions,
 ) -> int:
     """Check desired-state files against the schemas; report every problem in every file at once."""
+    if all_environments:
+        conflicting = [
+            name
+            for name, given in (
+                ("--env", env_name is not None),
+                ("PATH", bool(paths)),
+                ("--resolve-secrets", resolve_secrets),
+                ("--format json", output_format == "json"),
+            )
+            if given
+        ]
+        if conflicting:
+            # Each environment names its own paths, values and tenant: a single one given here would be ambiguous.
+            raise click.UsageError(f"--all-environments cannot be combined with {', '.join(conflicting)}")
+        return _validate_every_environment(validation)
     where = Where(False, None, load_environment(env_name) if env_name else None)
     secrets = Lookup(os.environ) if resolve_secrets else None
     report = check_paths(
@@ -46,12 +67,41 @@ def validate(
     return EXIT_OK if report.valid else EXIT_ERROR
 
 
+def _validate_every_environment(validation: ValidationOptions) -> int:
+    from reconciler.loading.every_environment import check_every_environment
+
+    checks = check_every_environment(schema_module.load(), validation)
+    for check in checks:
+        if check.name is not None:
+            click.echo(f"environment {check.name}:")
+        click.echo(problem_report.as_text(check.problems), nl=False)
+        label = f"environment {check.name}: " if check.name is not None else ""
+        echo_err(label + problem_report.summary(check.problems, check.documents, check.files))
+        if in_github_actions():
+            click.echo(problem_report.github_annotations(check.problems), nl=False, err=True)
+    return EXIT_OK if all(check.valid for check in checks) else EXIT_ERROR
+
+
 @click.command(name="schema")
 @click.argument("type_name", required=False)
 @click.option("--list", "list_types", is_flag=True, help="List the integration types.")
-def schema_command(type_name: str | None, list_types: bool) -> int:
-    """Print the entry schema, or the schema of one integration type."""
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False),
+    help="Write every schema into this folder, self-contained and accepting references, for editors.",
+)
+def schema_command(type_name: str | None, list_types: bool, out_dir: str | None) -> int:
+    """Print the entry schema, or the schema of one integration type; or write them all with --out."""
     schemas = schema_module.load()
+    if out_dir is not None:
+        if type_name is not None or list_types:
+            raise click.UsageError("--out writes every schema; it takes no TYPE and no --list")
+        from reconciler.validation.schema_export import write_schemas
+
+        for path in write_schemas(out_dir, schemas):
+            click.echo(f"Wrote {path}")
+        return EXIT_OK
     if list_types:
         for name in schemas.type_names:
             click.echo(name)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 import click
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
 # — run on every commit by pre-commit — and `--help` start fast.
 
 ROTATE_HELP = "Send this integration's payload again, secrets included (a rotated secret never shows as a change)."
+TARGET_HELP = "Plan only this integration (repeatable); the others are left out, not shown as orphans."
 
 
 def context(output: Output) -> registry.Context:
@@ -56,6 +58,7 @@ def context(output: Output) -> registry.Context:
 )
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when the plan has changes.")
 @click.option("--rotate", "rotate", multiple=True, metavar="FILE|KEY", help=ROTATE_HELP)
+@click.option("--target", "targets", multiple=True, metavar="FILE|KEY", help=TARGET_HELP)
 @target_options
 @input_options
 @output_options(formats=tuple(registry.PLAN))
@@ -66,6 +69,7 @@ def plan(
     check_file: str | None,
     detailed_exitcode: bool,
     rotate: tuple[str, ...],
+    targets: tuple[str, ...],
     where: Where,
     validation: ValidationOptions,
     output: Output,
@@ -74,10 +78,11 @@ def plan(
     from reconciler.applying.workflow import refuse_if_stale
     from reconciler.planning import engine, savedplan
 
+    refuse_prune_with_targets(prune, targets)
     target = where.target()
     saved = savedplan.load(check_file) if check_file else None
-    request = plan_request(where, paths, saved, prune, rotate, validation, SecretMode.DEFER)
-    with connect.open_client(target) as client:
+    request = plan_request(where, paths, saved, prune, rotate, targets, validation, SecretMode.DEFER)
+    with connect.open_client(target) as client, usage_errors():
         planned = engine.build(request, schema_module.load(), target, client)
     for warning in planned.desired.warnings:
         echo_err(str(warning))
@@ -89,7 +94,9 @@ def plan(
     if in_github_actions():
         step_summary(registry.PLAN["markdown"](planned.plan, context(output)))
     if out_file:
-        savedplan.save(planned.plan, out_file, paths=list(request.paths), rotate=request.rotate)
+        savedplan.save(
+            planned.plan, out_file, paths=list(request.paths), rotate=request.rotate, targets=request.targets
+        )
         echo_err(f"Saved the plan to {out_file} (checksum {planned.plan.checksum[:12]}).")
     return EXIT_CHANGES if detailed_exitcode and planned.plan.has_changes else EXIT_OK
 
@@ -100,10 +107,12 @@ def plan_request(
     saved: savedplan.SavedPlan | None,
     prune: bool,
     rotate: tuple[str, ...],
+    targets: tuple[str, ...],
     validation: ValidationOptions,
     mode: SecretMode,
 ) -> engine.PlanRequest:
-    """What plan and apply plan: a saved plan's paths (unless given), prune and rotation, else the flags'."""
+    """What plan and apply plan: a saved plan's paths (unless given), prune, rotation and targets, else the
+    flags'."""
     from reconciler.planning import engine
 
     return engine.PlanRequest(
@@ -113,7 +122,25 @@ def plan_request(
         mode=mode,
         variables=where.variables,
         rotate=saved.rotate if saved else selectors(rotate),
+        targets=saved.targets if saved else selectors(targets),
     )
+
+
+def refuse_prune_with_targets(prune: bool, targets: tuple[str, ...]) -> None:
+    if prune and targets:
+        # Pruning deletes what no file declares; limited to some files, everything else would look undeclared.
+        raise click.UsageError("--target cannot be combined with --prune: plan every file to prune")
+
+
+@contextmanager
+def usage_errors() -> Iterator[None]:
+    """A --target the files do not declare is found only once they are read: reported as click's own."""
+    from reconciler.planning.engine import TargetError
+
+    try:
+        yield
+    except TargetError as exc:
+        raise click.UsageError(str(exc)) from None
 
 
 def _saved_plan_argument(args: tuple[str, ...]) -> savedplan.SavedPlan | None:
@@ -136,6 +163,7 @@ def _saved_plan_argument(args: tuple[str, ...]) -> savedplan.SavedPlan | None:
 @click.option("--max-destroy-share", type=click.FloatRange(0, 1), default=0.30, show_default=True)
 @click.option("--parallelism", type=click.IntRange(1, 64), default=8, show_default=True)
 @click.option("--rotate", "rotate", multiple=True, metavar="FILE|KEY", help=ROTATE_HELP)
+@click.option("--target", "targets", multiple=True, metavar="FILE|KEY", help=TARGET_HELP)
 @click.option(
     "--timeout",
     type=click.FloatRange(min=1),
@@ -161,6 +189,7 @@ def apply(
     parallelism: int,
     timeout: float,
     rotate: tuple[str, ...],
+    targets: tuple[str, ...],
     report_file: str | None,
     where: Where,
     validation: ValidationOptions,
@@ -171,10 +200,13 @@ def apply(
     from reconciler.planning.gate import GateOptions
     from reconciler.render import apply_report
 
+    refuse_prune_with_targets(prune, targets)
     target = where.target()
     saved = _saved_plan_argument(paths_or_plan)
     if saved is not None and rotate and selectors(rotate) != saved.rotate:
         raise click.UsageError(f"{saved.file} fixes what is rotated; apply it as it was reviewed, or plan again")
+    if saved is not None and targets and selectors(targets) != saved.targets:
+        raise click.UsageError(f"{saved.file} fixes what is targeted; apply it as it was reviewed, or plan again")
     if saved is not None and prune != saved.prune:
         # A reviewed plan is applied as reviewed: flags that would change what it does are refused.
         raise click.UsageError(
@@ -183,14 +215,14 @@ def apply(
         )
     paths = () if saved else paths_or_plan
     request = workflow.ApplyRequest(
-        plan_request(where, paths, saved, prune, rotate, validation, SecretMode.REQUIRE),
+        plan_request(where, paths, saved, prune, rotate, targets, validation, SecretMode.REQUIRE),
         saved,
         GateOptions(force=force, max_destroy_share=max_destroy_share),
         parallelism,
         timeout,
     )
     hooks = _hooks(output, auto_approve)
-    with connect.open_client(target) as client:
+    with connect.open_client(target) as client, usage_errors():
         outcome = workflow.run_apply(request, schema_module.load(), target, client, hooks)
     if outcome.status == "declined":
         echo_err("Not applied.")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -11,7 +12,7 @@ from reconciler import __version__
 from reconciler.actual import ActualState, read_actual
 from reconciler.client.immuta import ImmutaClient
 from reconciler.desired import DesiredState, SecretMode, load_desired
-from reconciler.errors import InputError, Problem
+from reconciler.errors import EXIT_USAGE, InputError, Problem, ReconcilerError
 from reconciler.planning.plan import Plan, PlanOptions, make_plan, unmatched_rotations
 from reconciler.secrets import Lookup
 from reconciler.target import Target
@@ -27,6 +28,13 @@ class PlanRequest:
     mode: SecretMode = SecretMode.DEFER
     variables: Mapping[str, Any] | None = None  # the environment's ${var:…} values; None: no --env
     rotate: frozenset[str] = frozenset()  # --rotate: file paths or keys (normalised)
+    targets: frozenset[str] = frozenset()  # --target: plan only these (file paths or keys); empty: all
+
+
+class TargetError(ReconcilerError):
+    """--target used in a way that cannot mean what was asked: a usage error (exit 64), never an empty plan."""
+
+    exit_code = EXIT_USAGE
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +83,42 @@ def plan_for(
     )
 
 
+def targeted(desired: DesiredState, actual: ActualState, targets: frozenset[str]) -> tuple[DesiredState, ActualState]:
+    """--target: only the integrations the files declare under those names (paths or keys, as --rotate
+    takes them), and what Immuta holds under their keys — compared loosely, so that the plan's safety net
+    still pairs a key written differently. Nothing else is planned, so nothing else shows as an orphan (nor
+    as an unknown type), and the notes name only the chosen files' references."""
+    if not targets:
+        return desired, actual
+    chosen = tuple(d for d in desired.integrations if str(d.key) in targets or os.path.normpath(d.file) in targets)
+    loose = {d.key.loosely() for d in chosen}
+    held = tuple(a for a in actual.integrations if a.key.loosely() in loose)
+    texts = {text for d in chosen for _, text in d.references}
+    narrowed = dataclasses.replace(
+        desired,
+        integrations=chosen,
+        placeholders=tuple(t for t in desired.placeholders if t in texts),
+        unresolved=tuple(t for t in desired.unresolved if t in texts),
+    )
+    return narrowed, ActualState(held)
+
+
+def check_targets(request: PlanRequest, desired: DesiredState) -> None:
+    """Raises TargetError for a --target that names nothing, with --prune, or leaving out a --rotate."""
+    if not request.targets:
+        return
+    if request.prune:
+        # Pruning deletes what no file declares; limited to some files, everything else would look undeclared.
+        raise TargetError("--target cannot be combined with --prune: plan every file to prune")
+    unknown = unmatched_rotations(desired, request.targets)  # the same names as --rotate accepts
+    if unknown:
+        raise TargetError("; ".join(f"--target {name}: no file or integration key of that name" for name in unknown))
+    chosen, _ = targeted(desired, ActualState(()), request.targets)
+    left_out = unmatched_rotations(chosen, request.rotate)
+    if left_out:
+        raise TargetError("; ".join(f"--rotate {name}: not among the --target integrations" for name in left_out))
+
+
 def build(request: PlanRequest, schemas: SchemaSet, target: Target, client: ImmutaClient) -> Planned:
     desired = load(request, schemas, target)  # files first: a typo fails before any API call
     unknown = unmatched_rotations(desired, request.rotate)
@@ -82,5 +126,7 @@ def build(request: PlanRequest, schemas: SchemaSet, target: Target, client: Immu
         raise InputError(
             [Problem(None, "", f"--rotate {name}: no file or integration key of that name") for name in unknown]
         )
+    check_targets(request, desired)
     actual = observe(client, schemas)
+    desired, actual = targeted(desired, actual, request.targets)
     return Planned(desired, actual, plan_for(desired, actual, schemas, target, request.prune, request.rotate))

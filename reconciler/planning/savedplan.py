@@ -20,6 +20,8 @@ from reconciler.planning.plan import PLAN_FORMAT_VERSION, Change, Plan
 from reconciler.render.plan_json import plan_dict
 
 SAVED_KIND = "reconciler-plan"
+# What a saved plan holds besides the plan's own JSON document (`plan --format json`).
+SAVED_ONLY = ("kind", "paths", "rotate", "targets")
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +42,11 @@ class SavedPlan:
         return frozenset(str(r) for r in self.document.get("rotate", []))
 
     @property
+    def targets(self) -> frozenset[str]:
+        """`plan --target`: the integrations it was limited to (empty: all); apply FILE plans only those."""
+        return frozenset(str(t) for t in self.document.get("targets", []))
+
+    @property
     def paths(self) -> list[str]:
         return [str(p) for p in self.document.get("paths", [])]
 
@@ -51,8 +58,16 @@ class SavedPlan:
         return {str(c["key"]): c for c in self.document["changes"]}
 
 
-def save(plan: Plan, path: str, *, paths: list[str], rotate: frozenset[str] = frozenset()) -> None:
+def save(
+    plan: Plan,
+    path: str,
+    *,
+    paths: list[str],
+    rotate: frozenset[str] = frozenset(),
+    targets: frozenset[str] = frozenset(),
+) -> None:
     document = {"kind": SAVED_KIND, **plan_dict(plan), "paths": paths, "rotate": sorted(rotate)}
+    document["targets"] = sorted(targets)
     target = FsPath(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".plan-", suffix=".tmp")

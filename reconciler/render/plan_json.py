@@ -41,6 +41,7 @@ def change_dict(change: Change) -> dict[str, Any]:
         "status": change.actual_status,
         "reason": change.reason or None,
         "needs_setup_script": change.needs_setup_script,
+        "missing_credentials": list(change.missing_credentials),
         "fields": [
             {
                 "path": dotted(f.path),
