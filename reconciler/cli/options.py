@@ -39,6 +39,10 @@ class Where:
     def variables(self) -> Mapping[str, Any] | None:
         return self.environment.values if self.environment else None
 
+    @property
+    def file_roots(self) -> tuple[str, ...]:
+        return self.environment.file_roots if self.environment else ()
+
 
 def env_option(function: F) -> F:
     return click.option(

@@ -113,6 +113,7 @@ def plan_request(
         mode=mode,
         variables=where.variables,
         rotate=saved.rotate if saved else selectors(rotate),
+        file_roots=where.file_roots,
     )
 
 

@@ -135,7 +135,7 @@ def mark_setup_run(paths: tuple[str, ...], where: Where) -> int:
 
     schemas = schema_module.load()
     target = resolve_target(True, where.sandbox_state, environment=where.environment)
-    request = engine.PlanRequest(where.paths(paths), variables=where.variables)
+    request = engine.PlanRequest(where.paths(paths), variables=where.variables, file_roots=where.file_roots)
     desired = engine.load(request, schemas, target)
     simulator = Sandbox(state_file=target.sandbox_state)
     try:

@@ -13,7 +13,7 @@ from reconciler.client.immuta import ImmutaClient
 from reconciler.desired import DesiredState, SecretMode, load_desired
 from reconciler.errors import InputError, Problem
 from reconciler.planning.plan import Plan, PlanOptions, make_plan, unmatched_rotations
-from reconciler.secrets import Lookup
+from reconciler.secrets import Lookup, file_roots
 from reconciler.target import Target
 from reconciler.validation.schema import SchemaSet
 from reconciler.validation.validate import ValidationOptions
@@ -27,6 +27,7 @@ class PlanRequest:
     mode: SecretMode = SecretMode.DEFER
     variables: Mapping[str, Any] | None = None  # the environment's ${var:…} values; None: no --env
     rotate: frozenset[str] = frozenset()  # --rotate: file paths or keys (normalised)
+    file_roots: tuple[str, ...] = ()  # folders ${file:} may read besides `paths` (an environment's fileRoots)
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +48,7 @@ def load(request: PlanRequest, schemas: SchemaSet, target: Target) -> DesiredSta
         schemas,
         options=request.validation,
         mode=secret_mode(target, request.mode),
-        lookup=Lookup(os.environ),
+        lookup=Lookup(os.environ, roots=file_roots(request.paths, request.file_roots)),
         variables=request.variables,
     )
 

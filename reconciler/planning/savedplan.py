@@ -16,10 +16,11 @@ from pathlib import Path as FsPath
 from typing import Any
 
 from reconciler.errors import InputError, Problem
+from reconciler.loading.loader import SAVED_PLAN_KIND
 from reconciler.planning.plan import PLAN_FORMAT_VERSION, Change, Plan
 from reconciler.render.plan_json import plan_dict
 
-SAVED_KIND = "reconciler-plan"
+SAVED_KIND = SAVED_PLAN_KIND  # what the loader recognises as "not a desired-state file"
 
 
 @dataclass(frozen=True, slots=True)
