@@ -28,6 +28,7 @@ from reconciler.validation.schema import SchemaSet, TypeSchema
 from reconciler.validation.schema_messages import validate
 from reconciler.walk import delete_path, get_path, set_path
 
+MAX_FILE_NAME_BYTES = 255  # NAME_MAX of ext4, APFS, NTFS (in UTF-16 units there; ASCII names here)
 _WORD_BREAK = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 _NOT_ALNUM = re.compile(r"[^A-Za-z0-9]+")
 
@@ -158,6 +159,12 @@ def _text(document: dict[str, Any], integration: ActualIntegration, names: Seque
 def write(files: Sequence[ExportedFile], out_dir: str, *, force: bool) -> list[FsPath]:
     """Writes every file, or none: an existing file without `force` is an error naming all of them."""
     folder = FsPath(out_dir)
+    too_long = [f for f in files if len(f.name.encode()) > MAX_FILE_NAME_BYTES]
+    if too_long:  # checked before the first write: a half-written export is worse than none
+        raise ReconcilerError(
+            f"nothing was exported: the file name of {', '.join(str(f.integration.key) for f in too_long)} would be "
+            f"longer than the {MAX_FILE_NAME_BYTES} bytes a file system allows"
+        )
     paths = [folder / f.name for f in files]
     existing = [str(p) for p in paths if p.exists()]
     if existing and not force:

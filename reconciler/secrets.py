@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import hmac
+import os
 import re
-from collections.abc import Mapping
+import stat
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path as FsPath
 from typing import Any
@@ -123,12 +125,27 @@ def is_reference_only(text: str) -> bool:
     return bool(REFERENCE.search(text)) and not REFERENCE.sub("", text).strip()
 
 
-class Lookup:
-    """Reads reference values: environment, files (relative to the YAML file), per-environment values."""
+FILE_LIMIT_BYTES = 1024 * 1024  # a ${file:} value: a key or a certificate is a few KiB; /dev/zero is endless
 
-    def __init__(self, env: Mapping[str, str], variables: Mapping[str, str] | None = None) -> None:
+
+class Lookup:
+    """Reads reference values: environment, files, per-environment values.
+
+    A `${file:PATH}` is read relative to its YAML file, and only inside `roots` (by default the YAML file's
+    own folder): the folders given as the desired state, plus any an environment file names. A pull request
+    could otherwise show `${file:../.git/config}` (a CI token) or `${file:/proc/self/environ}` in a plan. Only
+    a regular file, up to FILE_LIMIT_BYTES, of UTF-8 text, is read: a FIFO or `/dev/zero` would never end."""
+
+    def __init__(
+        self,
+        env: Mapping[str, str],
+        variables: Mapping[str, str] | None = None,
+        *,
+        roots: Sequence[str | os.PathLike[str]] | None = None,
+    ) -> None:
         self.env = env
         self.variables = variables or {}
+        self.roots = None if roots is None else tuple(FsPath(os.path.realpath(r)) for r in roots)
 
     def read(self, ref: Reference, base_dir: FsPath) -> str:
         """The value, or raises LookupError with a message saying what is missing."""
@@ -142,13 +159,68 @@ class Lookup:
             return self.variables[ref.name]
         path = FsPath(ref.name).expanduser()
         path = path if path.is_absolute() else base_dir / path
+        # Relative paths are read from the YAML file's folder: say where that was.
+        shown = ref.name if path.as_posix() == ref.name else f"{ref.name} (read as {path.as_posix()})"
+        roots = self.roots if self.roots is not None else (FsPath(os.path.realpath(base_dir)),)
+        real = FsPath(os.path.realpath(path))
+        if not any(real.is_relative_to(root) for root in roots):
+            where = ", ".join(_shown_root(r) for r in roots)
+            raise LookupError(
+                f"cannot read file {shown}: it is outside {where}, the folder(s) of the desired state "
+                "(an environment file's fileRoots can name another)"
+            )
         try:
-            content = path.read_text(encoding="utf-8")
+            content = _read_text(path)
         except OSError as exc:
-            # Relative paths are read from the YAML file's folder: say where that was.
-            shown = ref.name if path.as_posix() == ref.name else f"{ref.name} (read as {path.as_posix()})"
             raise LookupError(f"cannot read file {shown}: {exc.strerror or exc}") from None
+        except _NotReadable as exc:
+            raise LookupError(f"cannot read file {shown}: {exc}") from None
         return content.removesuffix("\n").removesuffix("\r")
+
+
+class _NotReadable(Exception):
+    pass
+
+
+def _read_text(path: FsPath) -> str:
+    # O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused just below.
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise _NotReadable("not a regular file (a FIFO, socket, device or folder)")
+        chunks: list[bytes] = []
+        size = 0
+        while size <= FILE_LIMIT_BYTES:
+            chunk = os.read(fd, FILE_LIMIT_BYTES + 1 - size)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+    finally:
+        os.close(fd)
+    if size > FILE_LIMIT_BYTES:
+        raise _NotReadable(f"larger than {FILE_LIMIT_BYTES // (1024 * 1024)} MiB, the limit of a ${{file:}} value")
+    data = b"".join(chunks)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise _NotReadable(f"not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start})") from None
+
+
+def _shown_root(root: FsPath) -> str:
+    """A root as the user gave it: relative to the working directory when it is under it."""
+    try:
+        return root.relative_to(FsPath.cwd()).as_posix() or "."
+    except ValueError:
+        return root.as_posix()
+
+
+def file_roots(paths: Sequence[str], extra: Sequence[str] = ()) -> tuple[str, ...]:
+    """The folders `${file:}` may read: each given folder, the folder of each given file, and `extra` (an
+    environment file's fileRoots)."""
+    folders = [p if os.path.isdir(p) else os.path.dirname(p) or "." for p in paths]
+    return tuple(dict.fromkeys([*folders, *extra]))
 
 
 def substitute(text: str, lookup: Lookup, base_dir: FsPath) -> str:

@@ -183,3 +183,12 @@ def test_environment_files_are_checked(repo: Path, capsys: pytest.CaptureFixture
     code, _, err = run(capsys, "plan", "--env", "staging", "--sandbox")
     assert code == 1
     assert "no environment 'staging' (environments/staging.yaml not found); known: bad, dev, prod" in err
+
+
+def test_file_roots_must_be_a_list_of_folders(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (repo / "environments" / "roots.yaml").write_text("url: https://r.example.com\nfileRoots: /run/secrets\n")
+
+    code, _, err = run(capsys, "plan", "--env", "roots", "--sandbox")
+
+    assert code == 1
+    assert "environments/roots.yaml:2:1: $.fileRoots: must be a list of folders" in err

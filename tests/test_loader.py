@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import os
 from pathlib import Path
 from typing import Any
 
@@ -15,10 +16,12 @@ from reconciler.errors import Problem
 from reconciler.loading.loader import SourceDocument, discover, load_paths, load_text
 from reconciler.model import SourceLocation
 from reconciler.secrets import (
+    FILE_LIMIT_BYTES,
     PLACEHOLDER,
     Lookup,
     Reference,
     Secret,
+    file_roots,
     is_reference_only,
     mask_all,
     references,
@@ -400,6 +403,103 @@ def test_load_paths_reports_unreadable_files_and_reads_the_rest(tmp_path: Path) 
     assert problems[0].message.startswith("cannot read file: ")
 
 
+def test_yaml_suffixes_count_in_any_letter_case(tmp_path: Path) -> None:
+    _touch(tmp_path, "a.YAML", "b.Yml", "c.yAmL", "d.yaml.BAK")
+
+    files, problems = discover([str(tmp_path)])
+
+    assert ([f.name for f in files], problems) == (["a.YAML", "b.Yml", "c.yAmL"], [])
+
+
+def test_what_is_neither_a_file_nor_a_folder_is_named(tmp_path: Path) -> None:
+    _touch(tmp_path, "ok.yaml")
+    os.mkfifo(tmp_path / "pipe.yaml")
+    os.mkfifo(tmp_path / "sub-pipe")  # not named .yaml: still not something a desired-state folder holds
+    (tmp_path / "null").symlink_to("/dev/null")
+    os.mkfifo(tmp_path / ".hidden-pipe")  # hidden: skipped, as documented
+
+    files, problems = discover([str(tmp_path)])
+
+    assert [f.name for f in files] == ["ok.yaml"]
+    assert [p.message for p in problems] == [
+        f"{tmp_path}/null: a device, not a regular file: remove it or hide it (.name)",
+        f"{tmp_path}/pipe.yaml: a FIFO (named pipe), not a regular file: remove it or hide it (.name)",
+        f"{tmp_path}/sub-pipe: a FIFO (named pipe), not a regular file: remove it or hide it (.name)",
+    ]
+
+
+def test_a_fifo_given_as_a_path_is_named(tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / "p.yaml")
+
+    files, problems = discover([str(tmp_path / "p.yaml")])
+
+    assert files == []
+    assert problems == [
+        Problem(None, "", f"{tmp_path}/p.yaml: a FIFO (named pipe), not a file or folder of desired-state files")
+    ]
+
+
+def test_links_to_folders_and_links_to_nothing_are_named(tmp_path: Path) -> None:
+    _touch(tmp_path, "elsewhere/a.yaml", "root/b.yaml")
+    (tmp_path / "root" / "linked").symlink_to(tmp_path / "elsewhere")
+    (tmp_path / "root" / "gone.yaml").symlink_to(tmp_path / "nothing.yaml")
+    (tmp_path / "root" / "gone.txt").symlink_to(tmp_path / "nothing.txt")  # not YAML: declares nothing
+    (tmp_path / "root" / "c.yaml").symlink_to(tmp_path / "elsewhere" / "a.yaml")  # a linked file is the file
+
+    files, problems = discover([str(tmp_path / "root")])
+
+    assert [f.name for f in files] == ["b.yaml", "c.yaml"]
+    assert [p.message for p in problems] == [
+        f"{tmp_path}/root/gone.yaml: cannot read: a link to nothing (no such file or directory)",
+        f"{tmp_path}/root/linked: a link to a folder, which is not followed: give the folder",
+    ]
+
+
+def test_an_unreadable_folder_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _touch(tmp_path, "a.yaml", "locked/b.yaml", "locked-not/c.yaml")
+    real_scandir = os.scandir
+
+    def scandir(path: Any) -> Any:  # as `chmod 000` does for anyone but root (the tests may run as root)
+        if Path(path).name == "locked":
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+
+    files, problems = discover([str(tmp_path)])
+
+    assert [f.name for f in files] == ["a.yaml", "c.yaml"]
+    assert problems == [Problem(None, "", f"{tmp_path}/locked: cannot read folder: Permission denied")]
+
+
+@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="root reads folders whatever their mode")
+def test_a_folder_without_permissions_is_named(tmp_path: Path) -> None:
+    _touch(tmp_path, "locked/b.yaml")
+    (tmp_path / "locked").chmod(0)
+    try:
+        files, problems = discover([str(tmp_path)])
+    finally:
+        (tmp_path / "locked").chmod(0o755)
+
+    assert (files, problems) == ([], [Problem(None, "", f"{tmp_path}/locked: cannot read folder: Permission denied")])
+
+
+def test_a_saved_plan_given_as_a_desired_state_file_is_named(tmp_path: Path) -> None:
+    (tmp_path / "plan.json").write_text('{"kind": "reconciler-plan", "format_version": 1}\n', encoding="utf-8")
+    (tmp_path / "other.json").write_text('{"type": "Trino"}\n', encoding="utf-8")  # JSON is YAML: read
+
+    documents, problems = load_paths([str(tmp_path / "plan.json"), str(tmp_path / "other.json")])
+
+    assert [d.data for d in documents] == [{"type": "Trino"}]
+    assert problems == [
+        Problem(
+            None,
+            "",
+            f"{tmp_path}/plan.json: a saved plan, not a desired-state file: apply it with `apply {tmp_path}/plan.json`",
+        )
+    ]
+
+
 # -- references --------------------------------------------------------------------------------------
 
 
@@ -475,28 +575,127 @@ def test_lookup_reads_values() -> None:
 
 def test_lookup_reads_files_relative_to_the_yaml_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (tmp_path / "integrations.d" / "keys").mkdir(parents=True)
+    (tmp_path / "integrations.d" / "team").mkdir()
     (tmp_path / "integrations.d" / "keys" / "a.p8").write_text("-----KEY-----\nline 2\n", encoding="utf-8")
-    (tmp_path / "crlf.txt").write_bytes(b"value\r\n")
-    (tmp_path / "two-newlines.txt").write_text("value\n\n", encoding="utf-8")
+    (tmp_path / "integrations.d" / "crlf.txt").write_bytes(b"value\r\n")
+    (tmp_path / "integrations.d" / "two-newlines.txt").write_text("value\n\n", encoding="utf-8")
     monkeypatch.chdir(tmp_path)
-    lookup = Lookup({})
-    base = Path("integrations.d")
+    lookup = Lookup({}, roots=["integrations.d"])
+    base = Path("integrations.d/team")
 
-    assert lookup.read(Reference("file", "keys/a.p8"), base) == "-----KEY-----\nline 2"
-    assert lookup.read(Reference("file", str(tmp_path / "crlf.txt")), base) == "value"
+    assert lookup.read(Reference("file", "../keys/a.p8"), base) == "-----KEY-----\nline 2"
+    assert lookup.read(Reference("file", str(tmp_path / "integrations.d" / "crlf.txt")), base) == "value"
     assert lookup.read(Reference("file", "../two-newlines.txt"), base) == "value\n"  # only one newline is cut
     with pytest.raises(LookupError) as missing:
-        lookup.read(Reference("file", "keys/none.p8"), base)
+        lookup.read(Reference("file", "../keys/none.p8"), base)
     assert str(missing.value) == (
-        "cannot read file keys/none.p8 (read as integrations.d/keys/none.p8): No such file or directory"
+        "cannot read file ../keys/none.p8 (read as integrations.d/team/../keys/none.p8): No such file or directory"
     )
-    with pytest.raises(LookupError, match=r"^cannot read file /no/such/file: No such file or directory$"):
-        lookup.read(Reference("file", "/no/such/file"), base)
+
+
+OUTSIDE = (
+    "it is outside integrations.d, the folder(s) of the desired state "
+    "(an environment file's fileRoots can name another)"
+)
+
+
+@pytest.mark.parametrize(
+    ("name", "shown"),
+    [
+        ("/dev/zero", "/dev/zero"),  # would never end
+        ("/etc/passwd", "/etc/passwd"),
+        ("../.git/config", "../.git/config (read as integrations.d/../.git/config)"),  # a CI token
+        ("~/.ssh/id_rsa", "~/.ssh/id_rsa"),
+    ],
+)
+def test_lookup_reads_no_file_outside_the_desired_state(
+    name: str, shown: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "integrations.d").mkdir()
+    monkeypatch.chdir(tmp_path)
+    lookup = Lookup({}, roots=["integrations.d"])
+
+    with pytest.raises(LookupError) as refused:
+        lookup.read(Reference("file", name), Path("integrations.d"))
+
+    shown = shown if not name.startswith("~") else f"~/.ssh/id_rsa (read as {Path(name).expanduser().as_posix()})"
+    assert str(refused.value) == f"cannot read file {shown}: {OUTSIDE}"
+
+
+def test_a_link_out_of_the_desired_state_is_outside_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "integrations.d").mkdir()
+    (tmp_path / "integrations.d" / "key").symlink_to("/dev/zero")
+    monkeypatch.chdir(tmp_path)
+
+    with pytest.raises(LookupError) as refused:
+        Lookup({}, roots=["integrations.d"]).read(Reference("file", "key"), Path("integrations.d"))
+
+    assert str(refused.value) == f"cannot read file key (read as integrations.d/key): {OUTSIDE}"
+
+
+def test_without_roots_only_the_yaml_files_folder_is_read(tmp_path: Path) -> None:
+    (tmp_path / "team").mkdir()
+    (tmp_path / "shared.txt").write_text("x", encoding="utf-8")
+
+    with pytest.raises(LookupError, match="it is outside "):
+        Lookup({}).read(Reference("file", "../shared.txt"), tmp_path / "team")
+
+
+def test_an_environments_root_is_read_too(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "integrations.d").mkdir()
+    (tmp_path / "run-secrets").mkdir()
+    (tmp_path / "run-secrets" / "pw").write_text("s3cret\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    lookup = Lookup({}, roots=file_roots(["integrations.d"], [str(tmp_path / "run-secrets")]))
+
+    assert lookup.read(Reference("file", str(tmp_path / "run-secrets" / "pw")), Path("integrations.d")) == "s3cret"
+
+
+def test_file_roots_are_the_given_folders_and_the_folders_of_given_files(tmp_path: Path) -> None:
+    (tmp_path / "d").mkdir()
+
+    assert file_roots([str(tmp_path / "d"), str(tmp_path / "d" / "a.yaml"), "b.yaml"], ["/run/secrets"]) == (
+        str(tmp_path / "d"),
+        ".",
+        "/run/secrets",
+    )
+
+
+def test_a_fifo_is_refused_at_once(tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / "pipe")  # no writer: reading it would wait forever
+
+    with pytest.raises(LookupError) as refused:
+        Lookup({}, roots=[tmp_path]).read(Reference("file", "pipe"), tmp_path)
+
+    assert str(refused.value) == (
+        f"cannot read file pipe (read as {tmp_path.as_posix()}/pipe): "
+        "not a regular file (a FIFO, socket, device or folder)"
+    )
+
+
+def test_a_file_over_the_limit_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "big").write_bytes(b"x" * (FILE_LIMIT_BYTES + 1))
+    (tmp_path / "at-limit").write_bytes(b"x" * FILE_LIMIT_BYTES)
+    lookup = Lookup({}, roots=[tmp_path])
+
+    assert len(lookup.read(Reference("file", "at-limit"), tmp_path)) == 1024 * 1024
+    with pytest.raises(LookupError) as refused:
+        lookup.read(Reference("file", "big"), tmp_path)
+    assert str(refused.value).endswith(": larger than 1 MiB, the limit of a ${file:} value")
+
+
+def test_a_file_that_is_not_utf8_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "latin1").write_bytes(b"caf\xe9")
+
+    with pytest.raises(LookupError) as refused:
+        Lookup({}, roots=[tmp_path]).read(Reference("file", "latin1"), tmp_path)
+
+    assert str(refused.value).endswith(": not UTF-8 text (byte 0xe9 at offset 3)")
 
 
 def test_substitute_replaces_every_reference(tmp_path: Path) -> None:
     (tmp_path / "user").write_text("immuta\n", encoding="utf-8")
-    lookup = Lookup({"HOST": "db.example.com"})
+    lookup = Lookup({"HOST": "db.example.com"}, roots=[tmp_path])
 
     assert substitute("${file:user}@${env:HOST}", lookup, tmp_path) == "immuta@db.example.com"
     with pytest.raises(LookupError):

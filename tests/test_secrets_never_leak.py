@@ -105,12 +105,13 @@ def hunt(
     """The shipped examples in tmp_path (the working directory), BigQuery's key read from a file."""
     workdir = tmp_path / "work"
     shutil.copytree(REPO / "integrations.d", workdir / "integrations.d")
-    (workdir / "secrets").mkdir()
-    (workdir / "secrets" / "bigquery-sa.json").write_text(FILE_SECRET + "\n", encoding="utf-8")
+    # Inside the desired-state folder: ${file:} reads nowhere else (unless an environment names a folder).
+    (workdir / "integrations.d" / "keys").mkdir()
+    (workdir / "integrations.d" / "keys" / "bigquery-sa.json").write_text(FILE_SECRET + "\n", encoding="utf-8")
     replace_in(
         workdir / "integrations.d" / "bigquery-marketing.yaml",
         "${env:BIGQUERY_IMMUTA_SA_KEY}",
-        "${file:../secrets/bigquery-sa.json}",
+        "${file:keys/bigquery-sa.json}",
     )
     monkeypatch.chdir(workdir)
     for name, value in {**SECRETS, **NOT_SECRET}.items():
@@ -372,7 +373,7 @@ def test_a_missing_secret_names_the_variable_only(hunt: Hunt, monkeypatch: pytes
     result = hunt.run("validate", "--resolve-secrets")
     assert result.exit_code == 1
     assert "SNOWFLAKE_ADMIN_PASSWORD" in result.stdout + result.stderr
-    (hunt.workdir / "secrets" / "bigquery-sa.json").unlink()
+    (hunt.workdir / "integrations.d" / "keys" / "bigquery-sa.json").unlink()
     assert hunt.run("validate", "--resolve-secrets").exit_code == 1
 
 

@@ -64,6 +64,10 @@ def main(argv: list[str] | None = None) -> None:
     except ReconcilerError as exc:
         _report(exc)
         sys.exit(exc.exit_code)
+    except OSError as exc:  # a file the run had to write or read: named, as the OS said it
+        where = f"{exc.filename}: " if exc.filename else ""
+        echo_err(f"error: {where}{exc.strerror or exc}")
+        sys.exit(EXIT_ERROR)
     except KeyboardInterrupt:
         echo_err("interrupted")
         sys.exit(EXIT_INTERRUPTED)

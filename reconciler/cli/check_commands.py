@@ -11,7 +11,7 @@ from reconciler.cli.options import Where, echo_err, env_option, in_github_action
 from reconciler.errors import EXIT_ERROR, EXIT_OK
 from reconciler.loading.environments import load_environment
 from reconciler.render import problems as problem_report
-from reconciler.secrets import Lookup
+from reconciler.secrets import Lookup, file_roots
 from reconciler.validation import schema as schema_module
 from reconciler.validation.report import check_paths
 from reconciler.validation.validate import ValidationOptions
@@ -53,10 +53,9 @@ def validate(
             raise click.UsageError(f"--all-environments cannot be combined with {', '.join(conflicting)}")
         return _validate_every_environment(validation)
     where = Where(False, None, load_environment(env_name) if env_name else None)
-    secrets = Lookup(os.environ) if resolve_secrets else None
-    report = check_paths(
-        where.paths(paths), schema_module.load(), validation, variables=where.variables, secrets=secrets
-    )
+    chosen = where.paths(paths)
+    secrets = Lookup(os.environ, roots=file_roots(chosen, where.file_roots)) if resolve_secrets else None
+    report = check_paths(chosen, schema_module.load(), validation, variables=where.variables, secrets=secrets)
     if output_format == "json":
         click.echo(problem_report.as_json(report.problems, report.integrations, report.files), nl=False)
     else:

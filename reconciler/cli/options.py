@@ -12,8 +12,9 @@ from typing import Any, TypeVar
 
 import click
 
+from reconciler.errors import ReconcilerError
 from reconciler.loading.environments import Environment, load_environment
-from reconciler.loading.loader import YAML_SUFFIXES
+from reconciler.loading.loader import is_yaml_name
 from reconciler.target import DEFAULT_SANDBOX_STATE, Target, resolve_target
 from reconciler.validation.validate import ValidationOptions
 
@@ -38,6 +39,10 @@ class Where:
     @property
     def variables(self) -> Mapping[str, Any] | None:
         return self.environment.values if self.environment else None
+
+    @property
+    def file_roots(self) -> tuple[str, ...]:
+        return self.environment.file_roots if self.environment else ()
 
 
 def env_option(function: F) -> F:
@@ -144,7 +149,26 @@ def _setup_logging(verbose: bool) -> None:
 
 def selectors(values: Sequence[str]) -> frozenset[str]:
     """--rotate values: file paths normalised (./a.yaml is a.yaml); keys as written."""
-    return frozenset(os.path.normpath(v) if v.endswith(YAML_SUFFIXES) and "[" not in v else v for v in values)
+    return frozenset(os.path.normpath(v) if is_yaml_name(v) and "[" not in v else v for v in values)
+
+
+def check_out_file(option: str, out_file: str, paths: Sequence[str]) -> None:
+    """Before any planning (nothing printed, nothing asked of Immuta): refuse a file the run could not write,
+    or one that would then be read as desired state."""
+    if is_yaml_name(out_file) or any(os.path.realpath(out_file) == os.path.realpath(p) for p in paths):
+        raise click.BadParameter(
+            f"{out_file} would be read as a desired-state file; save the plan as JSON, e.g. plan.json",
+            param_hint=option,
+        )
+    if os.path.isdir(out_file):
+        raise ReconcilerError(f"{option} {out_file}: is a folder; name the file to write")
+    folder = os.path.dirname(os.path.abspath(out_file))
+    while not os.path.lexists(folder):  # save() creates the missing folders: the nearest existing one counts
+        folder = os.path.dirname(folder)
+    if not os.path.isdir(folder):
+        raise ReconcilerError(f"{option} {out_file}: cannot be written: {folder} is not a folder")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise ReconcilerError(f"{option} {out_file}: cannot be written: no permission to write in {folder}")
 
 
 def echo_err(text: str) -> None:

@@ -14,6 +14,7 @@ from reconciler.cli import connect
 from reconciler.cli.options import (
     Output,
     Where,
+    check_out_file,
     echo_err,
     in_github_actions,
     input_options,
@@ -24,7 +25,7 @@ from reconciler.cli.options import (
 )
 from reconciler.desired import SecretMode
 from reconciler.errors import EXIT_CHANGES, EXIT_ERROR, EXIT_OK
-from reconciler.loading.loader import YAML_SUFFIXES
+from reconciler.loading.loader import is_yaml_name
 from reconciler.render import registry
 from reconciler.validation import schema as schema_module
 from reconciler.validation.validate import ValidationOptions
@@ -82,6 +83,8 @@ def plan(
     target = where.target()
     saved = savedplan.load(check_file) if check_file else None
     request = plan_request(where, paths, saved, prune, rotate, targets, validation, SecretMode.DEFER)
+    if out_file:
+        check_out_file("--out", out_file, request.paths)
     with connect.open_client(target) as client, usage_errors():
         planned = engine.build(request, schema_module.load(), target, client)
     for warning in planned.desired.warnings:
@@ -123,6 +126,7 @@ def plan_request(
         variables=where.variables,
         rotate=saved.rotate if saved else selectors(rotate),
         targets=saved.targets if saved else selectors(targets),
+        file_roots=where.file_roots,
     )
 
 
@@ -146,7 +150,7 @@ def usage_errors() -> Iterator[None]:
 def _saved_plan_argument(args: tuple[str, ...]) -> savedplan.SavedPlan | None:
     from reconciler.planning import savedplan
 
-    if len(args) == 1 and os.path.isfile(args[0]) and not args[0].endswith(YAML_SUFFIXES):
+    if len(args) == 1 and os.path.isfile(args[0]) and not is_yaml_name(args[0]):
         return savedplan.load(args[0])
     return None
 
@@ -214,8 +218,11 @@ def apply(
             "apply it as it was reviewed, or plan again"
         )
     paths = () if saved else paths_or_plan
+    planned = plan_request(where, paths, saved, prune, rotate, targets, validation, SecretMode.REQUIRE)
+    if report_file:
+        check_out_file("--report", report_file, planned.paths)
     request = workflow.ApplyRequest(
-        plan_request(where, paths, saved, prune, rotate, targets, validation, SecretMode.REQUIRE),
+        planned,
         saved,
         GateOptions(force=force, max_destroy_share=max_destroy_share),
         parallelism,

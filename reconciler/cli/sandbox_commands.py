@@ -59,6 +59,7 @@ def serve(
     from reconciler.sandbox.dialects import Dialect
     from reconciler.sandbox.faults import Faults
     from reconciler.sandbox.server import start_server
+    from reconciler.sandbox.tenant import SandboxStateError
 
     try:
         chosen = Faults.from_assignments(faults)
@@ -76,6 +77,10 @@ def serve(
         faults=chosen,
         dialect=dialect,
     )
+    try:
+        simulator.list_integrations()  # a broken state file is said now, not as a 500 to every request
+    except SandboxStateError as exc:  # not a ReconcilerError: the sandbox imports nothing of ours
+        raise ReconcilerError(str(exc)) from None
     with start_server(simulator, host=host, port=port) as server:
         click.echo(server.url, nl=True)
         sys.stdout.flush()
@@ -135,7 +140,7 @@ def mark_setup_run(paths: tuple[str, ...], where: Where) -> int:
 
     schemas = schema_module.load()
     target = resolve_target(True, where.sandbox_state, environment=where.environment)
-    request = engine.PlanRequest(where.paths(paths), variables=where.variables)
+    request = engine.PlanRequest(where.paths(paths), variables=where.variables, file_roots=where.file_roots)
     desired = engine.load(request, schemas, target)
     simulator = Sandbox(state_file=target.sandbox_state)
     try:

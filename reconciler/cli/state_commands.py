@@ -51,7 +51,9 @@ def scripts_command(paths: tuple[str, ...], out_dir: str, prune: bool, where: Wh
 
     schemas = schema_module.load()
     target = where.target()
-    request = engine.PlanRequest(where.paths(paths), prune=prune, mode=SecretMode.REQUIRE, variables=where.variables)
+    request = engine.PlanRequest(
+        where.paths(paths), prune=prune, mode=SecretMode.REQUIRE, variables=where.variables, file_roots=where.file_roots
+    )
     with connect.open_client(target) as client:
         planned = engine.build(request, schemas, target, client)
         warn(planned.desired.warnings)
@@ -93,6 +95,7 @@ def drift(
         validation=validation,
         mode=SecretMode.DEFER,
         variables=where.variables,
+        file_roots=where.file_roots,
     )
     with connect.open_client(target) as client:
         planned = engine.build(request, schemas, target, client)

@@ -79,6 +79,13 @@ class ClientSettings:
             problems.append(f"set {ENV_API_KEY} (an Immuta API key) or {ENV_TOKEN} (a bearer token)")
         elif key and token:
             problems.append(f"both {ENV_API_KEY} and {ENV_TOKEN} are set: unset one, so it is clear which counts")
+        for name, value in ((ENV_API_KEY, key), (ENV_TOKEN, token)):
+            if value and not (value.isascii() and value.isprintable()):
+                # An HTTP header carries printable ASCII only; the value itself is never shown.
+                problems.append(
+                    f"{name} holds a character that is not printable ASCII (a typographic quote or dash, a line "
+                    "break?): an Immuta key or token never does; set it again from the source"
+                )
         if problems:
             raise ReconcilerError("cannot connect to Immuta:\n  " + "\n  ".join(problems))
         return cls(url.rstrip("/"), Auth.api_key(key) if key else Auth.bearer(token), timeout)

@@ -5,6 +5,7 @@
 url: https://acme-dev.immuta.com       # the tenant this environment plans and applies against
 apiKeyEnv: IMMUTA_DEV_API_KEY          # where its key is (default IMMUTA_API_KEY; or tokenEnv)
 paths: [integrations.d, environments/dev.d]   # shared files plus this environment's own
+fileRoots: [/run/secrets]              # folders ${file:…} may also read (default: only the paths' folders)
 values:                                # ${var:NAME} in any non-secret field
   SNOWFLAKE_HOST: acme-dev.us-east-1.snowflakecomputing.com
 ```
@@ -30,7 +31,7 @@ from reconciler.walk import map_leaves
 ENVIRONMENTS_DIR = "environments"
 _VAR = re.compile(r"\$\{var:([^}]*)\}")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-_KEYS = {"url", "apiKeyEnv", "tokenEnv", "paths", "values"}
+_KEYS = {"url", "apiKeyEnv", "tokenEnv", "paths", "fileRoots", "values"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +42,7 @@ class Environment:
     api_key_env: str = "IMMUTA_API_KEY"
     token_env: str = "IMMUTA_TOKEN"
     paths: tuple[str, ...] = ()
+    file_roots: tuple[str, ...] = ()  # folders `${file:…}` may read besides the paths' folders
     values: Mapping[str, Any] = field(default_factory=dict)  # plain scalars, with their YAML types
 
 
@@ -77,6 +79,9 @@ def _parse(name: str, doc: SourceDocument) -> Environment:
     paths = data.get("paths", [])
     if not isinstance(paths, list) or not all(isinstance(p, str) for p in paths):
         problems.append(Problem(doc.location(("paths",)), "$.paths", "must be a list of files or folders"))
+    roots = data.get("fileRoots", [])
+    if not isinstance(roots, list) or not all(isinstance(p, str) and p for p in roots):
+        problems.append(Problem(doc.location(("fileRoots",)), "$.fileRoots", "must be a list of folders"))
     values = data.get("values", {})
     if not isinstance(values, dict) or not all(isinstance(v, str | int | float | bool) for v in values.values()):
         problems.append(Problem(doc.location(("values",)), "$.values", "must map names to plain values"))
@@ -89,6 +94,7 @@ def _parse(name: str, doc: SourceDocument) -> Environment:
         api_key_env=data.get("apiKeyEnv", "IMMUTA_API_KEY"),
         token_env=data.get("tokenEnv", "IMMUTA_TOKEN"),
         paths=tuple(paths),
+        file_roots=tuple(roots),
         values={str(k): v for k, v in values.items()},
     )
 

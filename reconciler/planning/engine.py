@@ -14,7 +14,7 @@ from reconciler.client.immuta import ImmutaClient
 from reconciler.desired import DesiredState, SecretMode, load_desired
 from reconciler.errors import EXIT_USAGE, InputError, Problem, ReconcilerError
 from reconciler.planning.plan import Plan, PlanOptions, make_plan, unmatched_rotations
-from reconciler.secrets import Lookup
+from reconciler.secrets import Lookup, file_roots
 from reconciler.target import Target
 from reconciler.validation.schema import SchemaSet
 from reconciler.validation.validate import ValidationOptions
@@ -28,6 +28,7 @@ class PlanRequest:
     mode: SecretMode = SecretMode.DEFER
     variables: Mapping[str, Any] | None = None  # the environment's ${var:…} values; None: no --env
     rotate: frozenset[str] = frozenset()  # --rotate: file paths or keys (normalised)
+    file_roots: tuple[str, ...] = ()  # folders ${file:} may read besides `paths` (an environment's fileRoots)
     targets: frozenset[str] = frozenset()  # --target: plan only these (file paths or keys); empty: all
 
 
@@ -55,7 +56,7 @@ def load(request: PlanRequest, schemas: SchemaSet, target: Target) -> DesiredSta
         schemas,
         options=request.validation,
         mode=secret_mode(target, request.mode),
-        lookup=Lookup(os.environ),
+        lookup=Lookup(os.environ, roots=file_roots(request.paths, request.file_roots)),
         variables=request.variables,
     )
 

@@ -16,10 +16,11 @@ from pathlib import Path as FsPath
 from typing import Any
 
 from reconciler.errors import InputError, Problem
+from reconciler.loading.loader import SAVED_PLAN_KIND
 from reconciler.planning.plan import PLAN_FORMAT_VERSION, Change, Plan
 from reconciler.render.plan_json import plan_dict
 
-SAVED_KIND = "reconciler-plan"
+SAVED_KIND = SAVED_PLAN_KIND  # what the loader recognises as "not a desired-state file"
 # What a saved plan holds besides the plan's own JSON document (`plan --format json`).
 SAVED_ONLY = ("kind", "paths", "rotate", "targets")
 
@@ -78,15 +79,66 @@ def save(
 
 
 def load(path: str) -> SavedPlan:
+    """The saved plan, or an InputError saying why the file is not one — never a KeyError later: a plan is
+    a file a person may open, edit by hand or truncate."""
     try:
-        document = json.loads(FsPath(path).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise InputError([Problem(None, "", f"{path}: cannot read the saved plan: {exc}")]) from None
+        data = FsPath(path).read_bytes()
+    except OSError as exc:
+        raise _unreadable(path, exc.strerror or str(exc)) from None
+    try:
+        document = json.loads(data.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise _unreadable(path, f"not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start})") from None
+    except ValueError as exc:
+        raise _unreadable(path, f"not JSON ({exc})") from None
+    except RecursionError:
+        raise _unreadable(path, "not JSON (nested too deep)") from None
     if not isinstance(document, dict) or document.get("kind") != SAVED_KIND:
         raise InputError([Problem(None, "", f"{path}: not a plan saved by `reconciler plan --out`")])
     if document.get("format_version") != PLAN_FORMAT_VERSION:
         raise InputError([Problem(None, "", f"{path}: plan format {document.get('format_version')} is not supported")])
+    damage = _damage(document)
+    if damage:
+        message = f"{path}: the saved plan was edited or damaged ({damage}): plan again and review the new plan"
+        raise InputError([Problem(None, "", message)])
     return SavedPlan(document, path)
+
+
+def _unreadable(path: str, reason: str) -> InputError:
+    return InputError([Problem(None, "", f"{path}: cannot read the saved plan: {reason}")])
+
+
+_TEXT = (str,)
+_TEXT_OR_NULL = (str, type(None))
+
+
+def _damage(document: Mapping[str, Any]) -> str | None:
+    """The first field that a saved plan's reader relies on and that is missing or of the wrong kind."""
+    for name, kinds in (("target", _TEXT), ("checksum", _TEXT), ("prune", (bool,)), ("changes", (list,))):
+        if not isinstance(document.get(name), kinds):
+            return f"$.{name} is missing or not a {_KIND_NAMES[kinds]}"
+    for name in ("rotate", "paths"):
+        value = document.get(name, [])
+        if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+            return f"$.{name} is not a list of strings"
+    seen: set[str] = set()
+    for index, change in enumerate(document["changes"]):
+        where = f"$.changes[{index}]"
+        if not isinstance(change, dict):
+            return f"{where} is not an object"
+        for name, kinds in (("key", _TEXT), ("action", _TEXT)):
+            if not isinstance(change.get(name), kinds):
+                return f"{where}.{name} is missing or not a {_KIND_NAMES[kinds]}"
+        for name in ("desired_digest", "actual_fingerprint", "file", "id"):
+            if not isinstance(change.get(name), _TEXT_OR_NULL):
+                return f"{where}.{name} is not a string or null"
+        if change["key"] in seen:
+            return f"{where}.key {change['key']} appears twice"
+        seen.add(change["key"])
+    return None
+
+
+_KIND_NAMES = {_TEXT: "string", (bool,): "boolean", (list,): "list"}
 
 
 def stale_reasons(saved: SavedPlan, fresh: Plan) -> list[str]:

@@ -3,7 +3,12 @@
     with start_server(Sandbox(api_key="k")) as server:
         ...  # point a client at server.url
 
-A `ConnectionDropped` fault closes the socket without writing a byte. Nothing here prints.
+A `ConnectionDropped` fault closes the socket without writing a byte. Nothing here prints — not even
+a traceback: whatever a client sends, it gets an answer (a Boom body) or a closed connection.
+
+A request body is read only when its Content-Length is at most MAX_BODY_BYTES (Hapi's default
+`payload.maxBytes`, with Hapi's 413 message); a bigger one — or a chunked one, whose size is unknown — is
+refused before a byte of it is read, so a client cannot make the server hold gigabytes.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from reconciler.sandbox.api import Sandbox
 from reconciler.sandbox.replies import boom
 from reconciler.sandbox.wire import ConnectionDropped, SandboxRequest, SandboxResponse
 
+MAX_BODY_BYTES = 1024 * 1024  # 1 MiB: Hapi's default; an integration's payload is a few KiB
 IDLE_TIMEOUT_SECONDS = 30.0  # a keep-alive connection idle this long is closed
 POLL_SECONDS = 0.01  # how soon `close()` is noticed
 
@@ -26,6 +32,9 @@ POLL_SECONDS = 0.01  # how soon `close()` is noticed
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     sandbox: Sandbox
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """socketserver prints a traceback here; a connection that failed is simply closed."""
 
 
 class _Server6(_Server):
@@ -45,6 +54,11 @@ class _Handler(BaseHTTPRequestHandler):
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def _answer(self) -> None:
+        refusal = self._body_refusal()
+        if refusal is not None:
+            self.close_connection = True  # the unread body would be taken for the next request
+            self._write(refusal)
+            return
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length > 0 else b""
         headers = {name.lower(): value for name, value in self.headers.items()}
@@ -59,6 +73,16 @@ class _Handler(BaseHTTPRequestHandler):
         except Exception:  # the sandbox must answer, even when it is wrong: a Boom 500, like Hapi's
             response = boom(500, "An internal server error occurred")
         self._write(response)
+
+    def _body_refusal(self) -> SandboxResponse | None:
+        if self.headers.get("Transfer-Encoding"):
+            return boom(411, "A body needs a Content-Length")
+        text = (self.headers.get("Content-Length") or "0").strip()
+        if not (text.isascii() and text.isdigit()):  # "-1", "1e9", "0x10", "²": not a length
+            return boom(400, "Invalid content-length header")
+        if int(text) > MAX_BODY_BYTES:
+            return boom(413, f"Payload content length greater than maximum allowed: {MAX_BODY_BYTES}")
+        return None
 
     def _write(self, response: SandboxResponse) -> None:
         self.send_response(response.status)

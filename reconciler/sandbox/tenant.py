@@ -130,14 +130,25 @@ class Tenant:
     def _read(self) -> TenantState:
         assert self.state_file is not None
         try:
-            text = self.state_file.read_text(encoding="utf-8")
+            data = self.state_file.read_bytes()
         except FileNotFoundError:
             self._seen = None
             return TenantState()
+        except OSError as error:  # a folder, no permission: say so, never a traceback
+            raise SandboxStateError(f"{self.state_file}: cannot read the sandbox state ({error.strerror})") from None
         self.reads += 1
         self._seen = _signature(self.state_file)
         try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise SandboxStateError(
+                f"{self.state_file}: not a sandbox state file (not UTF-8: byte 0x{data[error.start]:02x} "
+                f"at offset {error.start})"
+            ) from None
+        try:
             return decode(json.loads(text))
+        except RecursionError:  # a hand-made file nested thousands deep
+            raise SandboxStateError(f"{self.state_file}: not a sandbox state file (nested too deep)") from None
         except (ValueError, KeyError, TypeError, AttributeError) as error:
             raise SandboxStateError(f"{self.state_file}: not a sandbox state file ({error})") from error
 

@@ -73,3 +73,35 @@ def test_an_unreadable_state_file_is_an_error(tmp_path: Path, clock: FakeClock, 
 def test_in_memory_sandboxes_are_independent(clock: FakeClock) -> None:
     make_call(Sandbox(api_key=KEY, clock=clock))("POST", "/integrations", payload("Snowflake"))
     assert make_call(Sandbox(api_key=KEY, clock=clock))("GET", "/integrations").json == []
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        (b"\xff\xfe{}", "not a sandbox state file (not UTF-8: byte 0xff at offset 0)"),
+        (b"[" * 100_000 + b"]" * 100_000, "not a sandbox state file (nested too deep)"),
+        (
+            b'{"format_version": 1, "integrations": []}',
+            "not a sandbox state file ('list' object has no attribute 'items')",
+        ),
+    ],
+    ids=["latin1", "deep", "hand-edited"],
+)
+def test_a_broken_state_file_is_a_located_error(tmp_path: Path, clock: FakeClock, content: bytes, reason: str) -> None:
+    state = tmp_path / "tenant.json"
+    state.write_bytes(content)
+
+    with pytest.raises(SandboxStateError) as broken:
+        Sandbox(api_key=KEY, clock=clock, state_file=state).list_integrations()
+
+    assert str(broken.value) == f"{state}: {reason}"
+    assert state.read_bytes() == content  # never overwritten
+
+
+def test_a_state_file_that_is_a_folder_is_a_located_error(tmp_path: Path, clock: FakeClock) -> None:
+    (tmp_path / "tenant.json").mkdir()
+
+    with pytest.raises(SandboxStateError) as broken:
+        Sandbox(api_key=KEY, clock=clock, state_file=tmp_path / "tenant.json").list_integrations()
+
+    assert str(broken.value) == f"{tmp_path}/tenant.json: cannot read the sandbox state (Is a directory)"
