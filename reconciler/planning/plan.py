@@ -6,8 +6,6 @@
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import json
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -111,25 +109,10 @@ class Plan:
 
     @property
     def checksum(self) -> str:
-        """Identifies what the plan would do against what it saw; equal plans have equal checksums."""
-        body = {
-            "target": self.target,
-            "prune": self.prune,
-            "desired_digest": self.desired_digest,
-            "changes": [change_identity(c) for c in self.changes],
-        }
-        return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
+        """Of every non-secret value the plan shows (planning/reviewed.py): what was reviewed is what runs."""
+        from reconciler.render.plan_json import plan_dict  # the document the checksum reads imports this module
 
-
-def change_identity(change: Change) -> dict[str, Any]:
-    return {
-        "action": change.action.value,
-        "key": str(change.key),
-        "id": change.actual_id,
-        "actual": change.actual_fingerprint,
-        "desired": change.desired_digest,
-        "fields": [".".join(map(str, f.path)) for f in change.fields],
-    }
+        return str(plan_dict(self)["checksum"])
 
 
 def make_plan(

@@ -12,6 +12,7 @@ import json
 from typing import Any
 
 from reconciler.model import Path, dotted
+from reconciler.planning import reviewed
 from reconciler.planning.plan import PLAN_FORMAT_VERSION, Action, Change, Plan
 from reconciler.planning.request import request_body
 from reconciler.secrets import PLACEHOLDER, Secret, Unresolved, mask_all
@@ -105,11 +106,11 @@ def masked(type_schema: TypeSchema, value: Any, path: Path = ()) -> Any:
 
 
 def plan_dict(plan: Plan) -> dict[str, Any]:
-    return {
+    document = {
         "format_version": PLAN_FORMAT_VERSION,
         "target": plan.target,
         "prune": plan.prune,
-        "checksum": plan.checksum,
+        "checksum": "",  # of the values below (planning/reviewed.py): filled in once they are all there
         "desired_digest": plan.desired_digest,
         "tool_version": plan.tool_version,
         "schema_version": plan.schema_version,
@@ -118,6 +119,8 @@ def plan_dict(plan: Plan) -> dict[str, Any]:
         "changes": [change_dict(c) for c in plan.changes],
         "notes": list(plan.notes),
     }
+    document["checksum"] = reviewed.checksum(document)
+    return document
 
 
 def render(plan: Plan) -> str:
