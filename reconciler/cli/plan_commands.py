@@ -38,6 +38,10 @@ if TYPE_CHECKING:
 # — run on every commit by pre-commit — and `--help` start fast.
 
 ROTATE_HELP = "Send this integration's payload again, secrets included (a rotated secret never shows as a change)."
+BASE_HELP = (
+    "Git revision whose files' protection and keys still count (renames, preventDestroy) "
+    "[default: origin/$GITHUB_BASE_REF when set]."
+)
 
 
 def context(output: Output) -> registry.Context:
@@ -56,6 +60,7 @@ def context(output: Output) -> registry.Context:
 )
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when the plan has changes.")
 @click.option("--rotate", "rotate", multiple=True, metavar="FILE|KEY", help=ROTATE_HELP)
+@click.option("--base", "base", metavar="REV", help=BASE_HELP)
 @target_options
 @input_options
 @output_options(formats=tuple(registry.PLAN))
@@ -66,6 +71,7 @@ def plan(
     check_file: str | None,
     detailed_exitcode: bool,
     rotate: tuple[str, ...],
+    base: str | None,
     where: Where,
     validation: ValidationOptions,
     output: Output,
@@ -76,7 +82,7 @@ def plan(
 
     target = where.target()
     saved = savedplan.load(check_file) if check_file else None
-    request = plan_request(where, paths, saved, prune, rotate, validation, SecretMode.DEFER)
+    request = plan_request(where, paths, saved, prune, rotate, validation, SecretMode.DEFER, base)
     with connect.open_client(target) as client:
         planned = engine.build(request, schema_module.load(), target, client)
     for warning in planned.desired.warnings:
@@ -102,17 +108,34 @@ def plan_request(
     rotate: tuple[str, ...],
     validation: ValidationOptions,
     mode: SecretMode,
+    base: str | None,
 ) -> engine.PlanRequest:
-    """What plan and apply plan: a saved plan's paths (unless given), prune and rotation, else the flags'."""
-    from reconciler.planning import engine
+    """What plan and apply plan: a saved plan's paths (unless given), prune, rotation and base revision's
+    view, else the flags'. --prune with only part of the desired state is a usage error."""
+    from reconciler.planning import baserevision, engine, protection
 
+    chosen = where.paths(paths or (saved.paths if saved else []))
+    pruning = saved.prune if saved else prune
+    roots = where.paths(())
+    missing = protection.uncovered_roots(chosen, roots) if pruning else []
+    if missing:
+        raise click.UsageError(
+            f"--prune deletes what no file declares, so it needs the whole desired state ({', '.join(roots)}), "
+            f"not part of it ({', '.join(chosen)}): drop --prune, or give {' '.join(missing)}"
+        )
+    if saved is not None:  # what the review saw, even where the base revision cannot be read (main, after merge)
+        view = protection.BaseView.from_json(saved.document.get("base"))
+    else:
+        revision, explicit = baserevision.base_revision(base, os.environ)
+        view = baserevision.read_base(revision, explicit, chosen, schema_module.load(), where.variables)
     return engine.PlanRequest(
-        where.paths(paths or (saved.paths if saved else [])),
-        prune=saved.prune if saved else prune,
+        chosen,
+        prune=pruning,
         validation=validation,
         mode=mode,
         variables=where.variables,
         rotate=saved.rotate if saved else selectors(rotate),
+        base=view,
     )
 
 
@@ -136,6 +159,7 @@ def _saved_plan_argument(args: tuple[str, ...]) -> savedplan.SavedPlan | None:
 @click.option("--max-destroy-share", type=click.FloatRange(0, 1), default=0.30, show_default=True)
 @click.option("--parallelism", type=click.IntRange(1, 64), default=8, show_default=True)
 @click.option("--rotate", "rotate", multiple=True, metavar="FILE|KEY", help=ROTATE_HELP)
+@click.option("--base", "base", metavar="REV", help=BASE_HELP)
 @click.option(
     "--timeout",
     type=click.FloatRange(min=1),
@@ -161,6 +185,7 @@ def apply(
     parallelism: int,
     timeout: float,
     rotate: tuple[str, ...],
+    base: str | None,
     report_file: str | None,
     where: Where,
     validation: ValidationOptions,
@@ -175,6 +200,8 @@ def apply(
     saved = _saved_plan_argument(paths_or_plan)
     if saved is not None and rotate and selectors(rotate) != saved.rotate:
         raise click.UsageError(f"{saved.file} fixes what is rotated; apply it as it was reviewed, or plan again")
+    if saved is not None and base:
+        raise click.UsageError(f"{saved.file} fixes the base revision it was reviewed against; apply it as it is")
     if saved is not None and prune != saved.prune:
         # A reviewed plan is applied as reviewed: flags that would change what it does are refused.
         raise click.UsageError(
@@ -183,7 +210,7 @@ def apply(
         )
     paths = () if saved else paths_or_plan
     request = workflow.ApplyRequest(
-        plan_request(where, paths, saved, prune, rotate, validation, SecretMode.REQUIRE),
+        plan_request(where, paths, saved, prune, rotate, validation, SecretMode.REQUIRE, base),
         saved,
         GateOptions(force=force, max_destroy_share=max_destroy_share),
         parallelism,

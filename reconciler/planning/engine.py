@@ -13,6 +13,7 @@ from reconciler.client.immuta import ImmutaClient
 from reconciler.desired import DesiredState, SecretMode, load_desired
 from reconciler.errors import InputError, Problem
 from reconciler.planning.plan import Plan, PlanOptions, make_plan, unmatched_rotations
+from reconciler.planning.protection import BaseView
 from reconciler.secrets import Lookup
 from reconciler.target import Target
 from reconciler.validation.schema import SchemaSet
@@ -27,6 +28,7 @@ class PlanRequest:
     mode: SecretMode = SecretMode.DEFER
     variables: Mapping[str, Any] | None = None  # the environment's ${var:…} values; None: no --env
     rotate: frozenset[str] = frozenset()  # --rotate: file paths or keys (normalised)
+    base: BaseView = BaseView()  # noqa: RUF009 - what the Git base revision declared (planning/protection.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,12 +66,13 @@ def plan_for(
     target: Target,
     prune: bool,
     rotate: frozenset[str] = frozenset(),
+    base: BaseView = BaseView(),  # noqa: B008 - frozen value object
 ) -> Plan:
     return make_plan(
         desired,
         actual,
         target=target.url,
-        options=PlanOptions(prune=prune, rotate=rotate),
+        options=PlanOptions(prune=prune, rotate=rotate, base=base),
         schema_version=schemas.version,
         tool_version=__version__,
     )
@@ -83,4 +86,6 @@ def build(request: PlanRequest, schemas: SchemaSet, target: Target, client: Immu
             [Problem(None, "", f"--rotate {name}: no file or integration key of that name") for name in unknown]
         )
     actual = observe(client, schemas)
-    return Planned(desired, actual, plan_for(desired, actual, schemas, target, request.prune, request.rotate))
+    return Planned(
+        desired, actual, plan_for(desired, actual, schemas, target, request.prune, request.rotate, request.base)
+    )

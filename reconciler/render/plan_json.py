@@ -42,6 +42,7 @@ def change_dict(change: Change) -> dict[str, Any]:
         "status": change.actual_status,
         "reason": change.reason or None,
         "needs_setup_script": change.needs_setup_script,
+        "protected_by": change.protected_by,
         "fields": [
             {
                 "path": dotted(f.path),
@@ -118,6 +119,7 @@ def plan_dict(plan: Plan) -> dict[str, Any]:
         "summary": summary(plan),
         "changes": [change_dict(c) for c in plan.changes],
         "notes": list(plan.notes),
+        "base": plan.base.as_json(),
     }
     document["checksum"] = reviewed.checksum(document)
     return document
