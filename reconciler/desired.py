@@ -32,6 +32,8 @@ class SecretMode(Enum):
 class Lifecycle:
     prevent_destroy: bool = False
     ignore_changes: tuple[Path, ...] = ()
+    # A rename: natural-key field name → its old value (planning/protection.py plans it as a replace).
+    previously: tuple[tuple[str, str], ...] = ()
 
     def ignores(self, path: Path) -> bool:
         return any(path[: len(ignored)] == ignored for ignored in self.ignore_changes)
@@ -134,7 +136,11 @@ def build_desired(
             "payload": _as_written(type_schema, written),
             "present": present,
             "refs": refs,
-            "lifecycle": [lifecycle.prevent_destroy, [list(p) for p in lifecycle.ignore_changes]],
+            "lifecycle": [
+                lifecycle.prevent_destroy,
+                [list(p) for p in lifecycle.ignore_changes],
+                *([[list(p) for p in lifecycle.previously]] if lifecycle.previously else []),
+            ],
         }
         digest = hashlib.sha256(json.dumps(intent, sort_keys=True, default=str).encode()).hexdigest()
         integrations.append(DesiredIntegration(key, type_schema, present, payload, body, doc, lifecycle, refs, digest))
@@ -158,7 +164,9 @@ def _lifecycle(raw: Any) -> Lifecycle:
     if not isinstance(raw, Mapping):
         return Lifecycle()
     ignored = tuple(parse_dotted(p) for p in raw.get("ignoreChanges", []) if isinstance(p, str))
-    return Lifecycle(bool(raw.get("preventDestroy", False)), ignored)
+    previously = raw.get("previously")
+    renamed = tuple(sorted((str(k), str(v)) for k, v in previously.items())) if isinstance(previously, Mapping) else ()
+    return Lifecycle(bool(raw.get("preventDestroy", False)), ignored, renamed)
 
 
 class _Resolver:

@@ -23,8 +23,9 @@ RunCli = Callable[..., CliResult]
 @pytest.fixture
 def run_cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> RunCli:
     """Runs `reconciler ARGS…` in-process through `cli.main` (which always exits), outside GitHub Actions
-    unless the test sets GITHUB_ACTIONS itself."""
+    unless the test sets GITHUB_ACTIONS itself, and with no pull request's base branch (GITHUB_BASE_REF)."""
     monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
+    monkeypatch.delenv("GITHUB_BASE_REF", raising=False)
     monkeypatch.setenv("NO_COLOR", "1")
 
     def run(*args: str) -> CliResult:

@@ -293,8 +293,8 @@ def test_a_hand_edited_saved_plan_is_a_clear_error(
 
     assert_clean_failure(result)
     assert result.stdout == ""
-    assert result.stderr.startswith(f"plan.json: {reason}")
-    assert result.stderr.endswith(("plan again and review the new plan\n" if "edited" in reason else "") + SUMMARY)
+    assert result.stderr.startswith(f"error: plan.json: {reason}")
+    assert result.stderr.endswith("plan again and review it\n" if "edited" in reason else "\n")
     assert snapshot(repo) == before
 
 

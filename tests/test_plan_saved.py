@@ -125,14 +125,23 @@ def test_a_secret_rotated_in_the_environment_does_not_make_it_stale(
 
 def test_an_edited_file_is_named(saved: dict[str, Any], run_cli: RunCli, tmp_path: Path) -> None:
     edit(tmp_path / SNOWFLAKE_FILE, "warehouse: IMMUTA_WH_XL", "warehouse: IMMUTA_WH_2XL")
-    stale(run_cli, f"{SNOWFLAKE}: {SNOWFLAKE_FILE} changed since the plan")
+    stale(
+        run_cli,
+        f"{SNOWFLAKE}: {SNOWFLAKE_FILE} changed since the plan",
+        f'{SNOWFLAKE}: config.warehouse was "IMMUTA_WH_XL" in the reviewed plan, is "IMMUTA_WH_2XL" now',
+    )
 
 
 def test_a_change_in_immuta_names_the_integration(saved: dict[str, Any], run_cli: RunCli, tenant: Sandbox) -> None:
     redshift = ids(tenant)["Redshift"]
     tenant.oob_edit(redshift, "config.port", 5440)
     key = next(c["key"] for c in saved["changes"] if c["type"] == "Redshift")
-    stale(run_cli, f"{key} (integrations.d/redshift-warehouse.yaml): changed in Immuta since the plan (id {redshift})")
+    stale(
+        run_cli,
+        f"{key} (integrations.d/redshift-warehouse.yaml): changed in Immuta since the plan (id {redshift})",
+        f"{key}: the plan said no-op, now it is update",
+        f"{key}: config.port: left alone in the reviewed plan, changed 5440 → 5439 now",
+    )
 
 
 def test_a_status_that_settled_is_not_a_change(saved: dict[str, Any], run_cli: RunCli, tenant: Sandbox) -> None:
@@ -143,7 +152,11 @@ def test_a_status_that_settled_is_not_a_change(saved: dict[str, Any], run_cli: R
 def test_an_integration_deleted_in_immuta_is_named(saved: dict[str, Any], run_cli: RunCli, tenant: Sandbox) -> None:
     trino = ids(tenant)["Trino"]
     tenant.oob_remove(trino)
-    stale(run_cli, f"Trino (integrations.d/trino.yaml): deleted in Immuta since the plan (id {trino})")
+    stale(
+        run_cli,
+        f"Trino (integrations.d/trino.yaml): deleted in Immuta since the plan (id {trino})",
+        "Trino: the plan said no-op, now it is create",
+    )
 
 
 def test_an_integration_created_in_immuta_is_named(saved: dict[str, Any], run_cli: RunCli, tenant: Sandbox) -> None:
@@ -180,6 +193,7 @@ def test_a_new_file_and_a_removed_file_are_named(saved: dict[str, Any], run_cli:
         "Snowflake[host=acme-dev.us-east-1.snowflakecomputing.com]: not in the plan; "
         "integrations.d/snowflake-dev.yaml now declares it",
         "Trino: integrations.d/trino.yaml no longer declares it (removed since the plan)",
+        "Trino: the plan said no-op, now it is orphan",
     )
 
 

@@ -41,6 +41,10 @@ if TYPE_CHECKING:
 
 ROTATE_HELP = "Send this integration's payload again, secrets included (a rotated secret never shows as a change)."
 TARGET_HELP = "Plan only this integration (repeatable); the others are left out, not shown as orphans."
+BASE_HELP = (
+    "Git revision whose files' protection and keys still count (renames, preventDestroy) "
+    "[default: origin/$GITHUB_BASE_REF when set]."
+)
 
 
 def context(output: Output) -> registry.Context:
@@ -60,6 +64,7 @@ def context(output: Output) -> registry.Context:
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when the plan has changes.")
 @click.option("--rotate", "rotate", multiple=True, metavar="FILE|KEY", help=ROTATE_HELP)
 @click.option("--target", "targets", multiple=True, metavar="FILE|KEY", help=TARGET_HELP)
+@click.option("--base", "base", metavar="REV", help=BASE_HELP)
 @target_options
 @input_options
 @output_options(formats=tuple(registry.PLAN))
@@ -71,6 +76,7 @@ def plan(
     detailed_exitcode: bool,
     rotate: tuple[str, ...],
     targets: tuple[str, ...],
+    base: str | None,
     where: Where,
     validation: ValidationOptions,
     output: Output,
@@ -82,7 +88,7 @@ def plan(
     refuse_prune_with_targets(prune, targets)
     target = where.target()
     saved = savedplan.load(check_file) if check_file else None
-    request = plan_request(where, paths, saved, prune, rotate, targets, validation, SecretMode.DEFER)
+    request = plan_request(where, paths, saved, prune, rotate, targets, validation, SecretMode.DEFER, base)
     if out_file:
         check_out_file("--out", out_file, request.paths)
     with connect.open_client(target) as client, usage_errors():
@@ -113,20 +119,36 @@ def plan_request(
     targets: tuple[str, ...],
     validation: ValidationOptions,
     mode: SecretMode,
+    base: str | None,
 ) -> engine.PlanRequest:
-    """What plan and apply plan: a saved plan's paths (unless given), prune, rotation and targets, else the
-    flags'."""
-    from reconciler.planning import engine
+    """What plan and apply plan: a saved plan's paths (unless given), prune, rotation, targets and base
+    revision's view, else the flags'. --prune with only part of the desired state is a usage error."""
+    from reconciler.planning import baserevision, engine, protection
 
+    chosen = where.paths(paths or (saved.paths if saved else []))
+    pruning = saved.prune if saved else prune
+    roots = where.paths(())
+    missing = protection.uncovered_roots(chosen, roots) if pruning else []
+    if missing:
+        raise click.UsageError(
+            f"--prune deletes what no file declares, so it needs the whole desired state ({', '.join(roots)}), "
+            f"not part of it ({', '.join(chosen)}): drop --prune, or give {' '.join(missing)}"
+        )
+    if saved is not None:  # what the review saw, even where the base revision cannot be read (main, after merge)
+        view = protection.BaseView.from_json(saved.document.get("base"))
+    else:
+        revision, explicit = baserevision.base_revision(base, os.environ)
+        view = baserevision.read_base(revision, explicit, chosen, schema_module.load(), where.variables)
     return engine.PlanRequest(
-        where.paths(paths or (saved.paths if saved else [])),
-        prune=saved.prune if saved else prune,
+        chosen,
+        prune=pruning,
         validation=validation,
         mode=mode,
         variables=where.variables,
         rotate=saved.rotate if saved else selectors(rotate),
         targets=saved.targets if saved else selectors(targets),
         file_roots=where.file_roots,
+        base=view,
     )
 
 
@@ -168,6 +190,7 @@ def _saved_plan_argument(args: tuple[str, ...]) -> savedplan.SavedPlan | None:
 @click.option("--parallelism", type=click.IntRange(1, 64), default=8, show_default=True)
 @click.option("--rotate", "rotate", multiple=True, metavar="FILE|KEY", help=ROTATE_HELP)
 @click.option("--target", "targets", multiple=True, metavar="FILE|KEY", help=TARGET_HELP)
+@click.option("--base", "base", metavar="REV", help=BASE_HELP)
 @click.option(
     "--timeout",
     type=click.FloatRange(min=1),
@@ -194,6 +217,7 @@ def apply(
     timeout: float,
     rotate: tuple[str, ...],
     targets: tuple[str, ...],
+    base: str | None,
     report_file: str | None,
     where: Where,
     validation: ValidationOptions,
@@ -211,6 +235,8 @@ def apply(
         raise click.UsageError(f"{saved.file} fixes what is rotated; apply it as it was reviewed, or plan again")
     if saved is not None and targets and selectors(targets) != saved.targets:
         raise click.UsageError(f"{saved.file} fixes what is targeted; apply it as it was reviewed, or plan again")
+    if saved is not None and base:
+        raise click.UsageError(f"{saved.file} fixes the base revision it was reviewed against; apply it as it is")
     if saved is not None and prune != saved.prune:
         # A reviewed plan is applied as reviewed: flags that would change what it does are refused.
         raise click.UsageError(
@@ -218,7 +244,7 @@ def apply(
             "apply it as it was reviewed, or plan again"
         )
     paths = () if saved else paths_or_plan
-    planned = plan_request(where, paths, saved, prune, rotate, targets, validation, SecretMode.REQUIRE)
+    planned = plan_request(where, paths, saved, prune, rotate, targets, validation, SecretMode.REQUIRE, base)
     if report_file:
         check_out_file("--report", report_file, planned.paths)
     request = workflow.ApplyRequest(

@@ -26,6 +26,8 @@ def show(plan_file: str, output_format: str, no_color: bool) -> int:
     except InputError as exc:
         # Not a problem in the desired-state files: the one message, without the files' closing line.
         raise click.ClickException("; ".join(p.message for p in exc.problems)) from None
+    except savedplan.SavedPlanError as exc:
+        raise click.ClickException(str(exc)) from None
     if output_format == "json":
         # The saved plan holds the JSON document itself, payloads before and after included.
         click.echo(recorded.render_json(saved), nl=False)

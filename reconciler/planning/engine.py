@@ -14,6 +14,7 @@ from reconciler.client.immuta import ImmutaClient
 from reconciler.desired import DesiredState, SecretMode, load_desired
 from reconciler.errors import EXIT_USAGE, InputError, Problem, ReconcilerError
 from reconciler.planning.plan import Plan, PlanOptions, make_plan, unmatched_rotations
+from reconciler.planning.protection import BaseView
 from reconciler.secrets import Lookup, file_roots
 from reconciler.target import Target
 from reconciler.validation.schema import SchemaSet
@@ -30,6 +31,7 @@ class PlanRequest:
     rotate: frozenset[str] = frozenset()  # --rotate: file paths or keys (normalised)
     file_roots: tuple[str, ...] = ()  # folders ${file:} may read besides `paths` (an environment's fileRoots)
     targets: frozenset[str] = frozenset()  # --target: plan only these (file paths or keys); empty: all
+    base: BaseView = BaseView()  # noqa: RUF009 - what the Git base revision declared (planning/protection.py)
 
 
 class TargetError(ReconcilerError):
@@ -73,12 +75,13 @@ def plan_for(
     target: Target,
     prune: bool,
     rotate: frozenset[str] = frozenset(),
+    base: BaseView = BaseView(),  # noqa: B008 - frozen value object
 ) -> Plan:
     return make_plan(
         desired,
         actual,
         target=target.url,
-        options=PlanOptions(prune=prune, rotate=rotate),
+        options=PlanOptions(prune=prune, rotate=rotate, base=base),
         schema_version=schemas.version,
         tool_version=__version__,
     )
@@ -130,4 +133,6 @@ def build(request: PlanRequest, schemas: SchemaSet, target: Target, client: Immu
     check_targets(request, desired)
     actual = observe(client, schemas)
     desired, actual = targeted(desired, actual, request.targets)
-    return Planned(desired, actual, plan_for(desired, actual, schemas, target, request.prune, request.rotate))
+    return Planned(
+        desired, actual, plan_for(desired, actual, schemas, target, request.prune, request.rotate, request.base)
+    )

@@ -25,6 +25,13 @@ def refusals(plan: Plan, options: GateOptions) -> list[str]:
                 f"{change.key} ({change.file}:{change.line}): lifecycle.preventDestroy forbids "
                 f"{change.action.value}{_why(change)}; remove preventDestroy from the file first"
             )
+        elif change.action in DESTRUCTIVE and change.protected_by is not None:
+            # The base revision's protection holds until a reviewed change has lifted it and been applied:
+            # deleting the file or dropping the flag in the change that destroys must not be enough.
+            reasons.append(
+                f"{change.key}: lifecycle.preventDestroy in {change.protected_by} forbids {change.action.value}"
+                f"{_why(change)}; lift the protection in a reviewed change of its own first"
+            )
         missing = change.missing_credentials
         if missing:
             reasons.append(

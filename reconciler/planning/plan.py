@@ -6,8 +6,6 @@
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import json
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -17,7 +15,7 @@ from typing import Any
 from reconciler.actual import ActualIntegration, ActualState
 from reconciler.desired import DesiredIntegration, DesiredState
 from reconciler.model import IntegrationKey, Path
-from reconciler.planning import credentials
+from reconciler.planning import credentials, protection
 from reconciler.planning.diff import FieldChange, compare
 from reconciler.statuses import Health, describe, health
 
@@ -54,6 +52,9 @@ class Change:
     auto_bootstrap: bool | None = None
     # Fields Immuta's DELETE needs that the file does not give (planning.credentials): refused before any write.
     missing_credentials: tuple[str, ...] = ()
+    # What protects the integration this change would delete beyond its own file (planning.protection): a
+    # file on the base revision, or a file whose lifecycle.previously names it. The gate refuses a destroy.
+    protected_by: str | None = None
     desired: DesiredIntegration | None = field(default=None, repr=False, compare=False)
     actual: ActualIntegration | None = field(default=None, repr=False, compare=False)
 
@@ -86,6 +87,7 @@ class PlanOptions:
     # --rotate: integrations (file paths or keys) whose payload, secrets included, is sent again even though
     # nothing compared changed. Secrets are write-only, so a rotated secret can never show up as a change.
     rotate: frozenset[str] = frozenset()
+    base: protection.BaseView = protection.BaseView()  # noqa: RUF009 - frozen value object
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +99,7 @@ class Plan:
     schema_version: str
     tool_version: str
     notes: tuple[str, ...] = ()
+    base: protection.BaseView = protection.BaseView()  # noqa: RUF009 - what the base revision said (saved)
 
     @property
     def writes(self) -> tuple[Change, ...]:
@@ -111,25 +114,10 @@ class Plan:
 
     @property
     def checksum(self) -> str:
-        """Identifies what the plan would do against what it saw; equal plans have equal checksums."""
-        body = {
-            "target": self.target,
-            "prune": self.prune,
-            "desired_digest": self.desired_digest,
-            "changes": [change_identity(c) for c in self.changes],
-        }
-        return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
+        """Of every non-secret value the plan shows (planning/reviewed.py): what was reviewed is what runs."""
+        from reconciler.render.plan_json import plan_dict  # the document the checksum reads imports this module
 
-
-def change_identity(change: Change) -> dict[str, Any]:
-    return {
-        "action": change.action.value,
-        "key": str(change.key),
-        "id": change.actual_id,
-        "actual": change.actual_fingerprint,
-        "desired": change.desired_digest,
-        "fields": [".".join(map(str, f.path)) for f in change.fields],
-    }
+        return str(plan_dict(self)["checksum"])
 
 
 def make_plan(
@@ -143,9 +131,16 @@ def make_plan(
 ) -> Plan:
     wanted = desired.by_key()
     existing = actual.by_key()
+    moves, protected = protection.moves(desired, existing, options.base)
+    taken = {actual_old.key for actual_old, _ in moves.values()}
     changes = [
-        _with_credentials(_change_for(key, wanted.get(key), existing.get(key), options))
-        for key in sorted(set(wanted) | set(existing))
+        _guarded(
+            _renamed(wanted[key], *moves[key])
+            if key in moves
+            else _change_for(key, wanted.get(key), existing.get(key), options),
+            protected,
+        )
+        for key in sorted((set(wanted) | set(existing)) - taken)
     ]
     changes = _written_differently(changes)
     notes = list(_notes(desired, actual))
@@ -157,6 +152,7 @@ def make_plan(
         schema_version=schema_version,
         tool_version=tool_version,
         notes=tuple(notes),
+        base=options.base.relevant(desired),
     )
 
 
@@ -207,10 +203,29 @@ def _notes(desired: DesiredState, actual: ActualState) -> Iterable[str]:
         yield f"Integration {integration_id} has type {integration_type!r}, unknown to this version: left alone."
 
 
-def _with_credentials(change: Change) -> Change:
+def _guarded(change: Change, protected: dict[IntegrationKey, str]) -> Change:
+    """The credentials a destroy needs, and what protects what it destroys (the gate reads both)."""
     if change.action not in (Action.DELETE, Action.REPLACE):
         return change
-    return dataclasses.replace(change, missing_credentials=credentials.missing(change.actual, change.desired))
+    destroyed = change.actual.key if change.actual is not None else change.key
+    return dataclasses.replace(
+        change,
+        missing_credentials=credentials.missing(change.actual, change.desired),
+        protected_by=protected.get(destroyed),
+    )
+
+
+def _renamed(desired: DesiredIntegration, actual: ActualIntegration, rename: protection.Rename) -> Change:
+    """What Immuta holds under the old key, replaced by the file's integration under the new one."""
+    comparison = compare(desired, actual.payload)
+    return Change(
+        Action.REPLACE,
+        reason=f"renamed from {rename.old} ({rename.source}): delete, then create",
+        fields=comparison.fields,
+        ignored=comparison.ignored,
+        not_compared=comparison.not_compared,
+        **_sides(desired.key, desired, actual),
+    )
 
 
 def _change_for(
@@ -219,24 +234,7 @@ def _change_for(
     actual: ActualIntegration | None,
     options: PlanOptions,
 ) -> Change:
-    base: dict[str, Any] = {"key": key, "type": key.type, "desired": desired, "actual": actual}
-    if desired is not None:
-        location = desired.location(desired.type_schema.natural_key[0] if desired.type_schema.natural_key else ())
-        base |= {
-            "file": desired.file,
-            "line": location.line,
-            "desired_digest": desired.digest,
-            "auto_bootstrap": desired.payload.get("autoBootstrap") if desired.present else None,
-        }
-    if actual is not None:
-        base |= {
-            "actual_id": actual.id,
-            "actual_status": actual.status,
-            "actual_fingerprint": actual.fingerprint,
-        }
-        if "auto_bootstrap" not in base or base["auto_bootstrap"] is None:
-            base["auto_bootstrap"] = actual.payload.get("autoBootstrap")
-
+    base = _sides(key, desired, actual)
     if desired is None:
         assert actual is not None
         if options.prune:
@@ -266,6 +264,28 @@ def _change_for(
         changed = ", ".join(".".join(map(str, f.path)) for f in comparison.fields if f.immutable)
         return Change(Action.REPLACE, reason=f"immutable field changed: {changed}", **base)
     return Change(Action.UPDATE, **base)
+
+
+def _sides(key: IntegrationKey, desired: DesiredIntegration | None, actual: ActualIntegration | None) -> dict[str, Any]:
+    """A change's fields that come from the file and from what Immuta reports."""
+    base: dict[str, Any] = {"key": key, "type": key.type, "desired": desired, "actual": actual}
+    if desired is not None:
+        location = desired.location(desired.type_schema.natural_key[0] if desired.type_schema.natural_key else ())
+        base |= {
+            "file": desired.file,
+            "line": location.line,
+            "desired_digest": desired.digest,
+            "auto_bootstrap": desired.payload.get("autoBootstrap") if desired.present else None,
+        }
+    if actual is not None:
+        base |= {
+            "actual_id": actual.id,
+            "actual_status": actual.status,
+            "actual_fingerprint": actual.fingerprint,
+        }
+        if "auto_bootstrap" not in base or base["auto_bootstrap"] is None:
+            base["auto_bootstrap"] = actual.payload.get("autoBootstrap")
+    return base
 
 
 def _selected(desired: DesiredIntegration, selectors: frozenset[str]) -> bool:

@@ -1,8 +1,10 @@
 """Saved plans (`plan --out FILE`): the reviewed plan as a file, and the check that it still holds.
 
 A saved plan holds no secret value — only references — and records, per integration, the digest of what
-its file asked for and the fingerprint of what Immuta reported. `check` compares those with a fresh plan
-and names every integration that moved; apply repeats the Immuta half just before each write.
+its file asked for, the fingerprint of what Immuta reported and every non-secret value it shows, under one
+checksum (planning/reviewed.py). `stale_reasons` recomputes that checksum on a fresh plan and names every
+value that moved — a `${env:…}` that resolves differently now included; apply repeats the Immuta half just
+before each write. A plan saved by another version of the reconciler, or edited by hand, is refused.
 """
 
 from __future__ import annotations
@@ -15,10 +17,12 @@ from dataclasses import dataclass
 from pathlib import Path as FsPath
 from typing import Any
 
-from reconciler.errors import InputError, Problem
+from reconciler import __version__
+from reconciler.errors import ReconcilerError, RefusedError
 from reconciler.loading.loader import SAVED_PLAN_KIND
+from reconciler.planning import reviewed
 from reconciler.planning.plan import PLAN_FORMAT_VERSION, Change, Plan
-from reconciler.render.plan_json import plan_dict
+from reconciler.render.plan_json import change_dict, plan_dict
 
 SAVED_KIND = SAVED_PLAN_KIND  # what the loader recognises as "not a desired-state file"
 # What a saved plan holds besides the plan's own JSON document (`plan --format json`).
@@ -78,9 +82,13 @@ def save(
     os.replace(tmp, target)
 
 
+class SavedPlanError(ReconcilerError):
+    """A file given as a saved plan that cannot be one (exit 1)."""
+
+
 def load(path: str) -> SavedPlan:
-    """The saved plan, or an InputError saying why the file is not one — never a KeyError later: a plan is
-    a file a person may open, edit by hand or truncate."""
+    """The saved plan, or a SavedPlanError saying why the file is not one (RefusedError when it was edited) —
+    never a KeyError later: a plan is a file a person may open, edit by hand or truncate."""
     try:
         data = FsPath(path).read_bytes()
     except OSError as exc:
@@ -94,18 +102,22 @@ def load(path: str) -> SavedPlan:
     except RecursionError:
         raise _unreadable(path, "not JSON (nested too deep)") from None
     if not isinstance(document, dict) or document.get("kind") != SAVED_KIND:
-        raise InputError([Problem(None, "", f"{path}: not a plan saved by `reconciler plan --out`")])
+        raise SavedPlanError(f"{path}: not a plan saved by `reconciler plan --out`")
     if document.get("format_version") != PLAN_FORMAT_VERSION:
-        raise InputError([Problem(None, "", f"{path}: plan format {document.get('format_version')} is not supported")])
+        raise SavedPlanError(f"{path}: plan format {document.get('format_version')} is not supported")
     damage = _damage(document)
     if damage:
-        message = f"{path}: the saved plan was edited or damaged ({damage}): plan again and review the new plan"
-        raise InputError([Problem(None, "", message)])
+        raise SavedPlanError(f"{path}: the saved plan was edited or damaged ({damage}): plan again and review it")
+    # Another version may checksum differently: stale_reasons refuses its plans, saying so.
+    if document.get("tool_version") == __version__ and reviewed.checksum(document) != document["checksum"]:
+        raise RefusedError(
+            [f"{path} was edited after it was saved (its checksum does not match its content): plan again"]
+        )
     return SavedPlan(document, path)
 
 
-def _unreadable(path: str, reason: str) -> InputError:
-    return InputError([Problem(None, "", f"{path}: cannot read the saved plan: {reason}")])
+def _unreadable(path: str, reason: str) -> SavedPlanError:
+    return SavedPlanError(f"{path}: cannot read the saved plan: {reason}")
 
 
 _TEXT = (str,)
@@ -147,8 +159,14 @@ def stale_reasons(saved: SavedPlan, fresh: Plan) -> list[str]:
     if saved.target != fresh.target:
         reasons.append(f"the plan was made against {saved.target}; this run targets {fresh.target}")
         return reasons
+    version = saved.document.get("tool_version")
+    if version != fresh.tool_version:
+        return [f"the plan was saved by reconciler {version}; this is reconciler {fresh.tool_version}: plan again"]
     if saved.document.get("schema_version") != fresh.schema_version:
-        reasons.append("the schemas changed since the plan (a different reconciler version)")
+        return [
+            f"the plan was saved with other schemas (version {saved.document.get('schema_version')}; these are "
+            f"{fresh.schema_version}): plan again"
+        ]
     before = saved.changes_by_key()
     now = {str(c.key): c for c in fresh.changes}
     for key in sorted(set(before) | set(now)):
@@ -166,8 +184,11 @@ def stale_reasons(saved: SavedPlan, fresh: Plan) -> list[str]:
         if old.get("actual_fingerprint") != new.actual_fingerprint:
             declared = f" ({new.file or old.get('file')})" if new.file or old.get("file") else ""
             reasons.append(f"{key}{declared}: {_immuta_text(old, new)}{_id_text(old, new.actual_id)}")
-        elif old.get("action") != new.action.value and old.get("desired_digest") == new.desired_digest:
-            reasons.append(f"{key}: the plan said {old.get('action')}, now it is {new.action.value}")
+        reasons.extend(reviewed.moved(key, old, change_dict(new)))
+    fresh_checksum = fresh.checksum
+    if not reasons and fresh_checksum != saved.checksum:
+        # Every value the checksum covers is named above; this only says so should one ever be missed.
+        reasons.append(f"the plan's checksum is {fresh_checksum[:12]} now, {saved.checksum[:12]} when reviewed")
     return reasons
 
 

@@ -12,6 +12,7 @@ import json
 from typing import Any
 
 from reconciler.model import Path, dotted
+from reconciler.planning import reviewed
 from reconciler.planning.plan import PLAN_FORMAT_VERSION, Action, Change, Plan
 from reconciler.planning.request import request_body
 from reconciler.secrets import PLACEHOLDER, Secret, Unresolved, mask_all
@@ -42,6 +43,7 @@ def change_dict(change: Change) -> dict[str, Any]:
         "reason": change.reason or None,
         "needs_setup_script": change.needs_setup_script,
         "missing_credentials": list(change.missing_credentials),
+        "protected_by": change.protected_by,
         "fields": [
             {
                 "path": dotted(f.path),
@@ -106,11 +108,11 @@ def masked(type_schema: TypeSchema, value: Any, path: Path = ()) -> Any:
 
 
 def plan_dict(plan: Plan) -> dict[str, Any]:
-    return {
+    document = {
         "format_version": PLAN_FORMAT_VERSION,
         "target": plan.target,
         "prune": plan.prune,
-        "checksum": plan.checksum,
+        "checksum": "",  # of the values below (planning/reviewed.py): filled in once they are all there
         "desired_digest": plan.desired_digest,
         "tool_version": plan.tool_version,
         "schema_version": plan.schema_version,
@@ -118,7 +120,10 @@ def plan_dict(plan: Plan) -> dict[str, Any]:
         "summary": summary(plan),
         "changes": [change_dict(c) for c in plan.changes],
         "notes": list(plan.notes),
+        "base": plan.base.as_json(),
     }
+    document["checksum"] = reviewed.checksum(document)
+    return document
 
 
 def render(plan: Plan) -> str:

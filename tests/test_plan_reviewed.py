@@ -1,0 +1,130 @@
+"""What was reviewed is what runs: a saved plan is bound to every non-secret value it shows, so a value that
+resolves differently now (`${env:WH}`), a plan saved by another version or with other schemas, and a plan
+edited by hand are refused before anything is written (issue 11)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from reconciler import __version__
+from reconciler.planning import reviewed
+from reconciler.sandbox.api import Sandbox
+
+REPO = Path(__file__).resolve().parent.parent
+STATE = "state.json"
+SAVED = "reviewed.plan"
+SANDBOX = ("--sandbox", "--sandbox-state", STATE)
+SNOWFLAKE_FILE = "integrations.d/snowflake-prod.yaml"
+SNOWFLAKE = "Snowflake[host=acme.us-east-1.snowflakecomputing.com]"
+RunCli = Callable[..., Any]
+
+
+@pytest.fixture
+def tenant(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, run_cli: RunCli) -> Sandbox:
+    """The shipped examples applied; then the Snowflake warehouse comes from ${env:WH}, set to WH_REVIEWED,
+    and that plan (one update) is saved for review."""
+    shutil.copytree(REPO / "integrations.d", tmp_path / "integrations.d")
+    monkeypatch.chdir(tmp_path)
+    applied = run_cli("apply", *SANDBOX, "--auto-approve")
+    assert applied.exit_code == 0, applied.stdout + applied.stderr
+    path = tmp_path / SNOWFLAKE_FILE
+    path.write_text(path.read_text(encoding="utf-8").replace("warehouse: IMMUTA_WH", "warehouse: ${env:WH}"), "utf-8")
+    monkeypatch.setenv("WH", "WH_REVIEWED")
+    saved = run_cli("plan", *SANDBOX, "--out", SAVED)
+    assert saved.exit_code == 0, saved.stderr
+    assert '~ config.warehouse: "IMMUTA_WH" → "WH_REVIEWED"' in saved.stdout
+    return Sandbox(state_file=str(tmp_path / STATE))
+
+
+def warehouse(tenant: Sandbox) -> str:
+    record = next(r for r in tenant.list_integrations() if r["type"] == "Snowflake")
+    return str(record["config"]["warehouse"])
+
+
+def edit_saved(tmp_path: Path, change: Callable[[dict[str, Any]], None], *, sign: bool) -> None:
+    """Edits the saved plan; `sign` recomputes its checksum, as a genuine plan with that content would hold."""
+    document = json.loads((tmp_path / SAVED).read_text(encoding="utf-8"))
+    change(document)
+    if sign:
+        document["checksum"] = reviewed.checksum(document)
+    (tmp_path / SAVED).write_text(json.dumps(document), encoding="utf-8")
+
+
+SWAPPED = f'{SNOWFLAKE}: config.warehouse was "WH_REVIEWED" in the reviewed plan, is "WH_SWAPPED" now'
+
+
+def test_a_value_resolved_differently_is_named_by_check(
+    tenant: Sandbox, run_cli: RunCli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("WH", "WH_SWAPPED")
+    result = run_cli("plan", *SANDBOX, "--check", SAVED)
+    assert (result.exit_code, result.stdout) == (3, "")
+    assert result.stderr == f"refused: the saved plan {SAVED} is stale:\n  {SWAPPED}\n"
+
+
+def test_apply_of_a_value_resolved_differently_writes_nothing(
+    tenant: Sandbox, run_cli: RunCli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("WH", "WH_SWAPPED")
+    result = run_cli("apply", *SANDBOX, SAVED)
+    assert (result.exit_code, result.stdout) == (3, "")
+    assert result.stderr == f"refused: the saved plan {SAVED} is stale; plan again and review:\n  {SWAPPED}\n"
+    assert warehouse(tenant) == "IMMUTA_WH"
+
+
+def test_the_reviewed_value_is_what_apply_writes(tenant: Sandbox, run_cli: RunCli) -> None:
+    result = run_cli("apply", *SANDBOX, SAVED)
+    assert result.exit_code == 0, result.stdout + result.stderr
+    assert warehouse(tenant) == "WH_REVIEWED"
+
+
+def test_a_plan_saved_by_another_version_is_refused(tenant: Sandbox, run_cli: RunCli, tmp_path: Path) -> None:
+    edit_saved(tmp_path, lambda d: d.update(tool_version="0.0.1"), sign=False)
+    result = run_cli("apply", *SANDBOX, SAVED)
+    assert result.exit_code == 3
+    assert result.stderr == (
+        f"refused: the saved plan {SAVED} is stale; plan again and review:\n"
+        f"  the plan was saved by reconciler 0.0.1; this is reconciler {__version__}: plan again\n"
+    )
+    assert warehouse(tenant) == "IMMUTA_WH"
+
+
+def test_a_plan_saved_with_other_schemas_is_refused(tenant: Sandbox, run_cli: RunCli, tmp_path: Path) -> None:
+    document = json.loads((tmp_path / SAVED).read_text(encoding="utf-8"))
+    edit_saved(tmp_path, lambda d: d.update(schema_version="0123456789abcdef"), sign=True)
+    result = run_cli("plan", *SANDBOX, "--check", SAVED)
+    assert result.exit_code == 3
+    assert result.stderr == (
+        f"refused: the saved plan {SAVED} is stale:\n  the plan was saved with other schemas (version "
+        f"0123456789abcdef; these are {document['schema_version']}): plan again\n"
+    )
+
+
+def test_a_value_edited_in_the_saved_plan_is_refused(tenant: Sandbox, run_cli: RunCli, tmp_path: Path) -> None:
+    def swap(document: dict[str, Any]) -> None:
+        snowflake = next(c for c in document["changes"] if c["key"] == SNOWFLAKE)
+        snowflake["fields"][0]["new"] = "WH_INNOCENT"
+
+    edit_saved(tmp_path, swap, sign=False)
+    result = run_cli("apply", *SANDBOX, SAVED)
+    assert (result.exit_code, result.stdout) == (3, "")
+    assert result.stderr == (
+        f"refused: {SAVED} was edited after it was saved (its checksum does not match its content): plan again\n"
+    )
+    assert warehouse(tenant) == "IMMUTA_WH"
+
+
+def test_a_saved_plan_without_its_changes_is_refused(tenant: Sandbox, run_cli: RunCli, tmp_path: Path) -> None:
+    edit_saved(tmp_path, lambda d: d.update(changes="none"), sign=False)
+    result = run_cli("plan", *SANDBOX, "--check", SAVED)
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"error: {SAVED}: the saved plan was edited or damaged ($.changes is missing or not a list): "
+        "plan again and review it\n"
+    )
