@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
@@ -144,6 +145,14 @@ def _saved_plan_argument(args: tuple[str, ...]) -> savedplan.SavedPlan | None:
     help="Seconds to wait for each integration's status to settle.",
 )
 @click.option(
+    "--grace-period",
+    "grace",
+    type=click.FloatRange(min=0),
+    default=10.0,
+    show_default=True,
+    help="On Ctrl-C or SIGTERM: seconds the writes under way may take to finish before the summary.",
+)
+@click.option(
     "--report",
     "report_file",
     type=click.Path(dir_okay=False),
@@ -160,6 +169,7 @@ def apply(
     max_destroy_share: float,
     parallelism: int,
     timeout: float,
+    grace: float,
     rotate: tuple[str, ...],
     report_file: str | None,
     where: Where,
@@ -188,6 +198,7 @@ def apply(
         GateOptions(force=force, max_destroy_share=max_destroy_share),
         parallelism,
         timeout,
+        grace=grace,
     )
     hooks = _hooks(output, auto_approve)
     with connect.open_client(target) as client:
@@ -195,6 +206,10 @@ def apply(
     if outcome.status == "declined":
         echo_err("Not applied.")
         return EXIT_ERROR
+    if outcome.interruption is not None:
+        # Signalled already: a further Ctrl-C or SIGTERM must not cut the summary of what was done short.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
     click.echo(registry.APPLY[output.format](outcome, context(output)), nl=False)
     if report_file:
         with open(report_file, "w", encoding="utf-8") as handle:
