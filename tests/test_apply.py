@@ -826,3 +826,19 @@ def test_once_abandoned_no_request_is_sent_and_no_wait_goes_on() -> None:
         stop.check()
     with pytest.raises(Abandoned, match=r"^stopped waiting: apply was interrupted$"):
         stop.sleep(3600)  # returns at once: the event is set
+
+
+@pytest.mark.parametrize(
+    ("stopped", "code", "said"), [(Terminated, 143, "terminated (SIGTERM)"), (KeyboardInterrupt, 130, "interrupted")]
+)
+def test_a_signal_before_any_write_exits_with_the_shells_code(
+    stopped: type[BaseException], code: int, said: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, run_cli: Any
+) -> None:
+    def signalled(target: Any) -> Any:
+        raise stopped
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr("reconciler.cli.connect.open_client", signalled)
+    (tmp_path / "integrations.d").mkdir()
+    result = run_cli("plan", "--sandbox")
+    assert (result.exit_code, result.stderr) == (code, f"\n{said}\n")  # the blank line is click's

@@ -86,7 +86,10 @@ def _run(argv: list[str] | None) -> None:
     except click.UsageError as exc:
         exc.show()
         sys.exit(EXIT_USAGE)
-    except click.Abort:
+    except click.Abort as exc:
+        if isinstance(exc.__context__, KeyboardInterrupt):  # click turns Ctrl-C (and Terminated) into Abort
+            echo_err(name_of(signal_of(exc.__context__)))
+            sys.exit(exit_code_of(signal_of(exc.__context__)))
         echo_err("aborted")
         sys.exit(EXIT_ERROR)
     except click.ClickException as exc:
