@@ -18,6 +18,9 @@ from reconciler.statuses import Health, health
 from reconciler.validation.schema import SchemaSet, TypeSchema, get_path
 
 SERVER_FIELDS = ("id", "status", "validationResults")
+# Trino's GET returns the Immuta API key its cluster is configured with [doc §3.1], where in the body is not
+# documented: dropped as it is read, so it is never compared, fingerprinted, rendered, saved or exported.
+RETURNED_SECRETS = ("apiKey",)  # at the top level and in `config`
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +75,15 @@ def fingerprint(payload: Mapping[str, Any]) -> str:
 
 def payload_of_record(record: Mapping[str, Any]) -> dict[str, Any]:
     """An integration record without the server's fields: what a plan compares and fingerprints."""
-    return {k: v for k, v in record.items() if k not in SERVER_FIELDS}
+    payload = {k: v for k, v in record.items() if k not in SERVER_FIELDS and k not in RETURNED_SECRETS}
+    config = payload.get("config")
+    if isinstance(config, dict) and any(name in config for name in RETURNED_SECRETS):
+        kept = {k: v for k, v in config.items() if k not in RETURNED_SECRETS}
+        if kept:
+            payload["config"] = kept
+        else:
+            del payload["config"]  # it held nothing else: as if the server had sent none
+    return payload
 
 
 def record_fingerprint(record: Mapping[str, Any]) -> str:

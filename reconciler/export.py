@@ -1,18 +1,25 @@
 """Adoption: existing integrations → desired-state files in the format users write by hand.
 
-Names are deterministic so that a re-export lands on the same files:
-- the file is `<type>-<natural key values>.yaml`, lower-case, every run of other characters a `-`
-  (Snowflake, host `acme.us-east-1.snowflakecomputing.com` → `snowflake-acme-us-east-1-snowflakecomputing-com.yaml`);
-- each secret is `${env:<TYPE>_<KEY>_<FIELD>}`, upper snake case, FIELD being the path under `config`
-  (`SNOWFLAKE_ACME_US_EAST_1_SNOWFLAKECOMPUTING_COM_PASSWORD`, `…_PRIVATE_KEY_CONTENT`).
-Immuta never returns secrets, so the secret fields a file needs are the ones its schema requires for the
-integration's authenticationType (those whose placeholder removes a schema error), plus a nested optional
-password next to a user name (a proxy's).
+Names (export_names.py) are deterministic, so a re-export lands on the same files, and never shared:
+`<type>-<natural key values>.yaml`, each secret `${env:<TYPE>_<KEY>_<FIELD>}` in upper snake case, FIELD
+being the path under `config` (`SNOWFLAKE_ACME_US_EAST_1_SNOWFLAKECOMPUTING_COM_PASSWORD`).
+
+What Immuta reports is not trusted to be safe for Git:
+- a secret field is written as a reference whatever came back for it (omitted, masked, in clear); the
+  references a file holds are the secret fields Immuta reported plus those its schema requires for the
+  integration's authenticationType (those whose placeholder removes a schema error), plus a nested optional
+  password next to a user name (a proxy's);
+- a field the schemas do not know is never written as a value (it may be a secret of a newer release, or
+  the Immuta API key Trino's GET returns): a comment names it. Such fields are never compared, so the next
+  plan is empty all the same;
+- a reported value that holds `${` would be read back as a reference (and could make apply read a local
+  file and send it): the export is refused, naming it.
 """
 
 from __future__ import annotations
 
 import copy
+import os
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -21,16 +28,18 @@ from typing import Any
 
 import yaml
 
+from reconciler import export_names
 from reconciler.actual import ActualIntegration, ActualState
 from reconciler.errors import ReconcilerError
-from reconciler.model import Path
+from reconciler.model import Path, dotted
 from reconciler.validation.schema import SchemaSet, TypeSchema
 from reconciler.validation.schema_messages import validate
-from reconciler.walk import delete_path, get_path, set_path
+from reconciler.walk import MISSING, delete_path, get_path, set_path
 
 MAX_FILE_NAME_BYTES = 255  # NAME_MAX of ext4, APFS, NTFS (in UTF-16 units there; ASCII names here)
-_WORD_BREAK = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
-_NOT_ALNUM = re.compile(r"[^A-Za-z0-9]+")
+# Line breaks YAML knows (PyYAML reads YAML 1.1: NEL, LS and PS too) and other control characters: a
+# server-chosen text put into a comment must not end it.
+_NOT_IN_COMMENT = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,49 +48,37 @@ class ExportedFile:
     text: str  # YAML, with a header comment
     integration: ActualIntegration
     env_names: tuple[str, ...]  # the ${env:…} placeholders the file uses
-
-
-def slug(text: str) -> str:
-    return _NOT_ALNUM.sub("-", text).strip("-").lower()
-
-
-def snake(text: str, *, split_camel: bool = False) -> str:
-    if split_camel:
-        text = _WORD_BREAK.sub("_", text)
-    return _NOT_ALNUM.sub("_", text).strip("_").upper()
-
-
-def key_values(integration: ActualIntegration) -> list[str]:
-    return [value for name, value in integration.key.parts if name != "type" and value]
+    not_exported: tuple[str, ...] = ()  # dotted paths of reported fields the schemas do not know
 
 
 def file_name(integration: ActualIntegration) -> str:
-    return "-".join(slug(part) for part in [integration.key.type, *key_values(integration)]) + ".yaml"
+    """The name of one integration exported alone."""
+    return export_names.assign([integration], [integration.type_schema.secret_paths])[0].file
 
 
 def env_name(integration: ActualIntegration, path: Path) -> str:
-    field = path[1:] if path[:1] == ("config",) else path
-    words = [snake(word) for word in [integration.key.type, *key_values(integration)]]
-    return "_".join([*words, *(snake(str(part), split_camel=True) for part in field)])
+    """The variable of one secret of one integration exported alone."""
+    return export_names.assign([integration], [[path]])[0].variable(path)
 
 
 def _errors(schemas: SchemaSet, document: dict[str, Any]) -> int:
     return len(validate(schemas, document))
 
 
-def secret_placeholders(schemas: SchemaSet, integration: ActualIntegration, document: dict[str, Any]) -> list[Path]:
+def secret_placeholders(
+    schemas: SchemaSet, integration: ActualIntegration, document: dict[str, Any], names: export_names.Names
+) -> list[Path]:
     """The secret fields this integration's authentication needs: each one whose placeholder removes an
     error, repeated until nothing more helps (a nested secret may need its parent object first)."""
-    type_schema = integration.type_schema
     chosen: list[Path] = []
-    remaining = sorted(type_schema.secret_paths)
+    remaining = sorted(integration.type_schema.secret_paths)
     improved = True
     while improved and remaining:
         improved = False
         for path in list(remaining):
             before = _errors(schemas, document)
             candidate = copy.deepcopy(document)
-            set_path(candidate, path, "${env:" + env_name(integration, path) + "}")
+            set_path(candidate, path, _reference(names, path))
             after = _errors(schemas, candidate)
             if after < before or (after == before and _goes_with_a_user_name(document, path)):
                 document.clear()
@@ -90,6 +87,10 @@ def secret_placeholders(schemas: SchemaSet, integration: ActualIntegration, docu
                 remaining.remove(path)
                 improved = True
     return chosen
+
+
+def _reference(names: export_names.Names, path: Path) -> str:
+    return "${env:" + names.variable(path) + "}"
 
 
 def _goes_with_a_user_name(document: dict[str, Any], path: Path) -> bool:
@@ -127,37 +128,100 @@ def _keys_at(value: dict[str, Any], path: Path) -> list[Any]:
     return list(parent) if isinstance(parent, dict) else []
 
 
+def known_only(type_schema: TypeSchema, value: Any, path: Path, unknown: list[Path]) -> Any:
+    """A copy of `value` with only the object keys the schema declares; the others' paths go to `unknown`."""
+    if isinstance(value, dict):
+        kept: dict[str, Any] = {}
+        for name, child in value.items():
+            if not isinstance(name, str) or type_schema.field((*path, name)) is None:
+                unknown.append((*path, str(name)))
+            else:
+                kept[name] = known_only(type_schema, child, (*path, name), unknown)
+        return kept
+    if isinstance(value, list):
+        return [known_only(type_schema, item, (*path, index), unknown) for index, item in enumerate(value)]
+    return copy.deepcopy(value)
+
+
+def _references_in(value: Any, path: Path) -> Iterator[Path]:
+    if isinstance(value, dict):
+        for name, child in value.items():
+            yield from _references_in(child, (*path, name))
+    elif isinstance(value, list):
+        for index, child in enumerate(value):
+            yield from _references_in(child, (*path, index))
+    elif isinstance(value, str) and "${" in value:
+        yield path
+
+
+def _document(
+    schemas: SchemaSet, integration: ActualIntegration, names: export_names.Names, with_defaults: bool
+) -> tuple[dict[str, Any], list[Path], list[Path]]:
+    """The file's document, the secret paths it references, and the reported paths left out as unknown."""
+    type_schema = integration.type_schema
+    unknown: list[Path] = []
+    payload = known_only(type_schema, integration.payload, (), unknown)
+    reported = [p for p in sorted(type_schema.secret_paths) if get_path(payload, p, MISSING) not in (MISSING, None)]
+    for path in type_schema.secret_paths:
+        delete_path(payload, path)  # whatever came back — omitted, masked, in clear — it is never written
+    if not with_defaults:
+        payload = without_defaults(type_schema, payload)
+    quoting = [dotted(p) for p in _references_in(payload, ())]
+    if quoting:
+        raise ReconcilerError(
+            f"cannot export {integration.key} (id {integration.id}): Immuta reports {', '.join(quoting)} "
+            "with a `${` in the value, which a desired-state file would read as a reference; nothing was written"
+        )
+    document = {"type": integration.key.type, **{k: v for k, v in payload.items() if k != "type"}}
+    for path in reported:
+        set_path(document, path, _reference(names, path))
+    needed = secret_placeholders(schemas, integration, document, names)
+    return document, sorted({*reported, *needed}), sorted(unknown, key=dotted)
+
+
 def export_state(
     actual: ActualState, schemas: SchemaSet, *, target: str, with_defaults: bool = False
 ) -> list[ExportedFile]:
+    integrations = list(actual.integrations)
+    all_names = export_names.assign(integrations, [i.type_schema.secret_paths for i in integrations])
     files: list[ExportedFile] = []
-    for integration in actual.integrations:
-        payload = copy.deepcopy(integration.payload)
-        if not with_defaults:
-            payload = without_defaults(integration.type_schema, payload)
-        document = {"type": integration.key.type, **{k: v for k, v in payload.items() if k != "type"}}
-        secrets = secret_placeholders(schemas, integration, document)
-        names = tuple(env_name(integration, path) for path in secrets)
-        files.append(
-            ExportedFile(file_name(integration), _text(document, integration, names, target), integration, names)
-        )
+    for integration, names in zip(integrations, all_names, strict=True):
+        document, secrets, unknown = _document(schemas, integration, names, with_defaults)
+        variables = tuple(names.variable(path) for path in secrets)
+        left_out = tuple(dotted(path) for path in unknown)
+        text = _text(document, integration, variables, left_out, target)
+        files.append(ExportedFile(names.file, text, integration, variables, left_out))
     return files
 
 
-def _text(document: dict[str, Any], integration: ActualIntegration, names: Sequence[str], target: str) -> str:
+def _comment(text: str) -> str:
+    return _NOT_IN_COMMENT.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
+def _text(
+    document: dict[str, Any],
+    integration: ActualIntegration,
+    names: Sequence[str],
+    left_out: Sequence[str],
+    target: str,
+) -> str:
     header = [
         f"# {integration.key} — exported by `reconciler export` from {target} (Immuta id {integration.id}).",
         "# The body of POST/PUT /integrations; values equal to a schema default are left out.",
     ]
     if names:
-        header.append("# Immuta never returns secrets: set these before `reconciler apply`:")
+        header.append("# Secrets are never exported, whatever Immuta returns: set these before `reconciler apply`:")
         header.extend(f"#   {name}" for name in names)
+    if left_out:
+        header.append("# Not exported: fields Immuta reports that the schemas do not know (never compared):")
+        header.append(f"#   {', '.join(left_out)}")
     body = yaml.safe_dump(document, sort_keys=False, allow_unicode=True, default_flow_style=False, width=1000)
-    return "\n".join(header) + "\n" + body
+    return "\n".join(_comment(line) for line in header) + "\n" + body
 
 
 def write(files: Sequence[ExportedFile], out_dir: str, *, force: bool) -> list[FsPath]:
-    """Writes every file, or none: an existing file without `force` is an error naming all of them."""
+    """Writes every file, or none: an existing file without `force` is an error naming all of them. Each
+    file is created exclusively unless `force`, so nothing written meanwhile (or by this run) is replaced."""
     folder = FsPath(out_dir)
     too_long = [f for f in files if len(f.name.encode()) > MAX_FILE_NAME_BYTES]
     if too_long:  # checked before the first write: a half-written export is worse than none
@@ -166,10 +230,20 @@ def write(files: Sequence[ExportedFile], out_dir: str, *, force: bool) -> list[F
             f"longer than the {MAX_FILE_NAME_BYTES} bytes a file system allows"
         )
     paths = [folder / f.name for f in files]
-    existing = [str(p) for p in paths if p.exists()]
+    taken = [p.name.lower() for p in paths]
+    shared = sorted({str(p) for p in paths if taken.count(p.name.lower()) > 1})
+    if shared:  # export_names never lets this happen: refuse rather than let one file replace another
+        raise ReconcilerError("two integrations would be written to one file: " + ", ".join(shared))
+    existing = [str(p) for p in paths if os.path.lexists(p)]
     if existing and not force:
         raise ReconcilerError("not overwriting existing file(s) (pass --force to replace them): " + ", ".join(existing))
-    folder.mkdir(parents=True, exist_ok=True)
-    for exported, path in zip(files, paths, strict=True):
-        path.write_text(exported.text, encoding="utf-8")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        for exported, path in zip(files, paths, strict=True):
+            with open(path, "w" if force else "x", encoding="utf-8") as handle:
+                handle.write(exported.text)
+    except FileExistsError as exc:
+        raise ReconcilerError(f"not overwriting {exc.filename}, created meanwhile (pass --force)") from None
+    except OSError as exc:
+        raise ReconcilerError(f"cannot write {exc.filename or out_dir}: {exc.strerror or exc}") from None
     return paths

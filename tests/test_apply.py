@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import os
 import random
+import signal
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -18,6 +20,7 @@ from fake_time import FakeTime
 
 from reconciler.applying.apply import ApplyOptions, Interrupted, Result, apply_plan
 from reconciler.applying.poller import Poller
+from reconciler.applying.stopping import Abandoned, Stop, Terminated
 from reconciler.applying.verify import Verification, verify
 from reconciler.client.immuta import Auth, ImmutaClient, RetryPolicy
 from reconciler.desired import SecretMode
@@ -778,3 +781,64 @@ def test_the_summary_lists_what_succeeded_failed_and_was_refused() -> None:
     assert apply_report.exit_code(results, Verification()) == EXIT_ERROR
     assert apply_report.exit_code(results[::2], Verification()) == EXIT_REFUSED
     assert apply_report.exit_code(results[:1], Verification()) == EXIT_OK
+
+
+def test_sigterm_stops_apply_like_ctrl_c_with_its_own_exit_code(make_world: Callable[..., World]) -> None:
+    """SIGTERM (what CI sends on cancel) arrives in the main thread, as the command line turns it into
+    `Terminated`; the write under way finishes, none starts after it."""
+    world = make_world()
+    for n in range(6):
+        world.write(f"s{n:02d}.yaml", snowflake(f"acct{n:02d}.snowflakecomputing.com"))
+    plan = world.planned().plan
+    options = world.options(parallelism=1)
+
+    def terminated(signal_number: int, frame: object) -> None:
+        raise Terminated
+
+    previous = signal.signal(signal.SIGTERM, terminated)
+
+    def cancel_at_the_second(change: Change, text: str) -> None:
+        if str(change.key) == "Snowflake[host=acct01.snowflakecomputing.com]" and text == "creating":
+            os.kill(os.getpid(), signal.SIGTERM)
+            assert options.stop.requested.wait(10), "the main thread never saw the signal"
+
+    try:
+        with pytest.raises(Interrupted) as stopped:
+            apply_plan(plan, world.client, options, progress=cancel_at_the_second)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+    assert stopped.value.exit_code == 143
+    assert str(stopped.value) == (
+        "terminated (SIGTERM): 2 of 6 write(s) finished, the rest were not started; "
+        "running apply again continues from here"
+    )
+    hosts = [r["config"]["host"] for r in world.sandbox.list_integrations()]
+    assert sorted(hosts) == ["acct00.snowflakecomputing.com", "acct01.snowflakecomputing.com"]
+
+
+def test_once_abandoned_no_request_is_sent_and_no_wait_goes_on() -> None:
+    stop = Stop()
+    stop.sleep(0)
+    stop.check()
+    stop.abandoned.set()
+    with pytest.raises(Abandoned, match=r"^not sent: apply was interrupted$"):
+        stop.check()
+    with pytest.raises(Abandoned, match=r"^stopped waiting: apply was interrupted$"):
+        stop.sleep(3600)  # returns at once: the event is set
+
+
+@pytest.mark.parametrize(
+    ("stopped", "code", "said"), [(Terminated, 143, "terminated (SIGTERM)"), (KeyboardInterrupt, 130, "interrupted")]
+)
+def test_a_signal_before_any_write_exits_with_the_shells_code(
+    stopped: type[BaseException], code: int, said: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, run_cli: Any
+) -> None:
+    def signalled(target: Any) -> Any:
+        raise stopped
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr("reconciler.cli.connect.open_client", signalled)
+    (tmp_path / "integrations.d").mkdir()
+    result = run_cli("plan", "--sandbox")
+    assert (result.exit_code, result.stderr) == (code, f"\n{said}\n")  # the blank line is click's

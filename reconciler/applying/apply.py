@@ -7,15 +7,19 @@ A saved plan's integration is re-read just before its write and refused if it mo
 
 from __future__ import annotations
 
+import contextlib
+import signal
 import threading
-from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import wait as wait_for
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from reconciler.actual import record_fingerprint
 from reconciler.applying.outcome import explain, settled
 from reconciler.applying.poller import Poller
+from reconciler.applying.stopping import DEFAULT_GRACE, Stop, exit_code_of, name_of, signal_of
 from reconciler.assumptions import A15_TRANSITIONAL_STATUSES
 from reconciler.client.immuta import ImmutaClient
 from reconciler.errors import (
@@ -39,6 +43,8 @@ class ApplyOptions:
     timeout: float = 600.0  # seconds to wait for one integration's status to settle
     poller: Poller = field(default_factory=Poller, compare=False)  # one per run: it learns how long writes take
     expected: Mapping[str, str | None] | None = None  # saved plan: key → Immuta fingerprint it was based on
+    grace: float = DEFAULT_GRACE  # seconds the writes under way may take to finish after a signal
+    stop: Stop = field(default_factory=Stop, compare=False)  # one per run: set on a signal (stopping.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,15 +64,31 @@ class Refused(ReconcilerError):
 
 
 class Interrupted(ReconcilerError):
-    """Ctrl-C during apply: no further write was started, those under way finished; here is what was done."""
+    """A signal during apply (Ctrl-C, SIGTERM): no further write was started, those under way finished
+    within the grace period or are named as unknown; here is what was done."""
 
-    exit_code = 130
-
-    def __init__(self, results: list[Result], planned: int) -> None:
+    def __init__(
+        self,
+        results: list[Result],
+        planned: int,
+        *,
+        signal_number: int = signal.SIGINT,
+        unfinished: Sequence[str] = (),
+        grace: float = DEFAULT_GRACE,
+    ) -> None:
         self.results = results
+        self.signal_number = signal_number
+        self.exit_code = exit_code_of(signal_number)
+        self.unfinished = tuple(unfinished)
+        still = ""
+        if unfinished:
+            still = (
+                f", {len(unfinished)} still under way when apply stopped waiting (within the {grace:g}s grace "
+                f"period), their outcome unknown until the next plan: {'; '.join(unfinished)}"
+            )
         super().__init__(
-            f"interrupted: {len(results)} of {planned} write(s) finished, the rest were not started; "
-            "running apply again continues from here"
+            f"{name_of(signal_number)}: {len(results)} of {planned} write(s) finished{still}, "
+            "the rest were not started; running apply again continues from here"
         )
 
 
@@ -81,31 +103,52 @@ def apply_plan(
     report = progress or (lambda change, text: None)
     lock = threading.Lock()
     results: dict[int, Result] = {}
+    stages: dict[int, str] = {}  # what each started write last did: named if it is still under way
 
     def run(index: int, change: Change) -> None:
-        result = _apply_one(change, client, options, report)
-        with lock:
-            results[index] = result
+        if options.stop.requested.is_set():
+            return  # picked up after the signal: never started
+
+        def staged(shown: Change, text: str) -> None:
+            with lock:
+                stages[index] = text
+            report(shown, text)
+
+        result = _apply_one(change, client, options, staged)
+        if result is not None:
+            with lock:
+                results[index] = result
 
     deletes = [(i, c) for i, c in enumerate(writes) if c.action is Action.DELETE]
     others = [(i, c) for i, c in enumerate(writes) if c.action is not Action.DELETE]
     pool = ThreadPoolExecutor(max_workers=max(1, options.parallelism), thread_name_prefix="apply")
+    futures: list[Future[None]] = []
     try:
         for phase in (deletes, others):
-            for future in [pool.submit(run, index, change) for index, change in phase]:
+            futures = [pool.submit(run, index, change) for index, change in phase]
+            for future in futures:
                 future.result()
-    except KeyboardInterrupt:
-        pool.shutdown(wait=True, cancel_futures=True)
+    except KeyboardInterrupt as signalled:  # SIGINT, or SIGTERM as stopping.Terminated
+        options.stop.requested.set()
+        pool.shutdown(wait=False, cancel_futures=True)
+        started = [f for f in futures if not f.cancelled()]  # a cancelled one never counts as done in wait()
+        with contextlib.suppress(KeyboardInterrupt):  # a second signal: stop waiting, report now
+            wait_for(started, timeout=options.grace)
+        options.stop.abandoned.set()
         with lock:
             finished = [results[index] for index in sorted(results)]
-        raise Interrupted(finished, len(writes)) from None
+            unfinished = [f"{writes[i].key} ({stages[i]})" for i in sorted(stages) if i not in results]
+        raise Interrupted(
+            finished, len(writes), signal_number=signal_of(signalled), unfinished=unfinished, grace=options.grace
+        ) from None
     finally:
         # Interrupted (or a bug): start no further write; those under way finish, so none is left halfway.
-        pool.shutdown(wait=True, cancel_futures=True)
+        pool.shutdown(wait=not options.stop.requested.is_set(), cancel_futures=True)
     return [results[index] for index in sorted(results)]
 
 
-def _apply_one(change: Change, client: ImmutaClient, options: ApplyOptions, report: Progress) -> Result:
+def _apply_one(change: Change, client: ImmutaClient, options: ApplyOptions, report: Progress) -> Result | None:
+    """The write's Result; None when a signal came before its first write request (it was not started)."""
     try:
         if change.missing_credentials:  # the gate refuses the whole plan; this guards any other caller
             raise Refused(f"Immuta's DELETE needs {', '.join(change.missing_credentials)}, which the file lacks")
@@ -120,6 +163,8 @@ def _apply_one(change: Change, client: ImmutaClient, options: ApplyOptions, repo
                     f"'{change.actual_status}' ended with status {record.get('status')!r} and the integration is "
                     f"still in Immuta (id {change.actual_id}): plan again"
                 )
+        if options.stop.requested.is_set():
+            return None
         new_id = _write(change, client, options, report)
         report(change, "done")
         return Result(change, "done", "", new_id)
@@ -168,6 +213,7 @@ def _write(change: Change, client: ImmutaClient, options: ApplyOptions, report: 
     if change.action in (Action.DELETE, Action.REPLACE):
         assert change.actual_id is not None
         report(change, f"deleting id {change.actual_id}")
+        options.stop.check()
         try:
             _delete(client, change)
         except NotFoundError:
@@ -181,6 +227,7 @@ def _write(change: Change, client: ImmutaClient, options: ApplyOptions, report: 
     if change.action is Action.UPDATE:
         assert change.actual_id is not None
         report(change, f"updating id {change.actual_id}")
+        options.stop.check()
         client.update(change.actual_id, _body(change))
         settled(change, _wait(change, client, change.actual_id, options, gone_ok=False, after="editing"), gone=False)
         return change.actual_id
@@ -217,6 +264,7 @@ def _replacement(change: Change, client: ImmutaClient, options: ApplyOptions, re
 
 def _create(change: Change, client: ImmutaClient, options: ApplyOptions, report: Progress) -> str:
     report(change, "creating")
+    options.stop.check()
     try:
         created = client.create(_body(change))
     except ConflictError as exc:

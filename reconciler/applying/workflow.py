@@ -14,6 +14,7 @@ from reconciler.applying import approval as approval_rules
 from reconciler.applying.apply import ApplyOptions, Interrupted, Progress, Result, apply_plan
 from reconciler.applying.poller import Poller, Schedule
 from reconciler.applying.progress import Timings
+from reconciler.applying.stopping import DEFAULT_GRACE, Stop, signal_of
 from reconciler.applying.verify import Verification, verify
 from reconciler.client.immuta import ImmutaClient
 from reconciler.errors import RefusedError
@@ -33,6 +34,7 @@ class ApplyRequest:
     parallelism: int = 8
     timeout: float = 600.0
     schedule: Schedule = field(default_factory=Schedule)  # how status reads are spaced (poller.py)
+    grace: float = DEFAULT_GRACE  # seconds the writes under way may take to finish after a signal
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +55,7 @@ class ApplyOutcome:
     results: tuple[Result, ...] = ()
     verification: Verification = field(default_factory=Verification)
     durations: Mapping[str, float] = field(default_factory=dict)  # key → seconds of its write
-    interruption: Interrupted | None = None  # Ctrl-C: the caller reports the results, then raises it
+    interruption: Interrupted | None = None  # a signal: the caller reports the results, then raises it
 
 
 def refuse_if_stale(saved: savedplan.SavedPlan, fresh: Plan, *, advice: str = "") -> None:
@@ -84,12 +86,18 @@ def run_apply(
     if not approval_rules.approved(hooks.approval, reviewed=saved is not None):
         return ApplyOutcome(plan, "declined")
     expected = {k: c.get("actual_fingerprint") for k, c in saved.changes_by_key().items()} if saved else None
-    options = ApplyOptions(request.parallelism, request.timeout, Poller(request.schedule), expected)
+    stop = Stop()  # a signal cuts the pollers' waits short once the grace period is over
+    poller = Poller(request.schedule, sleep=stop.sleep)
+    options = ApplyOptions(request.parallelism, request.timeout, poller, expected, request.grace, stop)
     timings = Timings(hooks.progress(plan.writes), hooks.clock)
+    unverified = Verification(read_error="interrupted before verifying")
     try:
         results = apply_plan(plan, client, options, progress=timings)
     except Interrupted as stopped:
-        unverified = Verification(read_error="interrupted before verifying")
         return ApplyOutcome(plan, "interrupted", tuple(stopped.results), unverified, timings.durations, stopped)
-    verification = verify(planned, results, client, schemas, target)
+    try:
+        verification = verify(planned, results, client, schemas, target)
+    except KeyboardInterrupt as signalled:  # every write finished: only the check of them was cut short
+        late = Interrupted(results, len(results), signal_number=signal_of(signalled))
+        return ApplyOutcome(plan, "interrupted", tuple(results), unverified, timings.durations, late)
     return ApplyOutcome(plan, "applied", tuple(results), verification, timings.durations)

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
+import threading
+from types import FrameType
 
 import click
 
@@ -19,6 +22,7 @@ from reconciler.errors import EXIT_ERROR, EXIT_OK, EXIT_USAGE, InputError, Recon
 from reconciler.render import problems as problem_report
 
 EXIT_INTERRUPTED = 130  # as a shell reports a program stopped by Ctrl-C (128 + SIGINT)
+EXIT_TERMINATED = 143  # 128 + SIGTERM, what CI sends on cancel
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -49,13 +53,45 @@ def _report(exc: ReconcilerError) -> None:
     echo_err(f"error: {exc}")
 
 
+def _terminated(signal_number: int, frame: FrameType | None) -> None:
+    from reconciler.applying.stopping import Terminated
+
+    raise Terminated
+
+
+def _exit(code: int) -> None:
+    """Exit; at once if apply's workers are still under way after a signal (a request that has not
+    answered yet): the summary is printed, and joining them could outlast what CI waits before SIGKILL."""
+    if any(t.name.startswith("apply") and t.is_alive() for t in threading.enumerate()):
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)
+
+
 def main(argv: list[str] | None = None) -> None:
+    # SIGTERM (CI's cancel) is handled like Ctrl-C: raised in the main thread, wherever it is.
+    in_main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _terminated) if in_main else None
+    try:
+        _run(argv)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _run(argv: list[str] | None) -> None:
+    from reconciler.applying.stopping import exit_code_of, name_of, signal_of
+
     try:
         code = cli.main(args=argv, prog_name="reconciler", standalone_mode=False)
     except click.UsageError as exc:
         exc.show()
         sys.exit(EXIT_USAGE)
-    except click.Abort:
+    except click.Abort as exc:
+        if isinstance(exc.__context__, KeyboardInterrupt):  # click turns Ctrl-C (and Terminated) into Abort
+            echo_err(name_of(signal_of(exc.__context__)))
+            sys.exit(exit_code_of(signal_of(exc.__context__)))
         echo_err("aborted")
         sys.exit(EXIT_ERROR)
     except click.ClickException as exc:
@@ -63,14 +99,14 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(EXIT_ERROR)
     except ReconcilerError as exc:
         _report(exc)
-        sys.exit(exc.exit_code)
+        _exit(exc.exit_code)
     except OSError as exc:  # a file the run had to write or read: named, as the OS said it
         where = f"{exc.filename}: " if exc.filename else ""
         echo_err(f"error: {where}{exc.strerror or exc}")
         sys.exit(EXIT_ERROR)
-    except KeyboardInterrupt:
-        echo_err("interrupted")
-        sys.exit(EXIT_INTERRUPTED)
+    except KeyboardInterrupt as exc:  # Ctrl-C or SIGTERM outside apply's writes: nothing was under way
+        echo_err(name_of(signal_of(exc)))
+        sys.exit(exit_code_of(signal_of(exc)))
     except Exception as exc:  # a bug of ours: no traceback (it could quote a value), unless asked for
         if os.environ.get("RECONCILER_DEBUG") == "1":
             raise

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import click
@@ -23,9 +23,9 @@ from reconciler.cli.options import (
     step_summary,
     target_options,
 )
+from reconciler.cli.plan_request import plan_request, refuse_prune_with_targets, saved_plan_argument, usage_errors
 from reconciler.desired import SecretMode
 from reconciler.errors import EXIT_CHANGES, EXIT_ERROR, EXIT_OK
-from reconciler.loading.loader import is_yaml_name
 from reconciler.render import registry
 from reconciler.validation import schema as schema_module
 from reconciler.validation.validate import ValidationOptions
@@ -33,7 +33,6 @@ from reconciler.validation.validate import ValidationOptions
 if TYPE_CHECKING:
     from reconciler.applying import workflow
     from reconciler.applying.apply import Progress
-    from reconciler.planning import engine, savedplan
     from reconciler.planning.plan import Change
 
 # Commands that talk to Immuta import the engine (httpx, the simulator) when they run, so that `validate`
@@ -110,73 +109,6 @@ def plan(
     return EXIT_CHANGES if detailed_exitcode and planned.plan.has_changes else EXIT_OK
 
 
-def plan_request(
-    where: Where,
-    paths: Sequence[str],
-    saved: savedplan.SavedPlan | None,
-    prune: bool,
-    rotate: tuple[str, ...],
-    targets: tuple[str, ...],
-    validation: ValidationOptions,
-    mode: SecretMode,
-    base: str | None,
-) -> engine.PlanRequest:
-    """What plan and apply plan: a saved plan's paths (unless given), prune, rotation, targets and base
-    revision's view, else the flags'. --prune with only part of the desired state is a usage error."""
-    from reconciler.planning import baserevision, engine, protection
-
-    chosen = where.paths(paths or (saved.paths if saved else []))
-    pruning = saved.prune if saved else prune
-    roots = where.paths(())
-    missing = protection.uncovered_roots(chosen, roots) if pruning else []
-    if missing:
-        raise click.UsageError(
-            f"--prune deletes what no file declares, so it needs the whole desired state ({', '.join(roots)}), "
-            f"not part of it ({', '.join(chosen)}): drop --prune, or give {' '.join(missing)}"
-        )
-    if saved is not None:  # what the review saw, even where the base revision cannot be read (main, after merge)
-        view = protection.BaseView.from_json(saved.document.get("base"))
-    else:
-        revision, explicit = baserevision.base_revision(base, os.environ)
-        view = baserevision.read_base(revision, explicit, chosen, schema_module.load(), where.variables)
-    return engine.PlanRequest(
-        chosen,
-        prune=pruning,
-        validation=validation,
-        mode=mode,
-        variables=where.variables,
-        rotate=saved.rotate if saved else selectors(rotate),
-        targets=saved.targets if saved else selectors(targets),
-        file_roots=where.file_roots,
-        base=view,
-    )
-
-
-def refuse_prune_with_targets(prune: bool, targets: tuple[str, ...]) -> None:
-    if prune and targets:
-        # Pruning deletes what no file declares; limited to some files, everything else would look undeclared.
-        raise click.UsageError("--target cannot be combined with --prune: plan every file to prune")
-
-
-@contextmanager
-def usage_errors() -> Iterator[None]:
-    """A --target the files do not declare is found only once they are read: reported as click's own."""
-    from reconciler.planning.engine import TargetError
-
-    try:
-        yield
-    except TargetError as exc:
-        raise click.UsageError(str(exc)) from None
-
-
-def _saved_plan_argument(args: tuple[str, ...]) -> savedplan.SavedPlan | None:
-    from reconciler.planning import savedplan
-
-    if len(args) == 1 and os.path.isfile(args[0]) and not is_yaml_name(args[0]):
-        return savedplan.load(args[0])
-    return None
-
-
 @click.command()
 @click.argument("paths_or_plan", nargs=-1, type=click.Path())
 @click.option("--prune", is_flag=True, help="Delete integrations that no file declares.")
@@ -199,6 +131,14 @@ def _saved_plan_argument(args: tuple[str, ...]) -> savedplan.SavedPlan | None:
     help="Seconds to wait for each integration's status to settle.",
 )
 @click.option(
+    "--grace-period",
+    "grace",
+    type=click.FloatRange(min=0),
+    default=10.0,
+    show_default=True,
+    help="On Ctrl-C or SIGTERM: seconds the writes under way may take to finish before the summary.",
+)
+@click.option(
     "--report",
     "report_file",
     type=click.Path(dir_okay=False),
@@ -215,6 +155,7 @@ def apply(
     max_destroy_share: float,
     parallelism: int,
     timeout: float,
+    grace: float,
     rotate: tuple[str, ...],
     targets: tuple[str, ...],
     base: str | None,
@@ -230,7 +171,7 @@ def apply(
 
     refuse_prune_with_targets(prune, targets)
     target = where.target()
-    saved = _saved_plan_argument(paths_or_plan)
+    saved = saved_plan_argument(paths_or_plan)
     if saved is not None and rotate and selectors(rotate) != saved.rotate:
         raise click.UsageError(f"{saved.file} fixes what is rotated; apply it as it was reviewed, or plan again")
     if saved is not None and targets and selectors(targets) != saved.targets:
@@ -253,6 +194,7 @@ def apply(
         GateOptions(force=force, max_destroy_share=max_destroy_share),
         parallelism,
         timeout,
+        grace=grace,
     )
     hooks = _hooks(output, auto_approve)
     with connect.open_client(target) as client, usage_errors():
@@ -260,6 +202,10 @@ def apply(
     if outcome.status == "declined":
         echo_err("Not applied.")
         return EXIT_ERROR
+    if outcome.interruption is not None:
+        # Signalled already: a further Ctrl-C or SIGTERM must not cut the summary of what was done short.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
     click.echo(registry.APPLY[output.format](outcome, context(output)), nl=False)
     if report_file:
         with open(report_file, "w", encoding="utf-8") as handle:

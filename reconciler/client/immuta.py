@@ -17,7 +17,7 @@ from urllib.parse import quote
 
 from reconciler.assumptions import A4_UPDATE_STATUS_AFTER_PUT, A5_DELETE_STATUS_AFTER_DELETE
 from reconciler.client import answers, recovery, trace
-from reconciler.client.redaction import Redactor, scrub, scrub_all
+from reconciler.client.redaction import Redactor, scrub_free_text
 from reconciler.client.retry import Ambiguous, AnswerKind, Call, Retrier, retry_after, status_text
 from reconciler.client.settings import (
     AUTH_HINT,
@@ -273,7 +273,8 @@ class ImmutaClient:
             with self._lock:
                 # Remembered for the client's lifetime: any later answer quoting one is scrubbed too.
                 self._sent_secrets |= secrets
-            traced = scrub(trace.render(view), self._sent_secrets) if view is not None else None
+            # Structured masking first (the view); the values that were sent are scrubbed from free texts only.
+            traced = trace.render(scrub_free_text(view, self._sent_secrets)) if view is not None else None
         return Call(method, path, content, traced, answer, retry_ambiguous, self._clock())
 
     def _traced_answer(self, call: Call, answer: Answer) -> str:
@@ -286,9 +287,8 @@ class ImmutaClient:
         except ValueError:
             return f"(not JSON: {answer.header('content-type') or 'no content type'}, {len(answer.body)} bytes)"
         redactor = self._redact()
-        body = scrub_all(body, self._sent_secrets)
         view = redactor.records(body) if call.answer == "records" else redactor.payload(body)
-        return scrub(trace.render(view), self._sent_secrets)
+        return trace.render(scrub_free_text(view, self._sent_secrets))
 
     def _find_created(self, call: Call, payload: Mapping[str, Json], what: str) -> Record | None:
         return recovery.find_created(call, payload, what, self._schemas(), self.list_integrations)

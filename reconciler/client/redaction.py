@@ -1,14 +1,24 @@
 """Secret-free views of what goes over the wire, for the HTTP trace and for error messages.
 
-Redaction is field by field, driven by the schemas: a field the schema marks `writeOnly` is hidden, and so is
-a config field the schema does not know (it may be a secret of a newer Immuta release: in doubt, redact).
-Independently of the schemas, every secret value that was sent is scrubbed from any text the server
-answers, because a validation message may quote the value it rejected.
+Structured masking comes first: a JSON body is redacted field by field before it becomes text, driven by
+the schemas. A field the schema marks `writeOnly` is hidden, and so is a field the schema does not know —
+in `config` (it may be a secret of a newer Immuta release) or at the top level (Trino's GET returns the
+Immuta API key there, or in `config`): in doubt, redact.
+
+Free-text scrubbing is the last line of defence, for what structure cannot know: every secret value that
+was sent is replaced in the server's texts (a validation message may quote the value it rejected) and in
+the string values of a redacted view. It never rewrites the placeholder itself, so `(secret)` never turns
+into `(s(secret)cr(secret)t)`, and it never scrubs a value shorter than `SCRUB_MIN_LENGTH` characters:
+replacing every `e` would garble every line and show where the secret's letters are, which tells more than
+it hides. Such short secrets rely on structured masking; in free text they are replaced only where they
+stand alone between quotes (`with value "e"`), as a validation message quotes what it rejected.
 """
 
 from __future__ import annotations
 
+import functools
 import json
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
@@ -22,6 +32,12 @@ UNKNOWN_FIELD = "(redacted: not in the schema)"
 UNKNOWN_TYPE = "(redacted: unknown integration type)"
 CONFIG: Path = ("config",)
 UNKNOWN_SCRUB_MIN_LENGTH = 8
+SCRUB_MIN_LENGTH = 4  # shorter secrets are never scrubbed from free text (see above)
+FREE_TEXT = frozenset({"message", "error", "validationResults"})  # a server's texts, which may quote a value
+# Top-level fields shown as they are: the payload's, the server's, and a Boom error body's [contract §1, §4].
+SHOWN_TOP_LEVEL = frozenset(
+    {"type", "autoBootstrap", "id", "status", "validationResults", "statusCode", "error", "message"}
+)
 
 
 class Redactor:
@@ -44,7 +60,9 @@ class Redactor:
         type_schema = self._type_of(document)
         view: dict[str, Json] = {}
         for name, value in document.items():
-            if name != "config":
+            if name not in SHOWN_TOP_LEVEL and name != "config":
+                view[name] = PLACEHOLDER if isinstance(value, Secret) else UNKNOWN_FIELD
+            elif name != "config":
                 view[name] = mask_all(value)
             elif type_schema is None:
                 view[name] = UNKNOWN_TYPE
@@ -136,12 +154,42 @@ def _leaves(value: Json) -> Iterator[str]:
 
 
 def scrub(text: str, secrets: frozenset[str]) -> str:
-    """`text` with every known secret value, raw or JSON-escaped, replaced by the placeholder."""
-    for secret in sorted(secrets, key=len, reverse=True):
-        forms = {secret, json.dumps(secret)[1:-1], json.dumps(secret, ensure_ascii=False)[1:-1]}
-        for form in sorted(forms, key=len, reverse=True):
-            text = text.replace(form, PLACEHOLDER)
-    return text
+    """`text` with every known secret value, raw or JSON-escaped, replaced by the placeholder (a shorter one
+    than `SCRUB_MIN_LENGTH` only as a whole quoted value) — in one pass, so a replacement is never scrubbed
+    again, with the placeholder itself matched as a whole and kept, so no secret is found inside it."""
+    pattern = _pattern(secrets)
+    if pattern is None:
+        return text
+    return pattern.sub(lambda match: PLACEHOLDER, text)
+
+
+@functools.lru_cache(maxsize=16)  # one client's set changes only when a write sends new secrets
+def _pattern(secrets: frozenset[str]) -> re.Pattern[str] | None:
+    forms = {(form, len(secret) >= SCRUB_MIN_LENGTH) for secret in secrets if secret for form in _forms(secret)}
+    if not forms:
+        return None
+    # Longest first: at any position the longest form wins, the placeholder among them. A short secret is
+    # matched only as a whole quoted value (`with value "e"`), never inside words.
+    ordered = sorted({*forms, (PLACEHOLDER, True)}, key=lambda item: (-len(item[0]), item[0]))
+    return re.compile(
+        "|".join(re.escape(form) if long else f"(?<=[\"'`]){re.escape(form)}(?=[\"'`])" for form, long in ordered)
+    )
+
+
+def _forms(secret: str) -> set[str]:
+    """The secret as sent, and as it appears inside a JSON string (escaped, ASCII-only or not)."""
+    return {secret, json.dumps(secret)[1:-1], json.dumps(secret, ensure_ascii=False)[1:-1]}
+
+
+def scrub_free_text(view: Json, secrets: frozenset[str]) -> Json:
+    """A redacted view with `scrub` applied to the server's free texts only (`message`, `error`, the
+    validation results): a value of a known field is what the file or the server says it is, shown in the
+    plan anyway, and replacing it would only tell that the secret equals it."""
+    if isinstance(view, list):
+        return [scrub_free_text(item, secrets) for item in view]
+    if not isinstance(view, Mapping):
+        return scrub_all(view, secrets)
+    return {name: scrub_all(value, secrets) if name in FREE_TEXT else value for name, value in view.items()}
 
 
 def scrub_all(value: Json, secrets: frozenset[str]) -> Json:

@@ -1,0 +1,87 @@
+"""What `plan` and `apply` plan: the request built from the flags or a saved plan, and the usage errors a
+request can only find once the files are read (an unknown --target, --prune over part of the state)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+import click
+
+from reconciler.cli.options import Where, selectors
+from reconciler.desired import SecretMode
+from reconciler.loading.loader import is_yaml_name
+from reconciler.validation import schema as schema_module
+from reconciler.validation.validate import ValidationOptions
+
+if TYPE_CHECKING:
+    from reconciler.planning import engine, savedplan
+
+
+def plan_request(
+    where: Where,
+    paths: Sequence[str],
+    saved: savedplan.SavedPlan | None,
+    prune: bool,
+    rotate: tuple[str, ...],
+    targets: tuple[str, ...],
+    validation: ValidationOptions,
+    mode: SecretMode,
+    base: str | None,
+) -> engine.PlanRequest:
+    """What plan and apply plan: a saved plan's paths (unless given), prune, rotation, targets and base
+    revision's view, else the flags'. --prune with only part of the desired state is a usage error."""
+    from reconciler.planning import baserevision, engine, protection
+
+    chosen = where.paths(paths or (saved.paths if saved else []))
+    pruning = saved.prune if saved else prune
+    roots = where.paths(())
+    missing = protection.uncovered_roots(chosen, roots) if pruning else []
+    if missing:
+        raise click.UsageError(
+            f"--prune deletes what no file declares, so it needs the whole desired state ({', '.join(roots)}), "
+            f"not part of it ({', '.join(chosen)}): drop --prune, or give {' '.join(missing)}"
+        )
+    if saved is not None:  # what the review saw, even where the base revision cannot be read (main, after merge)
+        view = protection.BaseView.from_json(saved.document.get("base"))
+    else:
+        revision, explicit = baserevision.base_revision(base, os.environ)
+        view = baserevision.read_base(revision, explicit, chosen, schema_module.load(), where.variables)
+    return engine.PlanRequest(
+        chosen,
+        prune=pruning,
+        validation=validation,
+        mode=mode,
+        variables=where.variables,
+        rotate=saved.rotate if saved else selectors(rotate),
+        targets=saved.targets if saved else selectors(targets),
+        file_roots=where.file_roots,
+        base=view,
+    )
+
+
+def refuse_prune_with_targets(prune: bool, targets: tuple[str, ...]) -> None:
+    if prune and targets:
+        # Pruning deletes what no file declares; limited to some files, everything else would look undeclared.
+        raise click.UsageError("--target cannot be combined with --prune: plan every file to prune")
+
+
+@contextmanager
+def usage_errors() -> Iterator[None]:
+    """A --target the files do not declare is found only once they are read: reported as click's own."""
+    from reconciler.planning.engine import TargetError
+
+    try:
+        yield
+    except TargetError as exc:
+        raise click.UsageError(str(exc)) from None
+
+
+def saved_plan_argument(args: tuple[str, ...]) -> savedplan.SavedPlan | None:
+    from reconciler.planning import savedplan
+
+    if len(args) == 1 and os.path.isfile(args[0]) and not is_yaml_name(args[0]):
+        return savedplan.load(args[0])
+    return None
