@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import importlib
 import os
 import sys
@@ -128,7 +129,22 @@ def _report(exc: ReconcilerError) -> None:
     echo_err(f"error: {exc}")
 
 
+# A run builds hundreds of thousands of long-lived values that hold no cycles (the files' values and their
+# locations, the server's records); collecting every 700 allocations re-scans them, about a fifth of a
+# 10,000-file plan's CPU time (#14.2). Fewer collections, the same garbage collected.
+_GC_THRESHOLD = (10_000, 10, 10)
+
+
 def main(argv: list[str] | None = None) -> None:
+    before = gc.get_threshold()
+    gc.set_threshold(*_GC_THRESHOLD)
+    try:
+        _run(argv)
+    finally:
+        gc.set_threshold(*before)  # main is also called in-process, by the tests
+
+
+def _run(argv: list[str] | None) -> None:
     try:
         code = cli.main(args=argv, prog_name="reconciler", standalone_mode=False)
     except click.UsageError as exc:

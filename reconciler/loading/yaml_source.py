@@ -152,6 +152,8 @@ class _Builder:
         if self.seen.aliased:
             self._spend(node, path)
         if isinstance(node, yaml.ScalarNode):
+            if node.tag == _PLAIN:  # most values: decided here, without a call to _scalar
+                return resolve_plain(node.value)
             return self._scalar(node, path)
         if len(path) >= MAX_DEPTH:
             raise LimitExceeded(TOO_DEEP, _where(node), path)

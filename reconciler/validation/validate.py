@@ -55,7 +55,7 @@ def _check_one(doc: SourceDocument, schemas: SchemaSet, options: ValidationOptio
             yield Problem(doc.location(issue.anchor), json_path(issue.path), issue.message)
     type_schema = schemas.types.get(doc.data.get("type", ""))
     for path, text in strings(doc.data, ()):
-        if path in reported:
+        if path in reported or "$" not in text:  # a reference starts with `${`: most strings hold none
             continue
         for message in references(text)[1]:
             reported.add(path)
@@ -108,16 +108,23 @@ def _literal_secret_message(doc: SourceDocument, path: Path) -> str:
     )
 
 
-def strings(value: Any, path: Path) -> Iterator[tuple[Path, str]]:
-    """Every string value in a document, with its path."""
+def strings(value: Any, path: Path) -> list[tuple[Path, str]]:
+    """Every string value in a document, with its path, in document order."""
+    found: list[tuple[Path, str]] = []
+    _collect_strings(value, path, found)
+    return found
+
+
+def _collect_strings(value: Any, path: Path, found: list[tuple[Path, str]]) -> None:
+    # Appending to one list, not nested generators: this visits every value of every file (#14.2).
     if isinstance(value, str):
-        yield path, value
+        found.append((path, value))
     elif isinstance(value, dict):
         for key, child in value.items():
-            yield from strings(child, (*path, key))
+            _collect_strings(child, (*path, key), found)
     elif isinstance(value, list):
         for index, child in enumerate(value):
-            yield from strings(child, (*path, index))
+            _collect_strings(child, (*path, index), found)
 
 
 def identity(doc: SourceDocument, schemas: SchemaSet) -> tuple[TypeSchema, IntegrationKey] | None:
