@@ -3,7 +3,6 @@ natural key, its payload normalised with schema defaults and its references reso
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -66,6 +65,8 @@ class DesiredState:
 
     @property
     def digest(self) -> str:
+        import hashlib  # not at start-up: validate never digests
+
         text = "\n".join(f"{d.key}={d.digest}" for d in self.integrations)
         return hashlib.sha256(text.encode()).hexdigest()
 
@@ -109,6 +110,8 @@ def build_desired(
     lookup: Lookup,
     warnings: tuple[Problem, ...] = (),
 ) -> DesiredState:
+    import hashlib  # not at start-up: validate never digests
+
     problems: list[Problem] = []
     placeholders: set[str] = set()
     unresolved: set[str] = set()

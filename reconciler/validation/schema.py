@@ -6,9 +6,7 @@ schema edit. Schemas are compiled once per process (`load()` is cached).
 
 from __future__ import annotations
 
-import difflib
 import functools
-import hashlib
 import json
 from collections.abc import Iterator, Mapping
 from importlib import resources
@@ -187,6 +185,8 @@ class TypeSchema:
             if name in props:
                 self._unknown(props[name], child_value, (*path, name), found)
             else:
+                import difflib  # only for a field the schema does not know: not at start-up
+
                 close = difflib.get_close_matches(name, list(props), n=1, cutoff=0.7)
                 found.append(((*path, name), close[0] if close else None))
 
@@ -211,8 +211,14 @@ class SchemaSet:
         for name in type_names:
             doc = documents[SCHEMA_BASE + type_file(name)]
             self.types[name] = TypeSchema(name, doc)
-        canonical = json.dumps(documents, sort_keys=True, separators=(",", ":")).encode()
-        self.version = hashlib.sha256(canonical).hexdigest()[:16]
+
+    @functools.cached_property
+    def version(self) -> str:
+        """A digest of every schema, recorded in a saved plan; computed when first asked (validate never asks)."""
+        import hashlib
+
+        canonical = json.dumps(self.documents, sort_keys=True, separators=(",", ":")).encode()
+        return hashlib.sha256(canonical).hexdigest()[:16]
 
     def type(self, name: str) -> TypeSchema:
         return self.types[name]

@@ -3,7 +3,6 @@ fields, and the cross-file rules (one file per natural key, unique S3 locations,
 
 from __future__ import annotations
 
-import difflib
 import json
 import re
 from collections.abc import Iterator, Sequence
@@ -84,6 +83,8 @@ def _check_one(doc: SourceDocument, schemas: SchemaSet, options: ValidationOptio
         field_path = parse_dotted(entry)
         if type_schema.field(field_path) is None:
             siblings = type_schema.properties(type_schema.field(field_path[:-1]) or {}) or {}
+            import difflib  # only for a mistyped entry: not at start-up
+
             close = difflib.get_close_matches(str(field_path[-1]), list(siblings), n=1, cutoff=0.7)
             hint = f"; did you mean {dotted((*field_path[:-1], close[0]))}?" if close else ""
             yield Problem(
