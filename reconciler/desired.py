@@ -3,7 +3,6 @@ natural key, its payload normalised with schema defaults and its references reso
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -68,6 +67,8 @@ class DesiredState:
 
     @property
     def digest(self) -> str:
+        import hashlib  # not at start-up: validate never digests
+
         text = "\n".join(f"{d.key}={d.digest}" for d in self.integrations)
         return hashlib.sha256(text.encode()).hexdigest()
 
@@ -111,6 +112,8 @@ def build_desired(
     lookup: Lookup,
     warnings: tuple[Problem, ...] = (),
 ) -> DesiredState:
+    import hashlib  # not at start-up: validate never digests
+
     problems: list[Problem] = []
     placeholders: set[str] = set()
     unresolved: set[str] = set()
@@ -150,14 +153,34 @@ def build_desired(
     return DesiredState(tuple(integrations), warnings, tuple(sorted(placeholders)), tuple(sorted(unresolved)))
 
 
-def _as_written(type_schema: TypeSchema, value: Any, path: Path = ()) -> Any:
-    if isinstance(value, dict):
-        return {k: _as_written(type_schema, v, (*path, k)) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_as_written(type_schema, v, (*path, i)) for i, v in enumerate(value)]
-    if type_schema.is_secret(path) and not (isinstance(value, str) and REFERENCE.search(value)):
-        return PLACEHOLDER
+def _as_written(type_schema: TypeSchema, value: Any) -> Any:
+    """`value` with every secret that is not a reference masked. Secrets are a few known paths (of object
+    keys): only those are walked and copied, the rest is shared (json.dumps only reads it)."""
+    for path in type_schema.secret_paths:
+        value = _masked_at(value, path, 0)
     return value
+
+
+def _masked_at(value: Any, path: Path, depth: int) -> Any:
+    if depth == len(path):
+        return _masked(value)
+    key = path[depth]
+    if not isinstance(value, dict) or key not in value:
+        return value
+    copy = dict(value)
+    copy[key] = _masked_at(value[key], path, depth + 1)
+    return copy
+
+
+def _masked(value: Any) -> Any:
+    """Everything inside a secret field is secret."""
+    if isinstance(value, dict):
+        return {k: _masked(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_masked(v) for v in value]
+    if isinstance(value, str) and REFERENCE.search(value):
+        return value
+    return PLACEHOLDER
 
 
 def _lifecycle(raw: Any) -> Lifecycle:
@@ -177,7 +200,6 @@ class _Resolver:
         self.type_schema = type_schema
         self.mode = mode
         self.lookup = lookup
-        self.base_dir = FsPath(doc.file).parent
         self.problems: list[Problem] = []
         self.placeholders: list[str] = []
         self.unresolved: list[str] = []
@@ -188,14 +210,16 @@ class _Resolver:
             return {k: self.resolve(v, (*path, k)) for k, v in value.items()}
         if isinstance(value, list):
             return [self.resolve(v, (*path, i)) for i, v in enumerate(value)]
+        if not isinstance(value, str):
+            return value  # scalars are immutable; only a string can be a secret or hold a reference
         secret = self.type_schema.is_secret(path)
-        if not isinstance(value, str) or not REFERENCE.search(value):
-            return Secret(value) if secret and isinstance(value, str) else value  # scalars are immutable
+        if "$" not in value or not REFERENCE.search(value):
+            return Secret(value) if secret else value
         self.references.append((path, value))
         if secret and self.mode is SecretMode.DEFER:
             return Unresolved(value)
         try:
-            text = substitute(value, self.lookup, self.base_dir)
+            text = substitute(value, self.lookup, FsPath(self.doc.file).parent)
         except LookupError as exc:
             return self._missing(value, path, str(exc), secret)
         if secret and not text.strip() and self.mode is not SecretMode.DEFER:

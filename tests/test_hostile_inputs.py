@@ -366,13 +366,7 @@ def test_an_api_key_that_is_not_ascii_is_named_not_shown(
 
 # -- the YAML loader's bounds (issue 11.6, another change): end to end, once merged ---------------------------
 
-AWAITING_YAML_BOUNDS = pytest.mark.xfail(
-    strict=True,  # passes once the YAML loader's nesting bounds are merged: then drop this marker
-    reason="nesting and alias bounds of loading/yaml_source.py are another change of issue 11",
-)
 
-
-@AWAITING_YAML_BOUNDS
 @pytest.mark.parametrize("depth", [600, 999])
 def test_deep_nesting_is_a_located_error(repo: Path, run_cli: RunCli, depth: int) -> None:
     (repo / "integrations.d" / "deep.yaml").write_text(f"type: Trino\nx: {'[' * depth}{']' * depth}\n", "utf-8")
@@ -383,7 +377,6 @@ def test_deep_nesting_is_a_located_error(repo: Path, run_cli: RunCli, depth: int
     assert result.stdout.startswith("integrations.d/deep.yaml:2:")
 
 
-@AWAITING_YAML_BOUNDS
 def test_a_self_referencing_anchor_is_a_located_error(repo: Path, run_cli: RunCli) -> None:
     (repo / "integrations.d" / "anchor.yaml").write_text("type: Trino\nx: &a [*a]\n", "utf-8")
 

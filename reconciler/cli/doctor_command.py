@@ -15,10 +15,11 @@ from reconciler.validation import schema as schema_module
 @target_options
 @output_options(formats=tuple(registry.DOCTOR))
 def doctor(where: Where, output: Output) -> int:
-    """Check a tenant before planning against it, changing nothing: the URL is reached, the credentials and
-    APPLICATION_ADMIN are accepted, the integrations are listed, and which dialect the tenant speaks (ids,
-    list order, echoed defaults, what it does with secrets, unknown fields and statuses). Exit 0 when
-    reachable and authorised, 1 otherwise."""
+    """Check a tenant before planning against it, read-only: reached, authorised, and the dialect it speaks.
+
+    One GET /integrations: the URL is reached, the credentials and APPLICATION_ADMIN are accepted, the
+    integrations are listed, and which dialect the tenant speaks (ids, list order, echoed defaults, what it
+    does with secrets, unknown fields and statuses). Exit 0 when reachable and authorised, 1 otherwise."""
     from reconciler.doctor import diagnose
 
     schemas = schema_module.load()

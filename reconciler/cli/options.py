@@ -3,20 +3,18 @@
 from __future__ import annotations
 
 import functools
-import logging
 import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from reconciler.errors import ReconcilerError
-from reconciler.loading.environments import Environment, load_environment
-from reconciler.loading.loader import is_yaml_name
-from reconciler.target import DEFAULT_SANDBOX_STATE, Target, resolve_target
-from reconciler.validation.validate import ValidationOptions
+# Imported where used, not here: `reconciler --version` and `--help` import this module and need none of them.
+if TYPE_CHECKING:
+    from reconciler.loading.environments import Environment
+    from reconciler.target import Target
 
 DEFAULT_PATH = "integrations.d"
 F = TypeVar("F", bound=Callable[..., Any])
@@ -31,6 +29,8 @@ class Where:
     environment: Environment | None
 
     def target(self) -> Target:
+        from reconciler.target import resolve_target
+
         return resolve_target(self.sandbox, self.sandbox_state, environment=self.environment)
 
     def paths(self, given: Sequence[str]) -> list[str]:
@@ -57,8 +57,12 @@ def env_option(function: F) -> F:
 def target_options(function: Callable[..., Any]) -> Callable[..., Any]:
     """--sandbox, its state file and --env: every command that talks to Immuta takes them, as `where`."""
 
+    from reconciler.target import DEFAULT_SANDBOX_STATE
+
     @functools.wraps(function)
     def wrapper(*args: Any, sandbox: bool, sandbox_state: str | None, env_name: str | None, **kwargs: Any) -> Any:
+        from reconciler.loading.environments import load_environment
+
         environment = load_environment(env_name) if env_name else None
         return function(*args, where=Where(sandbox, sandbox_state, environment), **kwargs)
 
@@ -81,6 +85,8 @@ def input_options(function: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(function)
     def wrapper(*args: Any, strict: bool, allow_literal_secrets: bool, **kwargs: Any) -> Any:
+        from reconciler.validation.validate import ValidationOptions
+
         return function(*args, validation=ValidationOptions(strict, allow_literal_secrets), **kwargs)
 
     wrapper = click.option("--strict", is_flag=True, help="Unknown config fields are errors.")(wrapper)
@@ -103,7 +109,9 @@ def output_options(formats: Sequence[str] = ()) -> Callable[[Callable[..., Any]]
     def decorate(function: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(function)
         def wrapper(*args: Any, verbose: bool, no_color: bool, output_format: str = "text", **kwargs: Any) -> Any:
-            _setup_logging(verbose)
+            from reconciler.cli.verbose import setup_logging  # logging is not loaded for --version / --help
+
+            setup_logging(verbose)
             color = not no_color and not os.environ.get("NO_COLOR") and sys.stdout.isatty()  # no-color.org
             return function(*args, output=Output(output_format, color), **kwargs)
 
@@ -126,35 +134,19 @@ def output_options(formats: Sequence[str] = ()) -> Callable[[Callable[..., Any]]
     return decorate
 
 
-class _VerboseHandler(logging.StreamHandler):  # type: ignore[type-arg]
-    """Writes to whatever sys.stderr is when a record is logged (one handler, however many runs)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.setFormatter(logging.Formatter("%(asctime)s %(name)s %(message)s"))
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.stream = sys.stderr
-        super().emit(record)
-
-
-def _setup_logging(verbose: bool) -> None:
-    logger = logging.getLogger("reconciler")
-    for handler in [h for h in logger.handlers if isinstance(h, _VerboseHandler)]:
-        logger.removeHandler(handler)
-    logger.setLevel(logging.DEBUG if verbose else logging.NOTSET)
-    if verbose:
-        logger.addHandler(_VerboseHandler())
-
-
 def selectors(values: Sequence[str]) -> frozenset[str]:
     """--rotate values: file paths normalised (./a.yaml is a.yaml); keys as written."""
+    from reconciler.loading.loader import is_yaml_name
+
     return frozenset(os.path.normpath(v) if is_yaml_name(v) and "[" not in v else v for v in values)
 
 
 def check_out_file(option: str, out_file: str, paths: Sequence[str]) -> None:
     """Before any planning (nothing printed, nothing asked of Immuta): refuse a file the run could not write,
     or one that would then be read as desired state."""
+    from reconciler.errors import ReconcilerError
+    from reconciler.loading.loader import is_yaml_name
+
     if is_yaml_name(out_file) or any(os.path.realpath(out_file) == os.path.realpath(p) for p in paths):
         raise click.BadParameter(
             f"{out_file} would be read as a desired-state file; save the plan as JSON, e.g. plan.json",

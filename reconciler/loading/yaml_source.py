@@ -14,6 +14,18 @@ import yaml
 
 from reconciler.errors import Problem
 from reconciler.loading.scalars import INVALID, explicit, resolve_plain
+from reconciler.loading.yaml_limits import (
+    MAX_ALIAS_VALUES,
+    MAX_DEPTH,
+    SELF_ALIAS,
+    TOO_BIG,
+    TOO_DEEP,
+    TOO_MANY_ALIASES,
+    Budget,
+    LimitExceeded,
+    oversized,
+)
+from reconciler.loading.yaml_syntax import syntax_problem
 from reconciler.model import Path, SourceLocation, json_path
 
 _PLAIN = "tag:reconciler:plain"
@@ -41,7 +53,8 @@ class SourceDocument:
     file: str
     index: int  # position of the document in its file (0 for single-document files)
     data: Any
-    locations: Mapping[Path, SourceLocation] = field(repr=False)
+    # Where each value was written, packed by `_pack` (one small int a value: 10,000 files hold 200,000 of them).
+    locations: Mapping[Path, int] = field(repr=False)
     # Values the loader has already reported (e.g. an unsupported tag): later checks stay quiet about them.
     invalid: frozenset[Path] = frozenset()
 
@@ -50,24 +63,44 @@ class SourceDocument:
         for end in range(len(path), -1, -1):
             found = self.locations.get(path[:end])
             if found is not None:
-                return found
+                return SourceLocation(self.file, (found >> _COLUMN_BITS) + 1, (found & _COLUMN_MASK) + 1)
         return SourceLocation(self.file, 1, 1)
 
 
+_COLUMN_BITS = 21  # a column of a file of at most 1 MiB (yaml_limits.MAX_FILE_BYTES) fits
+_COLUMN_MASK = (1 << _COLUMN_BITS) - 1
+
+
+def _pack(node: yaml.Node) -> int:
+    mark = node.start_mark
+    return int(mark.line) << _COLUMN_BITS | int(mark.column)
+
+
 def load_text(text: str, file: str) -> tuple[list[SourceDocument], list[Problem]]:
+    size = oversized(text)
+    if size is not None:  # before parsing: the parser's memory grows with the text
+        return [], [Problem(SourceLocation(file, 1, 1), "", TOO_BIG.format(size=size))]
     problems: list[Problem] = []
     documents: list[SourceDocument] = []
     try:
         nodes = list(yaml.compose_all(text, Loader=_Loader))
     except yaml.MarkedYAMLError as exc:
-        return [], [_syntax_problem(exc, text, file)]
+        return [], [syntax_problem(exc, text, file)]
     except yaml.YAMLError as exc:
         return [], [Problem(SourceLocation(file, 1, 1), "", f"YAML error: {exc}")]
+    except RecursionError:  # PyYAML's pure-Python composer (no libyaml) recurses once per level
+        return [], [Problem(SourceLocation(file, 1, 1), "", TOO_DEEP)]
+    budget = Budget()  # aliases are counted per file, across its documents
     for index, node in enumerate(nodes):
         if node is None:
             continue
-        builder = _Builder(file)
-        data = builder.build(node, ())
+        builder = _Builder(file, budget)
+        try:
+            data = builder.build(node, ())
+        except LimitExceeded as exc:
+            line, column = exc.where
+            problems.append(Problem(SourceLocation(file, line + 1, column + 1), json_path(exc.path), exc.message))
+            return [], problems  # the file is abandoned: what was built so far may be partial
         problems.extend(builder.problems)
         if data is None:
             continue
@@ -78,9 +111,18 @@ def load_text(text: str, file: str) -> tuple[list[SourceDocument], list[Problem]
 
 
 class _Builder:
-    def __init__(self, file: str) -> None:
+    """Builds one document's values from its nodes, within the limits of yaml_limits.py.
+
+    An alias is the very node of its anchor, so building a collection node a second time is expanding an
+    alias (or a merge key): every value built then is charged to the file's budget. Building a node while it
+    is being built is an anchor that contains itself.
+    """
+
+    def __init__(self, file: str, budget: Budget, seen: _Seen | None = None) -> None:
         self.file = file
-        self.locations: dict[Path, SourceLocation] = {}
+        self.budget = budget
+        self.seen = seen or _Seen()
+        self.locations: dict[Path, int] = {}
         self.problems: list[Problem] = []
         self.invalid: set[Path] = set()
 
@@ -95,14 +137,44 @@ class _Builder:
 
     def _add(self, problem: Problem) -> None:
         # A node reached twice (an alias, a merge key) is reported once, where it was written.
-        if all((p.location, p.message) != (problem.location, problem.message) for p in self.problems):
+        if (problem.location, problem.message) not in self.seen.reported:
+            self.seen.reported.add((problem.location, problem.message))
             self.problems.append(problem)
+
+    def _spend(self, node: yaml.Node, path: Path) -> None:
+        self.budget.alias_values += 1
+        if self.budget.alias_values > MAX_ALIAS_VALUES:
+            raise LimitExceeded(TOO_MANY_ALIASES, self.seen.alias_at or _where(node), path)
 
     def build(self, node: yaml.Node, path: Path) -> Any:
         if path not in self.locations:  # a mapping's value is located at its key, set by _mapping
-            self.locations[path] = self._at(node)
+            self.locations[path] = _pack(node)
+        if self.seen.aliased:
+            self._spend(node, path)
         if isinstance(node, yaml.ScalarNode):
+            if node.tag == _PLAIN:  # most values: decided here, without a call to _scalar
+                return resolve_plain(node.value)
             return self._scalar(node, path)
+        if len(path) >= MAX_DEPTH:
+            raise LimitExceeded(TOO_DEEP, _where(node), path)
+        key = id(node)
+        seen = self.seen
+        if key in seen.open:
+            raise LimitExceeded(SELF_ALIAS, _where(node), path)
+        again = key in seen.built
+        if again and not seen.aliased:  # the outermost alias: its own value is charged here, the rest above
+            packed = self.locations[path]
+            seen.alias_at = (packed >> _COLUMN_BITS, packed & _COLUMN_MASK)
+            self._spend(node, path)
+        seen.aliased += again
+        seen.open.add(key)
+        value = self._collection(node, path)
+        seen.open.discard(key)
+        seen.aliased -= again
+        seen.built.add(key)
+        return value
+
+    def _collection(self, node: yaml.Node, path: Path) -> Any:
         if isinstance(node, yaml.SequenceNode):
             if node.tag != _SEQ:
                 self._problem(node, path, _unsupported(node.tag))
@@ -133,7 +205,7 @@ class _Builder:
                 self._problem(key_node, child, message, invalid=False)
                 continue
             first_line[key] = key_node.start_mark.line + 1
-            self.locations[child] = self._at(key_node)
+            self.locations[child] = _pack(key_node)
             result[key] = self.build(value_node, child)
         for value_node in merges:
             self._merge(value_node, path, result)
@@ -143,24 +215,23 @@ class _Builder:
         """`<<: *anchor` (or a list of them): keys already present win, as YAML's merge key specifies;
         merged values keep the location where they were written."""
         sources: Iterable[yaml.Node] = node.value if isinstance(node, yaml.SequenceNode) else [node]
+        depth = len(path)
         for source in sources:
-            merged = _Builder(self.file)
+            merged = _Builder(self.file, self.budget, self.seen)
             value = merged.build(source, path)
-            for problem in merged.problems:
-                self._add(problem)
+            self.problems.extend(merged.problems)
             if not isinstance(value, dict):
                 self._problem(source, path, "a merge key (<<) needs a mapping", invalid=False)
                 continue
-            for key, item in value.items():
-                if key in result:
-                    continue
-                result[key] = item
-                prefix: Path = (*path, key)
-                for where, location in merged.locations.items():
-                    if where[: len(prefix)] == prefix:
-                        self.locations[where] = location
-                        if where in merged.invalid:
-                            self.invalid.add(where)
+            taken = {key for key in value if key not in result}
+            for key in taken:
+                result[key] = value[key]
+            # One pass over the merged locations (not one per key): a large anchor costs linear time.
+            for where, location in merged.locations.items():
+                if len(where) > depth and where[depth] in taken:
+                    self.locations[where] = location
+                    if where in merged.invalid:
+                        self.invalid.add(where)
 
     def _scalar(self, node: yaml.ScalarNode, path: Path) -> Any:
         text: str = node.value
@@ -175,45 +246,21 @@ class _Builder:
         return converted
 
 
+@dataclass(slots=True)
+class _Seen:
+    """What the builders of one document share: the nodes built, those being built, what was reported."""
+
+    built: set[int] = field(default_factory=set)  # ids of collection nodes built at least once
+    open: set[int] = field(default_factory=set)  # ids of collection nodes being built
+    aliased: int = 0  # > 0 while building a node a second time (inside an alias)
+    alias_at: tuple[int, int] | None = None  # where the outermost alias being expanded is used
+    reported: set[tuple[SourceLocation | None, str]] = field(default_factory=set)
+
+
+def _where(node: yaml.Node) -> tuple[int, int]:
+    return int(node.start_mark.line), int(node.start_mark.column)
+
+
 def _unsupported(tag: str) -> str:
     short = "!!" + tag.removeprefix("tag:yaml.org,2002:") if tag.startswith("tag:yaml.org,2002:") else tag
     return f"unsupported YAML tag {short}: write the value without a tag"
-
-
-def _syntax_problem(exc: yaml.MarkedYAMLError, text: str, file: str) -> Problem:
-    """PyYAML's parser message, with a hint and, for a bracket or quote left open, where it opened."""
-    mark = exc.problem_mark or exc.context_mark
-    problem = exc.problem or exc.context or "invalid YAML"
-    where = SourceLocation(file, mark.line + 1, mark.column + 1) if mark else SourceLocation(file, 1, 1)
-    opened = exc.context_mark
-    found = text[mark.index] if mark is not None and 0 <= mark.index < len(text) else ""
-    if found == "\t" or "tab character" in problem:
-        message = "a tab character here: YAML indents with spaces only"
-    elif opened is not None and exc.context in _OPENERS:
-        # Where the parser gave up is often the end of the file: point at what was left open instead.
-        where = SourceLocation(file, opened.line + 1, opened.column + 1)
-        if mark is None or mark.index >= len(text.rstrip()):
-            at = "reached the end of the file"
-        else:
-            at = f"found {found.strip() or 'a line break'} at line {mark.line + 1}, column {mark.column + 1}"
-        message = f"{_OPENERS[exc.context]} is never closed ({at})"
-    elif problem in _HINTS:
-        message = f"{problem} ({_HINTS[problem]})"
-    else:
-        message = problem
-    return Problem(where, "", f"YAML syntax error: {message}")
-
-
-_OPENERS = {
-    "while parsing a flow sequence": "the [ opened here",
-    "while parsing a flow mapping": "the { opened here",
-    "while scanning a quoted scalar": "the quoted string that starts here",
-}
-_HINTS = {
-    "did not find expected key": "check this line's indentation",
-    "did not find expected '-' indicator": "check this line's indentation",
-    "did not find expected <document start>": "check this line's indentation",
-    "mapping values are not allowed in this context": "quote a value that contains ': '",
-    "found undefined alias": "an *alias needs an &anchor defined above it",
-    "did not find expected node content": "is a [ or { left open, or a value missing?",
-}

@@ -6,9 +6,7 @@ schema edit. Schemas are compiled once per process (`load()` is cached).
 
 from __future__ import annotations
 
-import difflib
 import functools
-import hashlib
 import json
 from collections.abc import Iterator, Mapping
 from importlib import resources
@@ -53,6 +51,7 @@ class TypeSchema:
         self.unique: tuple[Path, ...] = tuple(parse_dotted(p) for p in root.get(UNIQUE_KEYWORD, []))
         # id(node) → (node, its properties); the node is kept so its id cannot be reused while cached.
         self._properties: dict[int, tuple[Node, dict[str, Node] | None]] = {}
+        self._defaults: dict[int, tuple[Node, dict[str, Node], tuple[tuple[str, Json], ...]]] = {}
         self.secret_paths: frozenset[Path] = frozenset(self._walk_secrets(root, ()))
         self._secret_cache: dict[Path, bool] = {}
 
@@ -134,18 +133,35 @@ class TypeSchema:
         return IntegrationKey.of(self.name, parts)
 
     def apply_defaults(self, payload: Mapping[str, Json]) -> dict[str, Json]:
-        """A copy of `payload` with every schema `default` filled in where the key is absent."""
-        filled: dict[str, Json] = copy_json(dict(payload))
-        self._fill(self.root, filled)
+        """A copy of `payload` with every schema `default` filled in where the key is absent (in the declared
+        order, after the keys written), nested objects included, a default object's own defaults too."""
+        return self._filled(self.root, payload)
+
+    def _filled(self, node: Node, value: Mapping[str, Json]) -> dict[str, Json]:
+        # Copies and fills in one walk, reading the schema through a per-node cache: this runs for every file.
+        children, defaults = self._defaults_of(node)
+        filled: dict[str, Json] = {}
+        for name, item in value.items():
+            child = children.get(name)
+            if child is not None and isinstance(item, dict):
+                filled[name] = self._filled(child, item)
+            else:
+                filled[name] = copy_json(item)
+        for name, default in defaults:
+            if name not in filled:
+                child = children[name]
+                filled[name] = self._filled(child, default) if isinstance(default, dict) else copy_json(default)
         return filled
 
-    def _fill(self, node: Node, value: dict[str, Json]) -> None:
-        for name, declared in (self.properties(node) or {}).items():
-            child = self._resolve(declared)
-            if name not in value and "default" in child:
-                value[name] = copy_json(child["default"])
-            if isinstance(value.get(name), dict):
-                self._fill(child, value[name])
+    def _defaults_of(self, node: Node) -> tuple[dict[str, Node], tuple[tuple[str, Json], ...]]:
+        """The declared properties of `node` (resolved) and the defaults among them, in declared order."""
+        key = id(node)
+        cached = self._defaults.get(key)
+        if cached is None:
+            children = {name: self._resolve(declared) for name, declared in (self.properties(node) or {}).items()}
+            defaults = tuple((name, child["default"]) for name, child in children.items() if "default" in child)
+            cached = self._defaults[key] = (node, children, defaults)
+        return cached[1], cached[2]
 
     def unknown_fields(self, payload: Mapping[str, Json]) -> list[tuple[Path, str | None]]:
         """Fields the schema does not declare (maybe real in a newer Immuta), with a near-miss suggestion."""
@@ -169,6 +185,8 @@ class TypeSchema:
             if name in props:
                 self._unknown(props[name], child_value, (*path, name), found)
             else:
+                import difflib  # only for a field the schema does not know: not at start-up
+
                 close = difflib.get_close_matches(name, list(props), n=1, cutoff=0.7)
                 found.append(((*path, name), close[0] if close else None))
 
@@ -193,8 +211,14 @@ class SchemaSet:
         for name in type_names:
             doc = documents[SCHEMA_BASE + type_file(name)]
             self.types[name] = TypeSchema(name, doc)
-        canonical = json.dumps(documents, sort_keys=True, separators=(",", ":")).encode()
-        self.version = hashlib.sha256(canonical).hexdigest()[:16]
+
+    @functools.cached_property
+    def version(self) -> str:
+        """A digest of every schema, recorded in a saved plan; computed when first asked (validate never asks)."""
+        import hashlib
+
+        canonical = json.dumps(self.documents, sort_keys=True, separators=(",", ":")).encode()
+        return hashlib.sha256(canonical).hexdigest()[:16]
 
     def type(self, name: str) -> TypeSchema:
         return self.types[name]

@@ -7,7 +7,6 @@ reads `schema`; `schema` knows nothing of messages (no import cycle).
 
 from __future__ import annotations
 
-import difflib
 import json
 import re
 from dataclasses import dataclass
@@ -96,6 +95,8 @@ def describe(schemas: SchemaSet, type_schema: TypeSchema | None, error: jsonsche
         known = list(schema.get("properties", {}))
         extra = sorted(set(instance) - set(known))
         name = extra[0] if extra else "?"
+        import difflib  # only for a message: not at start-up
+
         close = difflib.get_close_matches(name, known, n=1, cutoff=0.7)
         also = f" (also {', '.join(repr(e) for e in extra[1:])})" if len(extra) > 1 else ""
         hint = f"did you mean {close[0]!r}?" if close else "allowed here: " + ", ".join(known)
@@ -114,6 +115,8 @@ def describe(schemas: SchemaSet, type_schema: TypeSchema | None, error: jsonsche
         suggestion = ""
         if isinstance(instance, str):
             options = [v for v in rule if isinstance(v, str)]
+            import difflib  # only for a message: not at start-up
+
             match = difflib.get_close_matches(instance, options, n=1, cutoff=0.6)
             suggestion = f" (did you mean {json.dumps(match[0])}?)" if match else ""
         return SchemaIssue(path, path, f"{value} is not one of {allowed}{suggestion}")
@@ -184,6 +187,8 @@ def _misspelling(type_schema: TypeSchema | None, path: Path, instance: Any, miss
     known = set(declared) | (set(_FILE_ONLY_KEYS) if not path else set())
     unknown = [key for key in instance if isinstance(key, str) and key not in known]
     for key in unknown:
+        import difflib  # only for a message: not at start-up
+
         close = difflib.get_close_matches(key, list(declared), n=1, cutoff=0.7)
         if close and close[0] == missing:
             return key

@@ -3,7 +3,6 @@ fields, and the cross-file rules (one file per natural key, unique S3 locations,
 
 from __future__ import annotations
 
-import difflib
 import json
 import re
 from collections.abc import Iterator, Sequence
@@ -55,7 +54,7 @@ def _check_one(doc: SourceDocument, schemas: SchemaSet, options: ValidationOptio
             yield Problem(doc.location(issue.anchor), json_path(issue.path), issue.message)
     type_schema = schemas.types.get(doc.data.get("type", ""))
     for path, text in strings(doc.data, ()):
-        if path in reported:
+        if path in reported or "$" not in text:  # a reference starts with `${`: most strings hold none
             continue
         for message in references(text)[1]:
             reported.add(path)
@@ -84,6 +83,8 @@ def _check_one(doc: SourceDocument, schemas: SchemaSet, options: ValidationOptio
         field_path = parse_dotted(entry)
         if type_schema.field(field_path) is None:
             siblings = type_schema.properties(type_schema.field(field_path[:-1]) or {}) or {}
+            import difflib  # only for a mistyped entry: not at start-up
+
             close = difflib.get_close_matches(str(field_path[-1]), list(siblings), n=1, cutoff=0.7)
             hint = f"; did you mean {dotted((*field_path[:-1], close[0]))}?" if close else ""
             yield Problem(
@@ -108,16 +109,23 @@ def _literal_secret_message(doc: SourceDocument, path: Path) -> str:
     )
 
 
-def strings(value: Any, path: Path) -> Iterator[tuple[Path, str]]:
-    """Every string value in a document, with its path."""
+def strings(value: Any, path: Path) -> list[tuple[Path, str]]:
+    """Every string value in a document, with its path, in document order."""
+    found: list[tuple[Path, str]] = []
+    _collect_strings(value, path, found)
+    return found
+
+
+def _collect_strings(value: Any, path: Path, found: list[tuple[Path, str]]) -> None:
+    # Appending to one list, not nested generators: this visits every value of every file (#14.2).
     if isinstance(value, str):
-        yield path, value
+        found.append((path, value))
     elif isinstance(value, dict):
         for key, child in value.items():
-            yield from strings(child, (*path, key))
+            _collect_strings(child, (*path, key), found)
     elif isinstance(value, list):
         for index, child in enumerate(value):
-            yield from strings(child, (*path, index))
+            _collect_strings(child, (*path, index), found)
 
 
 def identity(doc: SourceDocument, schemas: SchemaSet) -> tuple[TypeSchema, IntegrationKey] | None:

@@ -1,15 +1,20 @@
-"""Benchmark: `reconciler plan` for 1,000 desired files against 1,000 existing integrations.
+"""Benchmark: `reconciler plan` for N desired files against N existing integrations, against its floor (#14.2).
 
 The simulator is served on 127.0.0.1 from this process; the CLI runs in a child process with IMMUTA_URL, as a
-CI job would. Reports wall time, the requests the server received (must be exactly one `GET /integrations`
-per run), peak memory of the child (ru_maxrss) and the machine. A script, not collected by pytest:
+CI job would. The floor (tests/bench/floor.py) runs the same way: it reads the same files with
+`yaml.CSafeLoader` and makes the same `GET /integrations`, and does nothing else. The two run in turn
+(plan, floor, plan, floor, ...) and each ratio is the median of the pairs' ratios, so a machine whose speed
+drifts (it is shared) moves both alike. Reports, per N: wall time and peak memory of each child (wait4's
+ru_maxrss), the ratios, the requests the server received (exactly one `GET /integrations` a run), the cost
+per integration (the stages of `plan` timed in this process, imports and start-up excluded, divided by N),
+the command and the machine. A script, not collected by pytest:
 
-    .venv/bin/python tests/bench/bench_plan.py [--count 1000] [--runs 5]
+    .venv/bin/python tests/bench/bench_plan.py [--count 1000 10000] [--runs 5]
 
-The first run compiles bytecode (into a temporary PYTHONPYCACHEPREFIX, never into the source tree) and is
-reported apart, as "cold"; the target applies to the warm runs, as for an installed package. Every tenth
-integration differs from its file in one field, so the plan has 100 updates and 900 no-ops.
-Exit status 1 when a target is missed (≤ 1.5 s wall time, ≤ 150 MB peak, 1 list call).
+The first run of each compiles bytecode (into a temporary PYTHONPYCACHEPREFIX, never into the source tree)
+and is not counted. Every tenth integration differs from its file in one field, so the plan has N/10 updates.
+Exit status 1 when a target is missed: wall and peak memory within 2x the floor's at every N, the cost per
+integration at the largest N within 1.25x of the smallest ("flat"), one list call a run.
 """
 
 from __future__ import annotations
@@ -17,11 +22,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
-import resource
 import shlex
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -29,6 +31,8 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from children import machine, run_child
 
 from reconciler.actual import read_actual
 from reconciler.client.immuta import Auth, ImmutaClient
@@ -43,8 +47,9 @@ from reconciler.secrets import Lookup
 from reconciler.validation import schema
 from reconciler.validation.validate import ValidationOptions, check_documents
 
-TARGET_SECONDS = 1.5
-TARGET_MEGABYTES = 150.0
+TARGET_RATIO = 2.0  # of the floor's wall time and of its peak memory
+TARGET_FLAT = 1.25  # cost per integration at the largest N over that at the smallest
+FLOOR = Path(__file__).resolve().parent / "floor.py"
 API_KEY = "bench-key"
 ONE_LIST = Counter({("GET", "/integrations"): 1})
 
@@ -109,43 +114,24 @@ def populate(folder: Path, state_file: Path, count: int) -> None:
     state_file.write_text(json.dumps(document), encoding="utf-8")
 
 
-def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
-    return f"{platform.platform()}; {cpu}; {os.cpu_count()} CPU(s); Python {platform.python_version()}; load {load}"
-
-
 @dataclass(frozen=True)
 class Run:
-    seconds: float  # wall time of the child, from fork to exit
-    cpu: float  # user + system CPU seconds of the child: less sensitive to a busy machine than wall time
+    seconds: float
+    cpu: float
+    peak_mb: float
     exit_code: int
     closing: str
     requests: Counter[tuple[str, str]]
 
 
-def _children_cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
-
-
 def run_once(command: list[str], env: dict[str, str], cwd: Path, sandbox: Sandbox) -> Run:
     sandbox.reset_requests()
-    cpu_before = _children_cpu()
-    started = time.perf_counter()
-    done = subprocess.run(command, env=env, cwd=cwd, capture_output=True, text=True, check=False)
-    seconds = time.perf_counter() - started
-    if done.returncode not in (0, 2):
-        sys.stderr.write(done.stderr)
-    closing = next((line for line in done.stdout.splitlines() if line.startswith("Plan:")), done.stderr.strip())
-    return Run(seconds, _children_cpu() - cpu_before, done.returncode, closing, Counter(sandbox.requests))
+    child = run_child(command, env, cwd)
+    if child.exit_code not in (0, 2):
+        sys.stderr.write(child.stderr)
+    lines = child.stdout.strip().splitlines() or [child.stderr.strip()[-200:]]
+    closing = next((line for line in lines if line.startswith("Plan:")), lines[-1])
+    return Run(child.seconds, child.cpu, child.peak_mb, child.exit_code, closing, Counter(sandbox.requests))
 
 
 def stages(work: Path, url: str) -> list[tuple[str, float]]:
@@ -179,20 +165,29 @@ def stages(work: Path, url: str) -> list[tuple[str, float]]:
     return timings
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--count", type=int, default=1000, help="files and integrations [1000]")
-    parser.add_argument("--runs", type=int, default=5, help="warm runs [5]")
-    parser.add_argument("--stages", action="store_true", help="also time each stage in this process")
-    args = parser.parse_args()
+@dataclass(frozen=True)
+class Size:
+    count: int
+    plan: list[Run]
+    floor: list[Run]
+    stage_seconds: float  # median over runs of the in-process stages' total
 
+    def ratio(self, field: str) -> float:
+        pairs = zip(self.plan, self.floor, strict=True)
+        return statistics.median(getattr(a, field) / getattr(b, field) for a, b in pairs)
+
+    @property
+    def per_integration_ms(self) -> float:
+        return self.stage_seconds / self.count * 1000
+
+
+def measure(count: int, runs: int, stage_runs: int) -> tuple[Size, list[str]]:
     with tempfile.TemporaryDirectory(prefix="bench-plan-") as tmp:
         work = Path(tmp)
-        started = time.perf_counter()
-        populate(work / "integrations.d", work / "state.json", args.count)
-        setup = time.perf_counter() - started
+        populate(work / "integrations.d", work / "state.json", count)
         sandbox = Sandbox(api_key=API_KEY, state_file=work / "state.json")
         command = [sys.executable, "-m", "reconciler", "plan", "integrations.d", "--detailed-exitcode"]
+        floor = [sys.executable, str(FLOOR), "integrations.d"]
         with start_server(sandbox) as server:
             env = {
                 **{k: v for k, v in os.environ.items() if not k.startswith(("IMMUTA_", "GITHUB_", "PYTHONDONT"))},
@@ -201,31 +196,64 @@ def main() -> int:
                 "NO_COLOR": "1",
                 "PYTHONPYCACHEPREFIX": str(work / "pycache"),
             }
-            cold = run_once(command, env, work, sandbox)
-            runs = [run_once(command, env, work, sandbox) for _ in range(args.runs)]
-            timings = stages(work, server.url) if args.stages else []
-    # RUSAGE_CHILDREN's ru_maxrss is the largest child so far (kB on Linux); the runs are the only children.
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    seconds = [run.seconds for run in runs]
+            run_once(command, env, work, sandbox)  # cold: compiles bytecode
+            run_once(floor, env, work, sandbox)
+            plans: list[Run] = []
+            floors: list[Run] = []
+            for _ in range(runs):
+                plans.append(run_once(command, env, work, sandbox))
+                floors.append(run_once(floor, env, work, sandbox))
+            totals = [sum(spent for _, spent in stages(work, server.url)) for _ in range(stage_runs)]
+    commands = [
+        f"IMMUTA_URL=http://127.0.0.1:PORT IMMUTA_API_KEY=… {shlex.join(command)}",
+        f"floor: {shlex.join(floor)}",
+    ]
+    return Size(count, plans, floors, statistics.median(totals)), commands
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--count", type=int, nargs="+", default=[1000, 10000], help="files and integrations")
+    parser.add_argument("--runs", type=int, default=5, help="pairs of warm runs [5]")
+    parser.add_argument("--stage-runs", type=int, default=3, help="in-process timings of the stages [3]")
+    args = parser.parse_args()
+
     print(f"machine:  {machine()}")
-    print(f"command:  IMMUTA_URL=http://127.0.0.1:PORT IMMUTA_API_KEY=… {shlex.join(command)}")
-    print(f"data:     {args.count} files vs {args.count} integrations (built in {setup:.2f}s)")
-    print(f"cold:     {cold.seconds:.3f}s (compiling bytecode), exit {cold.exit_code}: {cold.closing}")
-    for index, run in enumerate(runs, 1):
+    sizes: list[Size] = []
+    ok = True
+    for count in args.count:
+        size, commands = measure(count, args.runs, args.stage_runs)
+        sizes.append(size)
+        print(f"data:     {count} files vs {count} integrations")
+        for line in commands:
+            print(f"command:  {line}")
+        for index, (plan_run, floor_run) in enumerate(zip(size.plan, size.floor, strict=True), 1):
+            print(
+                f"run {index}:    plan {plan_run.seconds:.3f}s {plan_run.peak_mb:.0f} MB exit {plan_run.exit_code}"
+                f" ({plan_run.closing}); floor {floor_run.seconds:.3f}s {floor_run.peak_mb:.0f} MB"
+                f" ({floor_run.closing}); requests {dict(plan_run.requests)}"
+            )
+        wall, peak, cpu = size.ratio("seconds"), size.ratio("peak_mb"), size.ratio("cpu")
         print(
-            f"run {index}:    {run.seconds:.3f}s wall, {run.cpu:.3f}s CPU, exit {run.exit_code}: {run.closing}; "
-            f"requests {dict(run.requests)}"
+            f"median:   plan {statistics.median(r.seconds for r in size.plan):.3f}s wall, "
+            f"{statistics.median(r.peak_mb for r in size.plan):.0f} MB; floor "
+            f"{statistics.median(r.seconds for r in size.floor):.3f}s, "
+            f"{statistics.median(r.peak_mb for r in size.floor):.0f} MB"
         )
-    cpu = [run.cpu for run in runs]
-    print(
-        f"wall:     best {min(seconds):.3f}s, median {statistics.median(seconds):.3f}s (target ≤ {TARGET_SECONDS}s); "
-        f"CPU median {statistics.median(cpu):.3f}s"
-    )
-    print(f"memory:   peak {peak:.1f} MB (target ≤ {TARGET_MEGABYTES:.0f} MB)")
-    ok = statistics.median(seconds) <= TARGET_SECONDS and peak <= TARGET_MEGABYTES
-    ok = ok and all(run.requests == ONE_LIST and run.exit_code == 2 for run in [cold, *runs])
-    for name, spent in timings:
-        print(f"stage:    {name:<20} {spent:.3f}s")
+        print(
+            f"ratio:    wall {wall:.2f}x, peak memory {peak:.2f}x (targets <= {TARGET_RATIO}x); CPU {cpu:.2f}x; "
+            f"cost per integration {size.per_integration_ms:.3f} ms (in-process stages)"
+        )
+        ok = ok and wall <= TARGET_RATIO and peak <= TARGET_RATIO
+        ok = ok and all(r.requests == ONE_LIST and r.exit_code == 2 for r in size.plan)
+    if len(sizes) > 1:
+        flat = sizes[-1].per_integration_ms / sizes[0].per_integration_ms
+        print(
+            f"flat:     cost per integration at {sizes[-1].count} / at {sizes[0].count}: {flat:.2f}x "
+            f"(target <= {TARGET_FLAT}x)"
+        )
+        ok = ok and flat <= TARGET_FLAT
+    print(f"load:     {' '.join(f'{x:.2f}' for x in os.getloadavg())} (1, 5, 15 min) at the end")
     print("result:   " + ("met" if ok else "MISSED"))
     return 0 if ok else 1
 

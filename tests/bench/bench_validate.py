@@ -1,14 +1,16 @@
-"""Benchmark of `reconciler validate` on 1,000 generated files (not a test: pytest does not collect it).
+"""Benchmark of `reconciler validate` on N generated files, against its floor (#14.2; not a test: pytest does
+not collect it).
 
-    python tests/bench/bench_validate.py [--files N] [--repeat N] [--profile]
+    python tests/bench/bench_validate.py [--files 1000 10000] [--runs 5] [--profile] [--tracemalloc]
 
-Generates N valid desired-state files of every type in a temporary folder, then reports
-  - in-process: wall time of compiling the schemas once, loading and validating every file
-    (best and median of --repeat runs, each with a fresh schema cache), and the peak of Python allocations (tracemalloc,
-    measured in a separate run because tracing slows everything down);
-  - the whole CLI as a subprocess (`python -m reconciler validate DIR`): wall time over --repeat runs, and
-    peak resident memory (ru_maxrss of the child);
-against the targets of issue 2: <= 1.0 s and <= 100 MB for 1,000 files (verdicts on the median).
+Generates N valid desired-state files of every type in a temporary folder, then reports, per N:
+  - the whole CLI as a child process (`python -m reconciler validate DIR`) and its floor (tests/bench/floor.py:
+    the same files read with `yaml.CSafeLoader`, nothing checked), run in turn; wall time and peak memory of
+    each (wait4's ru_maxrss) and the ratios, each the median of the pairs' ratios;
+  - in-process: loading and validating every file (schemas compiled once, imports excluded), median of --runs,
+    and that time per file (the cost per integration, which should stay flat as N grows);
+  - with --tracemalloc, the peak of Python allocations; with --profile, the cProfile top 25.
+Exit status 1 when a target is missed: the CLI within 2x the floor's wall time at every N.
 """
 
 from __future__ import annotations
@@ -16,11 +18,8 @@ from __future__ import annotations
 import argparse
 import cProfile
 import os
-import platform
 import pstats
-import resource
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -28,12 +27,14 @@ import tracemalloc
 from collections.abc import Callable
 from pathlib import Path
 
+from children import Child, machine, run_child
+
 from reconciler.loading.loader import load_paths
 from reconciler.validation import schema
 from reconciler.validation.validate import ValidationOptions, check_documents
 
-TARGET_SECONDS = 1.0
-TARGET_MB = 100.0
+TARGET_RATIO = 2.0
+FLOOR = Path(__file__).resolve().parent / "floor.py"
 
 
 def _snowflake(i: int) -> str:
@@ -170,64 +171,68 @@ def _timed(function: Callable[[], object]) -> float:
     return time.perf_counter() - start
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--files", type=int, default=1000)
-    parser.add_argument("--repeat", type=int, default=5)
-    parser.add_argument("--profile", action="store_true", help="print the in-process cProfile top 25")
-    args = parser.parse_args()
+def _ratio(pairs: list[tuple[Child, Child]], field: str) -> float:
+    return statistics.median(getattr(a, field) / getattr(b, field) for a, b in pairs)
 
-    print(f"machine: {platform.platform()}; {platform.processor() or platform.machine()}; cpus={os.cpu_count()}")
-    print(f"python: {platform.python_implementation()} {platform.python_version()}")
+
+def measure(count: int, args: argparse.Namespace) -> bool:
     with tempfile.TemporaryDirectory(prefix="reconciler-bench-") as tmp:
         folder = Path(tmp)
-        generate(folder, args.files)
+        generate(folder, count)
         command = [sys.executable, "-m", "reconciler", "validate", str(folder)]
-        print(f"files: {args.files} in {folder}")
-        print(f"command: {' '.join(command)}")
+        floor = [sys.executable, str(FLOOR), str(folder)]
+        print(f"files:     {count}")
+        print(f"command:   {' '.join(command)}")
+        print(f"floor:     {' '.join(floor)}")
 
-        count = validate_in_process(folder)  # warm the file cache and imports
-        assert count == args.files, count
-        in_process = [_timed(lambda: validate_in_process(folder)) for _ in range(args.repeat)]
+        assert validate_in_process(folder) == count  # warms the file cache and the imports
+        in_process = statistics.median(_timed(lambda: validate_in_process(folder)) for _ in range(args.runs))
 
-        tracemalloc.start()
-        validate_in_process(folder)
-        _, peak = tracemalloc.get_traced_memory()
-        tracemalloc.stop()
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("IMMUTA_", "GITHUB_"))}
+        run_child(command, env, folder)  # compiles bytecode: not counted
+        pairs = []
+        for _ in range(args.runs):
+            pairs.append((run_child(command, env, folder), run_child(floor, env, folder)))
+            if pairs[-1][0].exit_code != 0:
+                raise SystemExit(f"validate failed ({pairs[-1][0].exit_code}): {pairs[-1][0].stderr[:500]}")
 
-        env = {**os.environ, "GITHUB_ACTIONS": "false"}
-        runs = []
-        for _ in range(args.repeat):
-            start = time.perf_counter()
-            done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
-            runs.append(time.perf_counter() - start)
-            if done.returncode != 0:
-                raise SystemExit(f"validate failed ({done.returncode}): {done.stdout[:500]}{done.stderr[:500]}")
-        child_peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # KiB on Linux
-
+        if args.tracemalloc:
+            tracemalloc.start()
+            validate_in_process(folder)
+            peak_allocated = tracemalloc.get_traced_memory()[1] / 2**20
+            print(f"python:    peak of Python allocations (tracemalloc) {peak_allocated:.1f} MB")
+            tracemalloc.stop()
         if args.profile:
             profiler = cProfile.Profile()
             profiler.runcall(validate_in_process, folder)
             pstats.Stats(profiler).sort_stats("cumulative").print_stats(25)
 
-    def verdict(value: float, target: float) -> str:
-        return "ok" if value <= target else "MISSED"
+    wall, peak, cpu = _ratio(pairs, "seconds"), _ratio(pairs, "peak_mb"), _ratio(pairs, "cpu")
+    ours, floors = [a for a, _ in pairs], [b for _, b in pairs]
+    print(
+        f"median:    validate {statistics.median(a.seconds for a in ours):.3f} s, "
+        f"{statistics.median(a.peak_mb for a in ours):.0f} MB; "
+        f"floor {statistics.median(b.seconds for b in floors):.3f} s, "
+        f"{statistics.median(b.peak_mb for b in floors):.0f} MB"
+    )
+    print(f"ratio:     wall {wall:.2f}x (target <= {TARGET_RATIO}x), peak memory {peak:.2f}x, CPU {cpu:.2f}x")
+    print(f"in-process load+validate: {in_process:.3f} s, {in_process / count * 1000:.3f} ms per file")
+    return wall <= TARGET_RATIO
 
-    best_in, best_cli = min(in_process), min(runs)
-    median_in, median_cli = statistics.median(in_process), statistics.median(runs)  # the verdicts use these
-    print(
-        f"in-process load+validate (schemas compiled once): best {best_in:.3f} s, "
-        f"median {median_in:.3f} s  [target <= {TARGET_SECONDS} s: {verdict(median_in, TARGET_SECONDS)}]"
-    )
-    print(f"in-process peak Python allocations (tracemalloc): {peak / 2**20:.1f} MB")
-    print(
-        f"CLI subprocess wall time: best {best_cli:.3f} s, median {median_cli:.3f} s  "
-        f"[target <= {TARGET_SECONDS} s: {verdict(median_cli, TARGET_SECONDS)}]"
-    )
-    print(
-        f"CLI subprocess peak RSS (ru_maxrss): {child_peak_mb:.1f} MB  "
-        f"[target <= {TARGET_MB:.0f} MB: {verdict(child_peak_mb, TARGET_MB)}]"
-    )
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--files", type=int, nargs="+", default=[1000, 10000])
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--profile", action="store_true", help="print the in-process cProfile top 25")
+    parser.add_argument("--tracemalloc", action="store_true", help="print the peak of Python allocations")
+    args = parser.parse_args()
+
+    print(f"machine:   {machine()}")
+    met = [measure(count, args) for count in args.files]
+    print(f"load:      {' '.join(f'{x:.2f}' for x in os.getloadavg())} (1, 5, 15 min) at the end")
+    print("result:    " + ("met" if all(met) else "MISSED"))
+    sys.exit(0 if all(met) else 1)
 
 
 if __name__ == "__main__":
