@@ -15,11 +15,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from reconciler.desired import DesiredIntegration
-from reconciler.model import Path
 from reconciler.planning.diff import compare
 from reconciler.validation.schema import payload_of
-
-_MISSING: Any = object()
+from reconciler.walk import MISSING, delete_path, get_path, set_path
 
 
 def request_body(desired: DesiredIntegration, reported: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -28,37 +26,13 @@ def request_body(desired: DesiredIntegration, reported: Mapping[str, Any] | None
     if reported is None:
         return body
     for path, default in compare(desired, dict(reported)).carried:
-        _put(body, path, copy.deepcopy(default))
+        set_path(body, path, copy.deepcopy(default))
     for path in desired.lifecycle.ignore_changes:
         if not path or desired.type_schema.is_secret(path):
             continue  # Immuta never returns a secret: the file's value is the only one there is
-        current = _at(reported, path)
-        if current is _MISSING:
-            _drop(body, path)
+        current = get_path(reported, path, default=MISSING)
+        if current is MISSING:
+            delete_path(body, path)
         else:
-            _put(body, path, copy.deepcopy(current))
+            set_path(body, path, copy.deepcopy(current))
     return body
-
-
-def _put(body: dict[str, Any], path: Path, value: Any) -> None:
-    parent = body
-    for part in map(str, path[:-1]):
-        child = parent.get(part)
-        if not isinstance(child, dict):
-            child = parent[part] = {}
-        parent = child
-    parent[str(path[-1])] = value
-
-
-def _drop(body: dict[str, Any], path: Path) -> None:
-    parent = _at(body, path[:-1])
-    if isinstance(parent, dict):
-        parent.pop(str(path[-1]), None)
-
-
-def _at(value: Any, path: Path) -> Any:
-    for part in path:
-        if not isinstance(value, Mapping) or part not in value:
-            return _MISSING
-        value = value[part]
-    return value
