@@ -4,6 +4,7 @@ is the command line's choice (reconciler.cli.connect): library code is handed a 
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -57,4 +58,6 @@ def resolve_target(
         env[ENV_API_KEY] = env.get(environment.api_key_env, "")
         env[ENV_TOKEN] = env.get(environment.token_env, "")
     settings = ClientSettings.from_env(env)
+    if environment is not None and environment.ca_bundle is not None:
+        settings = dataclasses.replace(settings, ca_bundle=environment.ca_bundle)
     return Target(settings.base_url, settings=settings)

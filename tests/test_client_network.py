@@ -159,6 +159,25 @@ def test_a_ca_bundle_from_the_settings_is_trusted(https_server: Listener, certif
         assert made.list_integrations() == []
 
 
+def test_a_ca_bundle_named_by_an_environment_file_is_trusted(
+    https_server: Listener, certificate: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """`caBundle:` in environments/NAME.yaml reaches the client: `--env NAME` trusts the tenant's CA."""
+    from reconciler.loading.environments import load_environment
+    from reconciler.target import resolve_target
+
+    folder = tmp_path / "environments"
+    folder.mkdir()
+    (folder / "corp.yaml").write_text(
+        f"url: https://127.0.0.1:{https_server.port}\ncaBundle: {certificate[0]}\n", encoding="utf-8"
+    )
+    environment = load_environment("corp", str(folder))
+    target = resolve_target(False, None, {"IMMUTA_API_KEY": KEY}, environment)
+    assert target.settings is not None and target.settings.ca_bundle == str(certificate[0])
+    with ImmutaClient.from_settings(target.settings) as made:
+        assert made.list_integrations() == []
+
+
 def test_https_to_a_plain_http_server_is_named_and_not_retried() -> None:
     with start_server(Sandbox(api_key=KEY)) as server:
         made, sleeps = client(f"https://127.0.0.1:{server.port}")

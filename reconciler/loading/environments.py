@@ -6,6 +6,7 @@ url: https://acme-dev.immuta.com       # the tenant this environment plans and a
 apiKeyEnv: IMMUTA_DEV_API_KEY          # where its key is (default IMMUTA_API_KEY; or tokenEnv)
 paths: [integrations.d, environments/dev.d]   # shared files plus this environment's own
 fileRoots: [/run/secrets]              # folders ${file:…} may also read (default: only the paths' folders)
+caBundle: certs/corporate-ca.pem       # CAs to trust for this tenant (a corporate proxy's), instead of the defaults
 values:                                # ${var:NAME} in any non-secret field
   SNOWFLAKE_HOST: acme-dev.us-east-1.snowflakecomputing.com
 ```
@@ -31,7 +32,7 @@ from reconciler.walk import map_leaves
 ENVIRONMENTS_DIR = "environments"
 _VAR = re.compile(r"\$\{var:([^}]*)\}")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-_KEYS = {"url", "apiKeyEnv", "tokenEnv", "paths", "fileRoots", "values"}
+_KEYS = {"url", "apiKeyEnv", "tokenEnv", "paths", "fileRoots", "caBundle", "values"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +44,7 @@ class Environment:
     token_env: str = "IMMUTA_TOKEN"
     paths: tuple[str, ...] = ()
     file_roots: tuple[str, ...] = ()  # folders `${file:…}` may read besides the paths' folders
+    ca_bundle: str | None = None  # a PEM file of CAs to trust for this tenant (client/tls.py)
     values: Mapping[str, Any] = field(default_factory=dict)  # plain scalars, with their YAML types
 
 
@@ -82,6 +84,9 @@ def _parse(name: str, doc: SourceDocument) -> Environment:
     roots = data.get("fileRoots", [])
     if not isinstance(roots, list) or not all(isinstance(p, str) and p for p in roots):
         problems.append(Problem(doc.location(("fileRoots",)), "$.fileRoots", "must be a list of folders"))
+    ca_bundle = data.get("caBundle")
+    if ca_bundle is not None and not (isinstance(ca_bundle, str) and ca_bundle):
+        problems.append(Problem(doc.location(("caBundle",)), "$.caBundle", "must be the path of a PEM file"))
     values = data.get("values", {})
     if not isinstance(values, dict) or not all(isinstance(v, str | int | float | bool) for v in values.values()):
         problems.append(Problem(doc.location(("values",)), "$.values", "must map names to plain values"))
@@ -95,6 +100,7 @@ def _parse(name: str, doc: SourceDocument) -> Environment:
         token_env=data.get("tokenEnv", "IMMUTA_TOKEN"),
         paths=tuple(paths),
         file_roots=tuple(roots),
+        ca_bundle=ca_bundle,
         values={str(k): v for k, v in values.items()},
     )
 
