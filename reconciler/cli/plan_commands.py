@@ -19,11 +19,17 @@ from reconciler.cli.options import (
     in_github_actions,
     input_options,
     output_options,
-    selectors,
     step_summary,
     target_options,
 )
-from reconciler.cli.plan_request import plan_request, refuse_prune_with_targets, saved_plan_argument, usage_errors
+from reconciler.cli.plan_request import (
+    plan_request,
+    refuse_prune_with_targets,
+    refuse_what_a_saved_plan_fixes,
+    saved_plan_argument,
+    selection_options,
+    usage_errors,
+)
 from reconciler.desired import SecretMode
 from reconciler.errors import EXIT_CHANGES, EXIT_ERROR, EXIT_OK
 from reconciler.render import registry
@@ -37,13 +43,6 @@ if TYPE_CHECKING:
 
 # Commands that talk to Immuta import the engine (httpx, the simulator) when they run, so that `validate`
 # — run on every commit by pre-commit — and `--help` start fast.
-
-ROTATE_HELP = "Send this integration's payload again, secrets included (a rotated secret never shows as a change)."
-TARGET_HELP = "Plan only this integration (repeatable); the others are left out, not shown as orphans."
-BASE_HELP = (
-    "Git revision whose files' protection and keys still count (renames, preventDestroy) "
-    "[default: origin/$GITHUB_BASE_REF when set]."
-)
 
 
 def context(output: Output) -> registry.Context:
@@ -61,9 +60,7 @@ def context(output: Output) -> registry.Context:
     help="Exit 3 naming what changed if a saved plan no longer matches; 0 if it does.",
 )
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when the plan has changes.")
-@click.option("--rotate", "rotate", multiple=True, metavar="FILE|KEY", help=ROTATE_HELP)
-@click.option("--target", "targets", multiple=True, metavar="FILE|KEY", help=TARGET_HELP)
-@click.option("--base", "base", metavar="REV", help=BASE_HELP)
+@selection_options
 @target_options
 @input_options
 @output_options(formats=tuple(registry.PLAN))
@@ -120,9 +117,7 @@ def plan(
 )
 @click.option("--max-destroy-share", type=click.FloatRange(0, 1), default=0.30, show_default=True)
 @click.option("--parallelism", type=click.IntRange(1, 64), default=8, show_default=True)
-@click.option("--rotate", "rotate", multiple=True, metavar="FILE|KEY", help=ROTATE_HELP)
-@click.option("--target", "targets", multiple=True, metavar="FILE|KEY", help=TARGET_HELP)
-@click.option("--base", "base", metavar="REV", help=BASE_HELP)
+@selection_options
 @click.option(
     "--timeout",
     type=click.FloatRange(min=1),
@@ -172,18 +167,8 @@ def apply(
     refuse_prune_with_targets(prune, targets)
     target = where.target()
     saved = saved_plan_argument(paths_or_plan)
-    if saved is not None and rotate and selectors(rotate) != saved.rotate:
-        raise click.UsageError(f"{saved.file} fixes what is rotated; apply it as it was reviewed, or plan again")
-    if saved is not None and targets and selectors(targets) != saved.targets:
-        raise click.UsageError(f"{saved.file} fixes what is targeted; apply it as it was reviewed, or plan again")
-    if saved is not None and base:
-        raise click.UsageError(f"{saved.file} fixes the base revision it was reviewed against; apply it as it is")
-    if saved is not None and prune != saved.prune:
-        # A reviewed plan is applied as reviewed: flags that would change what it does are refused.
-        raise click.UsageError(
-            f"{saved.file} was planned {'with' if saved.prune else 'without'} --prune; "
-            "apply it as it was reviewed, or plan again"
-        )
+    if saved is not None:
+        refuse_what_a_saved_plan_fixes(saved, prune, rotate, targets, base)
     paths = () if saved else paths_or_plan
     planned = plan_request(where, paths, saved, prune, rotate, targets, validation, SecretMode.REQUIRE, base)
     if report_file:

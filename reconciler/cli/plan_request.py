@@ -4,9 +4,9 @@ request can only find once the files are read (an unknown --target, --prune over
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -18,6 +18,39 @@ from reconciler.validation.validate import ValidationOptions
 
 if TYPE_CHECKING:
     from reconciler.planning import engine, savedplan
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+ROTATE_HELP = "Send this integration's payload again, secrets included (a rotated secret never shows as a change)."
+TARGET_HELP = "Plan only this integration (repeatable); the others are left out, not shown as orphans."
+BASE_HELP = (
+    "Git revision whose files' protection and keys still count (renames, preventDestroy) "
+    "[default: origin/$GITHUB_BASE_REF when set]."
+)
+
+
+def selection_options(function: F) -> F:
+    """--rotate, --target and --base: what plan and apply select, passed as `rotate`, `targets`, `base`."""
+    function = click.option("--base", "base", metavar="REV", help=BASE_HELP)(function)
+    function = click.option("--target", "targets", multiple=True, metavar="FILE|KEY", help=TARGET_HELP)(function)
+    return click.option("--rotate", "rotate", multiple=True, metavar="FILE|KEY", help=ROTATE_HELP)(function)
+
+
+def refuse_what_a_saved_plan_fixes(
+    saved: savedplan.SavedPlan, prune: bool, rotate: tuple[str, ...], targets: tuple[str, ...], base: str | None
+) -> None:
+    """A reviewed plan is applied as reviewed: flags that would change what it does are usage errors."""
+    if rotate and selectors(rotate) != saved.rotate:
+        raise click.UsageError(f"{saved.file} fixes what is rotated; apply it as it was reviewed, or plan again")
+    if targets and selectors(targets) != saved.targets:
+        raise click.UsageError(f"{saved.file} fixes what is targeted; apply it as it was reviewed, or plan again")
+    if base:
+        raise click.UsageError(f"{saved.file} fixes the base revision it was reviewed against; apply it as it is")
+    if prune != saved.prune:
+        raise click.UsageError(
+            f"{saved.file} was planned {'with' if saved.prune else 'without'} --prune; "
+            "apply it as it was reviewed, or plan again"
+        )
 
 
 def plan_request(
