@@ -296,4 +296,4 @@ def _body(change: Change) -> dict[str, Any]:
     """What POST/PUT sends (planning/request.py); an update is built against what Immuta reported."""
     assert change.desired is not None
     reported = change.actual.payload if change.action is Action.UPDATE and change.actual is not None else None
-    return request_body(change.desired, reported)
+    return request_body(change.desired, reported, change.carried)

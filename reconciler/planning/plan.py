@@ -47,6 +47,7 @@ class Change:
     reason: str = ""
     ignored: int = 0
     not_compared: tuple[Path, ...] = ()
+    carried: tuple[tuple[Path, Any], ...] = ()  # defaults an update sends for fields Immuta reports (diff rule 3)
     actual_fingerprint: str | None = None  # what Immuta reported when the plan was made
     desired_digest: str | None = None  # what the file asked for when the plan was made
     auto_bootstrap: bool | None = None
@@ -255,6 +256,7 @@ def _change_for(
         "fields": comparison.fields,
         "ignored": comparison.ignored,
         "not_compared": comparison.not_compared,
+        "carried": comparison.carried,
     }
     if not comparison.fields:
         if _selected(desired, options.rotate) and desired.type_schema.secret_paths:

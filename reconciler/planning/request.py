@@ -11,21 +11,24 @@ Secrets are sent as the file resolves them (Immuta never returns one, so there i
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from reconciler.desired import DesiredIntegration
-from reconciler.planning.diff import compare
+from reconciler.model import Path
 from reconciler.validation.schema import payload_of
 from reconciler.walk import MISSING, delete_path, get_path, set_path
 
 
-def request_body(desired: DesiredIntegration, reported: Mapping[str, Any] | None) -> dict[str, Any]:
-    """The POST body (`reported` None) or the PUT body of an integration Immuta reports as `reported`."""
+def request_body(
+    desired: DesiredIntegration, reported: Mapping[str, Any] | None, carried: Iterable[tuple[Path, Any]] = ()
+) -> dict[str, Any]:
+    """The POST body (`reported` None) or the PUT body of an integration Immuta reports as `reported`;
+    `carried` is the plan's comparison's (`Change.carried`): the diff is not walked a second time."""
     body: dict[str, Any] = copy.deepcopy(payload_of(desired.body))
     if reported is None:
         return body
-    for path, default in compare(desired, dict(reported)).carried:
+    for path, default in carried:
         set_path(body, path, copy.deepcopy(default))
     for path in desired.lifecycle.ignore_changes:
         if not path or desired.type_schema.is_secret(path):

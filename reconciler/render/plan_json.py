@@ -82,7 +82,7 @@ def after(change: Change) -> dict[str, Any] | None:
         return None
     # An update sends Immuta's own values where lifecycle.ignoreChanges applies: those are what it keeps.
     reported = change.actual.payload if change.actual is not None and change.action is not Action.REPLACE else None
-    payload = desired.type_schema.apply_defaults(request_body(desired, reported))
+    payload = desired.type_schema.apply_defaults(request_body(desired, reported, change.carried))
     # A field unknown to the schema is sent but never compared, nor shown resolved: a misspelt
     # `passwrod: ${env:…}` is not known to be a secret, so it shows as written (the reference text).
     for path, _ in desired.type_schema.unknown_fields(payload):
