@@ -13,13 +13,11 @@ from importlib import resources
 from importlib.resources.abc import Traversable
 from typing import TYPE_CHECKING, Any
 
-import referencing
-import referencing.jsonschema
-
 from reconciler.assumptions import A9_NATURAL_KEY_KEYWORD, A13_IMMUTABLE_KEYWORD
 
 if TYPE_CHECKING:
     import jsonschema
+    import referencing
 
 from reconciler.model import IntegrationKey, Path, parse_dotted
 from reconciler.walk import copy_json, delete_path, get_path
@@ -196,14 +194,6 @@ class SchemaSet:
 
     def __init__(self, documents: dict[str, Node]) -> None:
         self.documents = documents
-        resources_ = [
-            (
-                uri,
-                referencing.Resource.from_contents(doc, default_specification=referencing.jsonschema.DRAFT202012),
-            )
-            for uri, doc in documents.items()
-        ]
-        self.registry: referencing.Registry[Any] = referencing.Registry().with_resources(resources_)
         entry = documents[ENTRY_ID]
         type_names: list[str] = entry["properties"]["type"]["enum"]
         self.type_names = tuple(type_names)
@@ -222,6 +212,19 @@ class SchemaSet:
 
     def type(self, name: str) -> TypeSchema:
         return self.types[name]
+
+    @functools.cached_property
+    def registry(self) -> referencing.Registry[Any]:
+        """The schemas as jsonschema resolves them, built on first use, like `validator`: checking valid files
+        needs neither (schema_check.py follows `$ref` itself), so `referencing` is not even imported."""
+        import referencing
+        import referencing.jsonschema
+
+        resources_ = [
+            (uri, referencing.Resource.from_contents(doc, default_specification=referencing.jsonschema.DRAFT202012))
+            for uri, doc in self.documents.items()
+        ]
+        return referencing.Registry().with_resources(resources_)
 
     @functools.cached_property
     def validator(self) -> jsonschema.Draft202012Validator:

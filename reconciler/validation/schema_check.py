@@ -1,25 +1,25 @@
 """A yes/no validity check compiled once from the JSON Schemas: the fast path of `validate`.
 
-jsonschema takes about a millisecond per document, most of it building validator objects as it descends.
-Valid documents, the common case, need no messages, so they are checked by closures compiled from the same
-schemas; only a document this check rejects goes through jsonschema for its messages. The check is
-conservative: it only says "valid" when jsonschema would, and a schema keyword it does not know disables it
-(every document then goes through jsonschema). tests/test_validate.py compares the two on generated documents.
+jsonschema takes about a millisecond per document, most of it building validator objects as it descends, and
+importing it (with referencing and attrs) is a good part of a small run's start-up. Valid documents, the
+common case, need no messages, so they are checked by closures compiled from the same schemas, following
+`$ref` here; only a document this check rejects goes through jsonschema for its messages. The check answers
+exactly as jsonschema would (equality is JSON Schema's: 1 == 1.0, true != 1), so it may also decide a
+condition such as a schema's `x-warnings`; a keyword or a reference it does not know makes it unavailable
+(None) and jsonschema decides instead. tests/test_validate.py compares the two on generated documents.
 """
 
 from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote, urldefrag, urljoin
 
 from reconciler.validation.schema import ENTRY_ID
 
 if TYPE_CHECKING:
-    import referencing
-    from referencing._core import Resolver
-
     from reconciler.validation.schema import SchemaSet
 
 Check = Callable[[Any], bool]
@@ -38,8 +38,14 @@ class _Unsupported(Exception):
 def compile_check(schemas: SchemaSet) -> Check | None:
     """The compiled check of the entry schema, or None when a schema uses a keyword not handled here."""
     entry: Any = schemas.documents[ENTRY_ID]
+    return compile_schema(schemas.documents, entry, entry["$id"])
+
+
+def compile_schema(documents: Mapping[str, Any], node: Any, base: str) -> Check | None:
+    """The check of any schema node (`base`: the URI its references are relative to), or None when it uses a
+    keyword or a reference not handled here."""
     try:
-        return _Compiler(schemas.registry).compile(entry, schemas.registry.resolver(base_uri=entry["$id"]))
+        return _Compiler(documents).compile(node, base)
     except _Unsupported:
         return None
 
@@ -88,17 +94,56 @@ _TYPES: dict[str, Check] = {
 
 
 def _same(value: Any, expected: Any) -> bool:
-    """Equality as JSON Schema means it, for the scalars schemas use; anything else counts as different
-    (the document then goes to jsonschema, which decides)."""
-    return type(value) is type(expected) and isinstance(value, (str, bool, int, type(None))) and value == expected
+    """Equality as JSON Schema means it: numbers by value (1 == 1.0), a boolean only equals a boolean, arrays
+    and objects member by member."""
+    if isinstance(expected, bool) or isinstance(value, bool):
+        return type(value) is type(expected) and value == expected
+    if _is_number(expected):
+        return _is_number(value) and value == expected
+    if isinstance(expected, list):
+        return (
+            isinstance(value, list)
+            and len(value) == len(expected)
+            and all(_same(a, b) for a, b in zip(value, expected, strict=True))
+        )
+    if isinstance(expected, dict):
+        return (
+            isinstance(value, dict)
+            and value.keys() == expected.keys()
+            and all(_same(value[key], item) for key, item in expected.items())
+        )
+    return type(value) is type(expected) and value == expected  # strings and null
+
+
+def _unique(items: list[Any]) -> bool:
+    if all(isinstance(item, str) for item in items):
+        return len(set(items)) == len(items)
+    return not any(_same(items[i], items[j]) for i in range(len(items)) for j in range(i + 1, len(items)))
+
+
+def _lookup(documents: Mapping[str, Any], base: str, ref: str) -> tuple[Any, str]:
+    """What `$ref` points at: a schema document (by its `$id`, relative to `base`) and a JSON pointer in it."""
+    uri, fragment = urldefrag(urljoin(base, ref))
+    node = documents.get(uri)
+    if node is None or (fragment and not fragment.startswith("/")):  # an unknown document, an anchor
+        raise _Unsupported(ref)
+    for token in fragment.split("/")[1:]:
+        part = unquote(token).replace("~1", "/").replace("~0", "~")
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        else:
+            raise _Unsupported(ref)
+    return node, uri
 
 
 class _Compiler:
-    def __init__(self, registry: referencing.Registry[Any]) -> None:
-        self.registry = registry
+    def __init__(self, documents: Mapping[str, Any]) -> None:
+        self.documents = documents
         self.compiled: dict[int, Check] = {}
 
-    def compile(self, node: Any, resolver: Resolver[Any]) -> Check:
+    def compile(self, node: Any, base: str) -> Check:
         if node is True:
             return _always
         if node is False:
@@ -108,6 +153,8 @@ class _Compiler:
         key = id(node)
         if key in self.compiled:
             return self.compiled[key]
+        if isinstance(node.get("$id"), str):  # a resource of its own: its references are relative to it
+            base = urljoin(base, node["$id"])
         slot: list[Check] = []
 
         def forward(value: Any) -> bool:  # what a reference back to a node still being compiled calls
@@ -118,14 +165,14 @@ class _Compiler:
         for keyword, rule in node.items():
             if keyword in _IGNORED or keyword.startswith("x-") or keyword in ("then", "else"):
                 continue
-            checks.append(self._keyword(keyword, rule, node, resolver))
+            checks.append(self._keyword(keyword, rule, node, base))
         check = _all(checks)
         slot.append(check)
         self.compiled[key] = check
         return check
 
-    def _keyword(self, keyword: str, rule: Any, node: dict[str, Any], resolver: Resolver[Any]) -> Check:
-        sub = functools.partial(self.compile, resolver=resolver)
+    def _keyword(self, keyword: str, rule: Any, node: dict[str, Any], base: str) -> Check:
+        sub = functools.partial(self.compile, base=base)
         if keyword == "type":
             names = rule if isinstance(rule, list) else [rule]
             tests = [_TYPES[name] for name in names]
@@ -203,10 +250,7 @@ class _Compiler:
         if keyword == "uniqueItems":
             if not rule:
                 return _always
-            # Strings only: other items (1 and 1.0 are equal in JSON Schema) are left to jsonschema.
-            return lambda v: (
-                not isinstance(v, list) or (all(isinstance(item, str) for item in v) and len(set(v)) == len(v))
-            )
+            return lambda v: not isinstance(v, list) or _unique(v)
         if keyword in ("allOf", "anyOf", "oneOf"):
             members = [sub(member) for member in rule]
             if keyword == "allOf":
@@ -223,6 +267,6 @@ class _Compiler:
             otherwise = sub(node.get("else", True))
             return lambda v: then(v) if condition(v) else otherwise(v)
         if keyword == "$ref":
-            resolved = resolver.lookup(rule)
-            return self.compile(resolved.contents, resolved.resolver)
+            target, target_base = _lookup(self.documents, base, rule)
+            return self.compile(target, target_base)
         raise _Unsupported(keyword)

@@ -10,12 +10,13 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from typing import Any
-
-import jsonschema
+from typing import TYPE_CHECKING, Any
 
 from reconciler.model import Path
 from reconciler.validation.schema import SchemaSet, TypeSchema
+
+if TYPE_CHECKING:
+    import jsonschema  # its validator is built, and the library imported, only for a document found invalid
 
 
 @dataclass(frozen=True, slots=True)

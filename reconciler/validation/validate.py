@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path as FsPath
 from typing import Any, Literal
@@ -15,7 +15,7 @@ from reconciler.loading.yaml_source import SourceDocument
 from reconciler.model import IntegrationKey, Path, SourceLocation, dotted, json_path, parse_dotted
 from reconciler.secrets import is_reference_only, references
 from reconciler.validation.schema import SchemaSet, TypeSchema
-from reconciler.validation.schema_check import compile_check
+from reconciler.validation.schema_check import compile_check, compile_schema
 from reconciler.validation.schema_messages import kind, validate
 from reconciler.walk import get_path
 
@@ -66,7 +66,7 @@ def _check_one(doc: SourceDocument, schemas: SchemaSet, options: ValidationOptio
             value = get_path(doc.data, path)
             if isinstance(value, str) and path not in reported and not is_reference_only(value):
                 yield Problem(doc.location(path), json_path(path), _literal_secret_message(doc, path))
-    yield from _schema_warnings(doc, type_schema)
+    yield from _schema_warnings(doc, type_schema, schemas)
     severity: Literal["error", "warning"] = "error" if options.strict else "warning"
     for path, suggestion in type_schema.unknown_fields(doc.data):
         if path in reported:  # a misspelt required field: the schema check has said so
@@ -141,20 +141,23 @@ def identity(doc: SourceDocument, schemas: SchemaSet) -> tuple[TypeSchema, Integ
 
 
 WARNINGS_KEYWORD = "x-warnings"  # [{path, when: a JSON Schema the document matches, message}]
-_warning_checks: dict[str, Any] = {}
+_warning_checks: dict[str, Callable[[Any], bool]] = {}
 
 
-def _schema_warnings(doc: SourceDocument, type_schema: TypeSchema) -> Iterator[Problem]:
+def _schema_warnings(doc: SourceDocument, type_schema: TypeSchema, schemas: SchemaSet) -> Iterator[Problem]:
     """A schema's `x-warnings`: where the docs contradict themselves or are silent, a file is sent as written
     and the user is told what to check (contract §7)."""
     for rule in type_schema.root.get(WARNINGS_KEYWORD, []):
         text = json.dumps(rule["when"], sort_keys=True)
         check = _warning_checks.get(text)
         if check is None:
-            import jsonschema
+            check = compile_schema(schemas.documents, rule["when"], type_schema.root.get("$id", ""))
+            if check is None:  # a condition the compiled check cannot decide: jsonschema does
+                import jsonschema
 
-            check = _warning_checks[text] = jsonschema.Draft202012Validator(rule["when"])
-        if check.is_valid(doc.data):
+                check = jsonschema.Draft202012Validator(rule["when"]).is_valid
+            _warning_checks[text] = check
+        if check(doc.data):
             path = parse_dotted(rule["path"])
             yield Problem(doc.location(path), json_path(path), rule["message"], "warning")
 
