@@ -117,6 +117,20 @@ def test_later_waits_of_a_kind_aim_at_how_long_it_took() -> None:
     assert time.sleeps == [0.05, 0.05]
 
 
+def test_an_aim_that_settles_is_tried_earlier_until_it_misses_and_then_the_midpoint_is_learned() -> None:
+    poll, time = poller()
+    poll.wait(Statuses("creating", "creating", "enabled"), "1", timeout=60, label="a", kind="k")  # learns 0.18125
+    poll.wait(Statuses("enabled"), "2", timeout=60, label="b", kind="k")
+    time.sleeps.clear()
+
+    poll.wait(Statuses("creating", "enabled"), "3", timeout=60, label="c", kind="k")
+    poll.wait(Statuses("enabled"), "4", timeout=60, label="d", kind="k")
+
+    earlier = 0.18125 * 0.95
+    again = earlier * 1.05  # a twentieth of the aim later
+    assert time.sleeps == pytest.approx([earlier, earlier * 0.05, (earlier + again) / 2])
+
+
 def test_a_missed_aim_looks_again_soon_and_a_long_estimate_is_capped() -> None:
     poll, time = poller()
     poll.wait(Statuses(*["creating"] * 20, "enabled"), "1", timeout=600, label="a", kind="slow")
