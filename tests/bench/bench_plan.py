@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from children import machine, run_child
+from children import child_environment, machine, run_child
 
 from reconciler.actual import read_actual
 from reconciler.client.immuta import Auth, ImmutaClient
@@ -189,13 +189,7 @@ def measure(count: int, runs: int, stage_runs: int) -> tuple[Size, list[str]]:
         command = [sys.executable, "-m", "reconciler", "plan", "integrations.d", "--detailed-exitcode"]
         floor = [sys.executable, str(FLOOR), "integrations.d"]
         with start_server(sandbox) as server:
-            env = {
-                **{k: v for k, v in os.environ.items() if not k.startswith(("IMMUTA_", "GITHUB_", "PYTHONDONT"))},
-                "IMMUTA_URL": server.url,
-                "IMMUTA_API_KEY": API_KEY,
-                "NO_COLOR": "1",
-                "PYTHONPYCACHEPREFIX": str(work / "pycache"),
-            }
+            env = child_environment(work / "pycache", IMMUTA_URL=server.url, IMMUTA_API_KEY=API_KEY, NO_COLOR="1")
             run_once(command, env, work, sandbox)  # cold: compiles bytecode
             run_once(floor, env, work, sandbox)
             plans: list[Run] = []

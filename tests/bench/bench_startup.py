@@ -18,10 +18,11 @@ import os
 import shlex
 import statistics
 import sys
+import tempfile
 from pathlib import Path
 
 import yaml
-from children import machine, run_child
+from children import child_environment, machine, run_child
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -43,8 +44,8 @@ def main() -> int:
         ("--help", [reconciler, "--help"], [python, "-c", "import click"], 2.0),
         ("pre-commit hook", hook_entry(), [python, "-c", "import click, yaml, jsonschema"], 1.5),
     ]
-    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
-    env = {k: v for k, v in env.items() if not k.startswith(("IMMUTA_", "GITHUB_"))}
+    pycache = tempfile.TemporaryDirectory(prefix="reconciler-bench-pycache-")
+    env = child_environment(Path(pycache.name), PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
     print(f"machine:  {machine()}")
     met = True
     for name, command, floor, target in cases:
@@ -65,6 +66,7 @@ def main() -> int:
         )
         met = met and wall <= target
     print(f"load:     {' '.join(f'{x:.2f}' for x in os.getloadavg())} (1, 5, 15 min) at the end")
+    pycache.cleanup()
     print("result:   " + ("met" if met else "MISSED"))
     return 0 if met else 1
 

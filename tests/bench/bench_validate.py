@@ -27,7 +27,7 @@ import tracemalloc
 from collections.abc import Callable
 from pathlib import Path
 
-from children import Child, machine, run_child
+from children import Child, child_environment, machine, run_child
 
 from reconciler.loading.loader import load_paths
 from reconciler.validation import schema
@@ -176,7 +176,10 @@ def _ratio(pairs: list[tuple[Child, Child]], field: str) -> float:
 
 
 def measure(count: int, args: argparse.Namespace) -> bool:
-    with tempfile.TemporaryDirectory(prefix="reconciler-bench-") as tmp:
+    with (
+        tempfile.TemporaryDirectory(prefix="reconciler-bench-") as tmp,
+        tempfile.TemporaryDirectory(prefix="reconciler-bench-pycache-") as pycache,
+    ):
         folder = Path(tmp)
         generate(folder, count)
         command = [sys.executable, "-m", "reconciler", "validate", str(folder)]
@@ -188,7 +191,7 @@ def measure(count: int, args: argparse.Namespace) -> bool:
         assert validate_in_process(folder) == count  # warms the file cache and the imports
         in_process = statistics.median(_timed(lambda: validate_in_process(folder)) for _ in range(args.runs))
 
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("IMMUTA_", "GITHUB_"))}
+        env = child_environment(Path(pycache))
         run_child(command, env, folder)  # compiles bytecode: not counted
         pairs = []
         for _ in range(args.runs):

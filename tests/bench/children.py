@@ -21,6 +21,14 @@ class Child:
     stderr: str
 
 
+def child_environment(pycache: Path, **extra: str) -> dict[str, str]:
+    """This process's environment for a child command, as a CI job or a user's shell would have it: no Immuta
+    or GitHub settings leak in, and bytecode is cached (into `pycache`, never the source tree) as it is for a
+    pip-installed tool, even where the machine sets PYTHONDONTWRITEBYTECODE; the first run writes it."""
+    kept = {k: v for k, v in os.environ.items() if not k.startswith(("IMMUTA_", "GITHUB_", "PYTHONDONTWRITEBYTECODE"))}
+    return {**kept, "PYTHONPYCACHEPREFIX": str(pycache), **extra}
+
+
 def run_child(command: list[str], env: dict[str, str], cwd: Path) -> Child:
     """Runs `command` to its end; wait4 gives this child's own rusage (RUSAGE_CHILDREN would mix children)."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
