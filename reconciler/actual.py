@@ -91,13 +91,16 @@ def record_fingerprint(record: Mapping[str, Any]) -> str:
     return fingerprint(payload_of_record(record))
 
 
-def untrusted(records: Any, schemas: SchemaSet) -> list[str]:
-    """Why a list answer cannot be trusted, one line per reason naming the records (empty: it can be).
+def _examine(records: Any, schemas: SchemaSet) -> tuple[list[str], list[ActualIntegration], list[tuple[str, str]]]:
+    """Why a list answer cannot be trusted, one line per reason naming the records (empty: it can be), and
+    its integrations (of known and of unknown types), read in one pass.
 
-    A plan built from such an answer would PUT one integration's payload to another's id (duplicate ids) or
-    create a second of one that exists (a record without a usable natural key), so it is a failed read."""
+    A plan built from an untrusted answer would PUT one integration's payload to another's id (duplicate ids)
+    or create a second of one that exists (a record without a usable natural key), so it is a failed read."""
+    found: list[ActualIntegration] = []
+    unknown: list[tuple[str, str]] = []
     if not isinstance(records, list):
-        return [f"the answer is a {type(records).__name__}, not a list of integrations"]
+        return [f"the answer is a {type(records).__name__}, not a list of integrations"], found, unknown
     reasons: list[str] = []
     ids: dict[str, int] = {}
     keys: dict[IntegrationKey, str] = {}
@@ -122,7 +125,8 @@ def untrusted(records: Any, schemas: SchemaSet) -> list[str]:
             continue
         type_schema = schemas.types.get(record["type"])
         if type_schema is None:
-            continue  # left alone, and said so in the plan's notes
+            unknown.append((str(raw_id), record["type"]))  # left alone, and said so in the plan's notes
+            continue
         payload = payload_of_record(record)
         missing = [dotted(path) for path in type_schema.natural_key if not _scalar(get_path(payload, path))]
         if missing:
@@ -131,34 +135,26 @@ def untrusted(records: Any, schemas: SchemaSet) -> list[str]:
         key = type_schema.key_of(payload)
         if key in keys:
             reasons.append(f"{name} and {keys[key]} are both {key}: one natural key, two integrations")
-        else:
-            keys[key] = name
-    return reasons
-
-
-def read_actual(records: Any, schemas: SchemaSet) -> ActualState:
-    """The integrations of one list answer; raises UntrustedRead when the answer cannot be trusted."""
-    reasons = untrusted(records, schemas)
-    if reasons:
-        raise UntrustedRead(reasons)
-    found: list[ActualIntegration] = []
-    unknown: list[tuple[str, str]] = []
-    for record in records:
-        type_schema = schemas.types.get(record["type"])
-        if type_schema is None:
-            unknown.append((str(record["id"]), record["type"]))
             continue
-        payload = payload_of_record(record)
+        keys[key] = name
         found.append(
             ActualIntegration(
-                key=type_schema.key_of(payload),
-                id=str(record["id"]),
+                key=key,
+                id=str(raw_id),
                 status=str(record.get("status", "")),
                 type_schema=type_schema,
                 payload=payload,
                 validation=record.get("validationResults"),
             )
         )
+    return reasons, found, unknown
+
+
+def read_actual(records: Any, schemas: SchemaSet) -> ActualState:
+    """The integrations of one list answer; raises UntrustedRead when the answer cannot be trusted."""
+    reasons, found, unknown = _examine(records, schemas)
+    if reasons:
+        raise UntrustedRead(reasons)
     return ActualState(tuple(sorted(found, key=lambda a: a.key)), tuple(sorted(unknown)))
 
 

@@ -15,7 +15,7 @@ from reconciler.loading.environments import apply_values, without_shadowed
 from reconciler.loading.loader import SourceDocument, load_paths
 from reconciler.model import IntegrationKey, Path, SourceLocation, json_path, parse_dotted
 from reconciler.secrets import PLACEHOLDER, REFERENCE, Lookup, Secret, Unresolved, substitute
-from reconciler.validation.schema import SchemaSet, TypeSchema, payload_of
+from reconciler.validation.schema import SchemaSet, SecretTree, TypeSchema, payload_of
 from reconciler.validation.validate import ValidationOptions, check_documents, identity
 
 
@@ -205,14 +205,29 @@ class _Resolver:
         self.unresolved: list[str] = []
         self.references: list[tuple[Path, str]] = []  # every string holding a reference, as written
 
-    def resolve(self, value: Any, path: Path = ()) -> Any:
+    def resolve(self, value: Any, path: Path = (), secrets: SecretTree | bool | None = None) -> Any:
+        """`value` copied, its secrets wrapped and its references replaced. `secrets` is the part of the
+        schema's secret tree at `path` (True inside a secret field); paths are only built for containers and
+        references, not for every plain value (#14.2)."""
+        if secrets is None and not path:
+            secrets = self.type_schema.secret_tree
         if isinstance(value, dict):
-            return {k: self.resolve(v, (*path, k)) for k, v in value.items()}
+            copied: dict[str, Any] = {}
+            for key, item in value.items():
+                below = secrets if secrets is True else secrets.get(key) if isinstance(secrets, dict) else None
+                if type(item) is str and "$" not in item:
+                    copied[key] = Secret(item) if below is True else item
+                elif isinstance(item, dict | list | str):
+                    copied[key] = self.resolve(item, (*path, key), below if below is not None else False)
+                else:
+                    copied[key] = item  # scalars are immutable; only a string can be a secret or hold a reference
+            return copied
         if isinstance(value, list):
-            return [self.resolve(v, (*path, i)) for i, v in enumerate(value)]
+            inside = secrets is True  # a list's items are secret only inside a secret field
+            return [self.resolve(v, (*path, i), inside) for i, v in enumerate(value)]
         if not isinstance(value, str):
-            return value  # scalars are immutable; only a string can be a secret or hold a reference
-        secret = self.type_schema.is_secret(path)
+            return value
+        secret = secrets is True
         if "$" not in value or not REFERENCE.search(value):
             return Secret(value) if secret else value
         self.references.append((path, value))

@@ -60,6 +60,7 @@ class Comparison:
 
 
 _MISSING: Any = object()
+_SCALARS = frozenset({str, int, float, bool, type(None)})  # exact types: Secret and Unresolved are not among them
 
 
 def compare(desired: DesiredIntegration, actual_payload: dict[str, Any]) -> Comparison:
@@ -89,18 +90,21 @@ class _Walk:
         """Both sides of an object the schema describes: each declared field, by the five rules."""
         reported_fields = reported if isinstance(reported, dict) else {}
         declared = shape.declared
-        names = written.keys() | reported_fields.keys()
-        for name in sorted(names):
+        # Any order: compare() sorts what it reports.
+        for name in written.keys() | reported_fields.keys():
             if declared is not None and name not in declared:
                 continue  # unknown to this version: never compared, never sent back
             inner = shape.child(name)
-            here = (*path, name)
             mine = written.get(name, _MISSING)
             theirs = reported_fields.get(name, _MISSING)
             if inner.secret:
                 if mine is not _MISSING:
-                    self.not_compared.append(here)
+                    self.not_compared.append((*path, name))
                 continue
+            kind = type(mine)
+            if kind is type(theirs) and kind in _SCALARS and mine == theirs:
+                continue  # the common case, equal on both sides: rule 1 without building anything
+            here = (*path, name)
             if mine is _MISSING:
                 self.unwritten(theirs, inner, here)
             elif theirs is _MISSING:
@@ -170,6 +174,8 @@ def _comparable(value: Any, shape: _Shape) -> Any:
     """A copy of one value holding only what can be compared: no field the schema does not know and no
     secret inside it; `_MISSING` when it holds a reference that cannot be read here (then the whole value,
     a list included, is not compared)."""
+    if type(value) in _SCALARS:
+        return value
     if isinstance(value, Unresolved):
         return _MISSING
     if isinstance(value, Secret):
@@ -189,6 +195,8 @@ def _comparable(value: Any, shape: _Shape) -> Any:
             kept[name] = result
         return kept
     if isinstance(value, list):
+        if all(type(item) in _SCALARS for item in value):  # a list of names, say: nothing to leave out
+            return list(value)
         item_shape = shape.child(0)
         items = [_comparable(item, item_shape) for item in value]
         return _MISSING if any(item is _MISSING for item in items) else items

@@ -34,6 +34,7 @@ FILE_ONLY_KEYS = ("ensure", "lifecycle")
 
 Json = Any
 Node = dict[str, Any]
+SecretTree = dict[Any, "SecretTree | bool"]  # object key → the secrets below it, or True: a secret field
 
 
 class TypeSchema:
@@ -52,6 +53,17 @@ class TypeSchema:
         self._defaults: dict[int, tuple[Node, dict[str, Node], tuple[tuple[str, Json], ...]]] = {}
         self.secret_paths: frozenset[Path] = frozenset(self._walk_secrets(root, ()))
         self._secret_cache: dict[Path, bool] = {}
+        # The secret paths as a tree of object keys, True where a secret starts: a walk over a document
+        # follows it key by key instead of asking `is_secret` with a path built for every value.
+        self.secret_tree: SecretTree = {}
+        for secret in sorted(self.secret_paths, key=len):
+            branch: Any = self.secret_tree
+            for part in secret[:-1]:
+                if branch is True:
+                    break
+                branch = branch.setdefault(part, {})
+            if branch is not True:
+                branch[secret[-1]] = True
 
     # -- reading the schema tree -------------------------------------------------------------------------
 

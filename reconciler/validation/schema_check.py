@@ -115,10 +115,64 @@ def _same(value: Any, expected: Any) -> bool:
     return type(value) is type(expected) and value == expected  # strings and null
 
 
+def _equals(expected: Any) -> Check:
+    """`const`: the common constants (a string, a boolean, null) are one type test and one comparison."""
+    if type(expected) is str:
+        return lambda v: type(v) is str and v == expected
+    if type(expected) is bool or expected is None:
+        return lambda v: v is expected
+    return lambda v: _same(v, expected)
+
+
 def _unique(items: list[Any]) -> bool:
     if all(isinstance(item, str) for item in items):
         return len(set(items)) == len(items)
     return not any(_same(items[i], items[j]) for i in range(len(items)) for j in range(i + 1, len(items)))
+
+
+def _tag_rule(member: Any) -> tuple[str, str] | None:
+    """(K, C) for a member written `{if: {properties: {K: {const: C}}, required: [K]}, then: …}`, C a string."""
+    if not isinstance(member, dict) or member.keys() != {"if", "then"}:
+        return None
+    condition = member["if"]
+    if not isinstance(condition, dict) or condition.keys() != {"properties", "required"}:
+        return None
+    properties, required = condition["properties"], condition["required"]
+    if not isinstance(properties, dict) or len(properties) != 1 or required != list(properties):
+        return None
+    name, rule = next(iter(properties.items()))
+    if not isinstance(rule, dict) or rule.keys() != {"const"} or type(rule["const"]) is not str:
+        return None
+    return name, rule["const"]
+
+
+def _by_tag(rule: list[Any], thens: list[Check], every: Check) -> Check | None:
+    """`allOf` of one `if K is C then …` per type, as the entry schema dispatches on `type`: for an object,
+    only the member whose constant is its tag can apply (a string equals one constant at most; without the
+    tag no `if` holds), so it is looked up instead of every condition being tested. A value that is not an
+    object is checked by every member, as written."""
+    tags = [_tag_rule(member) for member in rule]
+    names = {tag[0] for tag in tags if tag is not None}
+    if len(tags) < 2 or None in tags or len(names) != 1:
+        return None
+    name = names.pop()
+    table: dict[str, Check] = {}
+    for tag, then in zip(tags, thens, strict=True):
+        assert tag is not None
+        if tag[1] in table:  # the same constant twice: both apply; keep it simple
+            return None
+        table[tag[1]] = then
+
+    def dispatch(v: Any) -> bool:
+        if not isinstance(v, dict):
+            return every(v)
+        if name not in v:
+            return True
+        tag = v[name]
+        then = table.get(tag) if type(tag) is str else None
+        return True if then is None else then(v)
+
+    return dispatch
 
 
 def _lookup(documents: Mapping[str, Any], base: str, ref: str) -> tuple[Any, str]:
@@ -185,7 +239,7 @@ class _Compiler:
                 return lambda v: type(v) is str and v in texts
             return lambda v: any(_same(v, option) for option in rule)
         if keyword == "const":
-            return lambda v: _same(v, rule)
+            return _equals(rule)
         if keyword == "pattern":
             search = re.compile(rule).search
             return lambda v: not isinstance(v, str) or search(v) is not None
@@ -206,6 +260,9 @@ class _Compiler:
             return lambda v: not isinstance(v, dict) or needed <= v.keys()
         if keyword == "properties":
             children = {name: sub(child) for name, child in rule.items()}
+            if len(children) == 1:  # a condition such as `if authenticationType is …`: one look-up
+                ((only, check),) = children.items()
+                return lambda v: not isinstance(v, dict) or only not in v or check(v[only])
 
             def properties(v: Any) -> bool:
                 if isinstance(v, dict):
@@ -254,7 +311,10 @@ class _Compiler:
         if keyword in ("allOf", "anyOf", "oneOf"):
             members = [sub(member) for member in rule]
             if keyword == "allOf":
-                return _all(members)
+                every = _all(members)
+                if all(_tag_rule(member) is not None for member in rule):
+                    return _by_tag(rule, [sub(member["then"]) for member in rule], every) or every
+                return every
             if keyword == "anyOf":
                 return lambda v: any(member(v) for member in members)
             return lambda v: sum(1 for member in members if member(v)) == 1

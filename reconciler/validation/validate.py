@@ -53,8 +53,8 @@ def _check_one(doc: SourceDocument, schemas: SchemaSet, options: ValidationOptio
             reported.add(issue.path)
             yield Problem(doc.location(issue.anchor), json_path(issue.path), issue.message)
     type_schema = schemas.types.get(doc.data.get("type", ""))
-    for path, text in strings(doc.data, ()):
-        if path in reported or "$" not in text:  # a reference starts with `${`: most strings hold none
+    for path, text in strings_with_dollar(doc.data, ()):
+        if path in reported:
             continue
         for message in references(text)[1]:
             reported.add(path)
@@ -109,8 +109,9 @@ def _literal_secret_message(doc: SourceDocument, path: Path) -> str:
     )
 
 
-def strings(value: Any, path: Path) -> list[tuple[Path, str]]:
-    """Every string value in a document, with its path, in document order."""
+def strings_with_dollar(value: Any, path: Path) -> list[tuple[Path, str]]:
+    """Every string value holding a `$` (where a reference `${…}` can be), with its path, in document order.
+    Most strings hold none: their paths are never built."""
     found: list[tuple[Path, str]] = []
     _collect_strings(value, path, found)
     return found
@@ -118,14 +119,22 @@ def strings(value: Any, path: Path) -> list[tuple[Path, str]]:
 
 def _collect_strings(value: Any, path: Path, found: list[tuple[Path, str]]) -> None:
     # Appending to one list, not nested generators: this visits every value of every file (#14.2).
-    if isinstance(value, str):
-        found.append((path, value))
-    elif isinstance(value, dict):
+    if isinstance(value, dict):
         for key, child in value.items():
-            _collect_strings(child, (*path, key), found)
+            if isinstance(child, str):
+                if "$" in child:
+                    found.append(((*path, key), child))
+            elif isinstance(child, dict | list):
+                _collect_strings(child, (*path, key), found)
     elif isinstance(value, list):
         for index, child in enumerate(value):
-            _collect_strings(child, (*path, index), found)
+            if isinstance(child, str):
+                if "$" in child:
+                    found.append(((*path, index), child))
+            elif isinstance(child, dict | list):
+                _collect_strings(child, (*path, index), found)
+    elif isinstance(value, str) and "$" in value:
+        found.append((path, value))
 
 
 def identity(doc: SourceDocument, schemas: SchemaSet) -> tuple[TypeSchema, IntegrationKey] | None:
