@@ -100,6 +100,7 @@ def load_text(text: str, file: str) -> tuple[list[SourceDocument], list[Problem]
         except LimitExceeded as exc:
             line, column = exc.where
             problems.append(Problem(SourceLocation(file, line + 1, column + 1), json_path(exc.path), exc.message))
+            _release(nodes)
             return [], problems  # the file is abandoned: what was built so far may be partial
         problems.extend(builder.problems)
         if data is None:
@@ -108,6 +109,21 @@ def load_text(text: str, file: str) -> tuple[list[SourceDocument], list[Problem]
     if not documents and not problems:
         problems.append(Problem(SourceLocation(file, 1, 1), "", "file holds no document", "warning"))
     return documents, problems
+
+
+def _release(nodes: list[yaml.Node]) -> None:
+    """Empties an abandoned file's collection nodes. An anchor that contains itself makes them a cycle, which
+    only the cyclic collector could free, and it is paused while files are read (reconciler/memory.py)."""
+    stack: list[Any] = list(nodes)
+    seen: set[int] = set()
+    while stack:
+        node = stack.pop()
+        if not isinstance(node, yaml.CollectionNode) or id(node) in seen:
+            continue
+        seen.add(id(node))
+        children, node.value = node.value, []
+        for child in children:
+            stack.extend(child if isinstance(child, tuple) else (child,))
 
 
 class _Builder:

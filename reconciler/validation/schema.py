@@ -152,6 +152,9 @@ class TypeSchema:
         children, defaults = self._defaults_of(node)
         filled: dict[str, Json] = {}
         for name, item in value.items():
+            if not isinstance(item, dict | list):
+                filled[name] = item  # a scalar (or a Secret): immutable, shared
+                continue
             child = children.get(name)
             if child is not None and isinstance(item, dict):
                 filled[name] = self._filled(child, item)

@@ -172,24 +172,24 @@ def _schema_warnings(doc: SourceDocument, type_schema: TypeSchema, schemas: Sche
 
 
 def _cross_file(documents: Sequence[SourceDocument], schemas: SchemaSet) -> Iterator[Problem]:
-    first_by_key: dict[IntegrationKey, tuple[SourceLocation, bool, IntegrationKey]] = {}
-    first_by_unique: dict[tuple[str, str, object], SourceLocation] = {}
+    # Where a value was written is looked up only for a clash: most files clash with none.
+    first_by_key: dict[IntegrationKey, tuple[SourceDocument, Path, bool, IntegrationKey]] = {}
+    first_by_unique: dict[tuple[str, str, object], tuple[SourceDocument, Path]] = {}
     for doc in documents:
         found = identity(doc, schemas)
         if found is None:
             continue
         type_schema, key = found
         key_path: Path = type_schema.natural_key[0] if type_schema.natural_key else ()
-        here = doc.location(key_path)
         absent = doc.data.get("ensure") == "absent"
         if key in first_by_key:
-            other, other_absent, other_key = first_by_key[key]
-            message = _same_key_message(type_schema, key, absent, other, other_absent)
+            other_doc, other_path, other_absent, other_key = first_by_key[key]
+            message = _same_key_message(type_schema, key, absent, other_doc.location(other_path), other_absent)
             if other_key.parts != key.parts:
                 message += f" (it writes {other_key}: host names compare without regard to letter case or a final dot)"
-            yield Problem(here, json_path(key_path), message)
+            yield Problem(doc.location(key_path), json_path(key_path), message)
         else:
-            first_by_key[key] = (here, absent, key)
+            first_by_key[key] = (doc, key_path, absent, key)
         if absent:  # a tombstone frees its unique values rather than claiming them
             continue
         for path in type_schema.unique:
@@ -197,17 +197,16 @@ def _cross_file(documents: Sequence[SourceDocument], schemas: SchemaSet) -> Iter
             if value is None:
                 continue
             slot = (type_schema.name, dotted(path), value)
-            where = doc.location(path)
             if slot in first_by_unique:
-                other = first_by_unique[slot]
+                other = first_by_unique[slot][0].location(first_by_unique[slot][1])
                 yield Problem(
-                    where,
+                    doc.location(path),
                     json_path(path),
                     f"{json.dumps(value)} is already used by {other.file}:{other.line}; "
                     f"{path[-1]} must be unique across {type_schema.name} integrations",
                 )
             else:
-                first_by_unique[slot] = where
+                first_by_unique[slot] = (doc, path)
 
 
 def _same_key_message(
