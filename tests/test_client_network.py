@@ -259,3 +259,22 @@ def test_an_answer_growing_past_the_limit_is_cut_off() -> None:
         "(while reading it)"
     )
     listener.close()
+
+
+@pytest.mark.parametrize(
+    ("url", "environ", "tls"),
+    [
+        ("https://tenant.immuta.com", {}, True),
+        ("http://127.0.0.1:8080", {}, False),
+        ("HTTP://127.0.0.1:8080", {"HTTPS_PROXY": "https://proxy:3128"}, False),  # only for https URLs
+        ("http://127.0.0.1:8080", {"HTTP_PROXY": "http://proxy:3128"}, False),
+        ("http://127.0.0.1:8080", {"http_proxy": "https://proxy:3128"}, True),
+        ("http://127.0.0.1:8080", {"ALL_PROXY": " HTTPS://proxy:3128"}, True),
+    ],
+)
+def test_certificates_are_loaded_unless_no_connection_can_use_tls(url: str, environ: dict[str, str], tls: bool) -> None:
+    """Loading the CA store is a good part of a small command's start-up; a plain-http sandbox skips it, but
+    an https proxy in the way keeps verifying."""
+    from reconciler.client.transport import _may_use_tls
+
+    assert _may_use_tls(url, environ) is tls

@@ -29,8 +29,11 @@ def listening(serve: Callable[[socket.socket], None]) -> Iterator[int]:
                 connection, _ = server.accept()
             except OSError:
                 return
-            with connection, contextlib.suppress(OSError):
-                serve(connection)
+            threading.Thread(target=answer, args=(connection,), daemon=True).start()
+
+    def answer(connection: socket.socket) -> None:
+        with connection, contextlib.suppress(OSError):
+            serve(connection)
 
     threading.Thread(target=loop, daemon=True).start()
     try:
@@ -69,6 +72,29 @@ def test_a_trickled_answer_ends_at_the_deadline() -> None:
         r"in the 0\.\d+s left of the call's deadline \(IMMUTA_TIMEOUT\); [\d,]+ bytes had arrived",
         caught.value.message,
     ), caught.value.message
+
+
+def test_a_sooner_deadline_is_kept_while_a_later_one_is_watched() -> None:
+    """One thread watches every answer being read: a call started after a slower one still ends on time."""
+    with listening(trickle) as port:
+        url = f"http://127.0.0.1:{port}"
+        slow = ImmutaClient(url, Auth.api_key("k"), retry=RetryPolicy(max_attempts=1, deadline=4.0))
+        quick = ImmutaClient(url, Auth.api_key("k"), retry=RetryPolicy(max_attempts=1, deadline=0.4))
+
+        def slow_call() -> None:
+            with contextlib.suppress(TransientError):
+                slow.list_integrations()
+
+        first = threading.Thread(target=slow_call)
+        first.start()
+        time.sleep(0.2)  # the slow call's answer is being read, its 4 s deadline watched
+        started = time.monotonic()
+        with pytest.raises(TransientError, match="no complete answer"):
+            quick.list_integrations()
+        elapsed = time.monotonic() - started
+        first.join(10)
+    assert elapsed < 2.5  # not the slow call's 4 s
+    assert [t.name for t in threading.enumerate()].count("answer-deadlines") == 1
 
 
 def test_immuta_timeout_sets_the_deadline(monkeypatch: pytest.MonkeyPatch) -> None:
