@@ -126,9 +126,27 @@ def test_an_aim_that_settles_is_tried_earlier_until_it_misses_and_then_the_midpo
     poll.wait(Statuses("creating", "enabled"), "3", timeout=60, label="c", kind="k")
     poll.wait(Statuses("enabled"), "4", timeout=60, label="d", kind="k")
 
-    earlier = 0.18125 * 0.95
-    again = earlier * 1.05  # a twentieth of the aim later
-    assert time.sleeps == pytest.approx([earlier, earlier * 0.05, (earlier + again) / 2])
+    earlier = 0.18125 * 0.97
+    following = max(0.005, earlier * 0.02)  # a fiftieth of the aim later (5 ms at least)
+    assert time.sleeps == pytest.approx([earlier, following, (2 * earlier + following) / 2])
+
+
+def test_of_waits_under_way_together_the_soonest_estimate_is_kept() -> None:
+    poll, time = poller()
+
+    class SlowWhileAQuickOneEnds(Statuses):
+        def status(self, integration_id: str | int, *, attempts: int | None = None) -> dict[str, Any]:
+            if not self.reads:  # meanwhile, another worker's write of the same kind settles quickly
+                poll.wait(Statuses("creating", "enabled"), "2", timeout=60, label="quick", kind="k")
+            return super().status(integration_id, attempts=attempts)
+
+    poll.wait(SlowWhileAQuickOneEnds(*["creating"] * 5, "enabled"), "1", timeout=60, label="slow", kind="k")
+    time.sleeps.clear()
+
+    poll.wait(Statuses("enabled"), "3", timeout=60, label="next", kind="k")
+
+    # The quick one settled between 0.05 s and 0.125 s: aimed there, not at the slow one's ~1.3 s.
+    assert time.sleeps == pytest.approx([0.0875])
 
 
 def test_a_missed_aim_looks_again_soon_and_a_long_estimate_is_capped() -> None:
@@ -138,8 +156,8 @@ def test_a_missed_aim_looks_again_soon_and_a_long_estimate_is_capped() -> None:
 
     poll.wait(Statuses("creating", "creating", "enabled"), "2", timeout=600, label="b", kind="slow")
 
-    # Aimed at the cap (3 s), not at the ~40 s it took; then a twentieth of that, growing again.
-    assert time.sleeps == pytest.approx([3.0, 0.15, 0.225])
+    # Aimed at the cap (3 s), not at the ~40 s it took; then a fiftieth of that, growing again.
+    assert time.sleeps == pytest.approx([3.0, 0.06, 0.09])
 
 
 def test_verbose_logs_how_many_reads_each_integration_took(caplog: pytest.LogCaptureFixture) -> None:

@@ -27,11 +27,11 @@ from reconciler.statuses import Health, health
 logger = logging.getLogger("reconciler.poll")
 
 Record = Mapping[str, Any]
-# Settled by the aimed read: it may have settled well before, so the next aim comes 5% earlier, until a read
-# finds it unsettled; the following read then comes 5% of the aim later, and its midpoint is learned. Waiting
+# Settled by the aimed read: it may have settled well before, so the next aim comes 3% earlier, until a read
+# finds it unsettled; the following read then comes 2% of the aim later, and its midpoint is learned. Waiting
 # beyond the settling time costs every integration; a missed aim costs one more read of its status.
-SETTLED_AT_AIM_SHRINK = 0.95
-AFTER_AIM = 0.05  # a read missing the aim was just early: the next one comes after this fraction of the aim
+SETTLED_AT_AIM_SHRINK = 0.97
+AFTER_AIM = 0.02  # a read missing the aim was just early: the next one comes after this fraction of the aim
 SHORTEST_INTERVAL = 0.005
 
 
@@ -141,11 +141,14 @@ class Poller:
         previous_read: float,
     ) -> Waited:
         if kind is not None:
-            # The change settled between the last two reads; the first read at the aim settled it already,
-            # so next time aim slightly earlier.
+            # It settled between the last two reads, or by the first: an upper bound, so the next aim comes a
+            # little earlier. Waits under way together all report: the soonest bound is kept. Only a missed
+            # aim (it was still settling then) moves the estimate later, to the midpoint of its two reads.
+            missed_aim = aim is not None and reads > 1
             learned = read_at * SETTLED_AT_AIM_SHRINK if reads == 1 else (previous_read + read_at) / 2
             with self._lock:
-                self._expected[kind] = learned
+                known = self._expected.get(kind)
+                self._expected[kind] = learned if known is None or missed_aim else min(known, learned)
         outcome = "gone" if record is None else repr(record.get("status"))
         aimed = f"; first read aimed at {aim:.2f}s" if aim is not None else ""
         logger.info(
