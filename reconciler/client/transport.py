@@ -7,20 +7,17 @@ request within a total deadline and a size limit on the answer, and turns each w
 
 from __future__ import annotations
 
-import contextlib
 import errno
-import heapq
-import itertools
 import os
 import socket
 import ssl
-import threading
 import time
 from collections.abc import Iterator, Mapping
 from typing import Any, Final
 
 import httpx
 
+from reconciler.client.deadlines import Watchdog
 from reconciler.client.tls import CA_HINT, ca_bundle_from, speaks_tls, trusting
 from reconciler.client.wire import Answer, NoAnswer
 
@@ -104,7 +101,8 @@ class Transport:
             )
         chunks: list[bytes] = []
         size = 0
-        with _Watchdog(response, ends) as watchdog:
+        stream = response.extensions.get("network_stream")
+        with Watchdog(stream.get_extra_info("socket") if stream is not None else None, ends) as watchdog:
             try:
                 for chunk in response.iter_bytes():
                     size += len(chunk)
@@ -127,74 +125,6 @@ def _may_use_tls(base_url: str, environ: Mapping[str, str]) -> bool:
         return True
     proxies = (value for name, value in environ.items() if name.lower() in ("http_proxy", "all_proxy"))
     return any(value.strip().lower().startswith("https:") for value in proxies)
-
-
-class _Watchdog:
-    """Shuts the answer's socket at the deadline: a blocked read then returns at once, so a server trickling
-    its answer one byte at a time cannot keep a call past its deadline (httpx's timeouts are per read).
-    One thread (`_DEADLINES`) watches every answer being read, rather than a timer thread per request."""
-
-    __slots__ = ("_socket", "ends", "finished", "fired")
-
-    def __init__(self, response: httpx.Response, ends: float) -> None:
-        stream = response.extensions.get("network_stream")
-        self._socket = stream.get_extra_info("socket") if stream is not None else None
-        self.ends = ends
-        self.fired = False
-        self.finished = False
-
-    def fire(self) -> None:
-        self.fired = True
-        if self._socket is not None:
-            with contextlib.suppress(OSError):  # already closed: nothing left to interrupt
-                self._socket.shutdown(socket.SHUT_RDWR)
-
-    def __enter__(self) -> _Watchdog:
-        if self._socket is not None:
-            _DEADLINES.watch(self)
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.finished = True  # dropped from the watch list when it comes up; never fired after this
-
-
-class _Deadlines:
-    """The deadlines of the answers being read, in a heap, and the one daemon thread that fires them."""
-
-    def __init__(self) -> None:
-        self._wake = threading.Condition()
-        self._heap: list[tuple[float, int, _Watchdog]] = []
-        self._order = itertools.count()  # ties broken by arrival: watchdogs are not comparable
-        self._thread: threading.Thread | None = None
-
-    def watch(self, watchdog: _Watchdog) -> None:
-        with self._wake:
-            heapq.heappush(self._heap, (watchdog.ends, next(self._order), watchdog))
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="answer-deadlines", daemon=True)
-                self._thread.start()
-            elif self._heap[0][2] is watchdog:  # sooner than what the thread waits for
-                self._wake.notify()
-
-    def _run(self) -> None:
-        with self._wake:
-            while True:
-                while self._heap and self._heap[0][2].finished:
-                    heapq.heappop(self._heap)
-                if not self._heap:
-                    self._wake.wait()
-                    continue
-                ends, _, watchdog = self._heap[0]
-                left = ends - time.monotonic()
-                if left > 0:
-                    self._wake.wait(left)
-                    continue
-                heapq.heappop(self._heap)
-                if not watchdog.finished:
-                    watchdog.fire()
-
-
-_DEADLINES = _Deadlines()
 
 
 def _too_large(url: str, limit: int, how: str) -> str:

@@ -13,16 +13,15 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urldefrag, urljoin
 
 from reconciler.validation.schema import ENTRY_ID
+from reconciler.validation.schema_values import TYPES, Check, equals, is_number, same, unique
 
 if TYPE_CHECKING:
     from reconciler.validation.schema import SchemaSet
-
-Check = Callable[[Any], bool]
 
 # Keywords that never fail a document (annotations) or are only containers for other schemas.
 _IGNORED = frozenset(
@@ -76,58 +75,6 @@ def _all(checks: list[Check]) -> Check:
         return True
 
     return check
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
-_TYPES: dict[str, Check] = {
-    "string": lambda v: isinstance(v, str),
-    "boolean": lambda v: isinstance(v, bool),
-    "object": lambda v: isinstance(v, dict),
-    "array": lambda v: isinstance(v, list),
-    "null": lambda v: v is None,
-    "number": _is_number,
-    "integer": lambda v: (isinstance(v, int) and not isinstance(v, bool)) or (isinstance(v, float) and v.is_integer()),
-}
-
-
-def _same(value: Any, expected: Any) -> bool:
-    """Equality as JSON Schema means it: numbers by value (1 == 1.0), a boolean only equals a boolean, arrays
-    and objects member by member."""
-    if isinstance(expected, bool) or isinstance(value, bool):
-        return type(value) is type(expected) and value == expected
-    if _is_number(expected):
-        return _is_number(value) and value == expected
-    if isinstance(expected, list):
-        return (
-            isinstance(value, list)
-            and len(value) == len(expected)
-            and all(_same(a, b) for a, b in zip(value, expected, strict=True))
-        )
-    if isinstance(expected, dict):
-        return (
-            isinstance(value, dict)
-            and value.keys() == expected.keys()
-            and all(_same(value[key], item) for key, item in expected.items())
-        )
-    return type(value) is type(expected) and value == expected  # strings and null
-
-
-def _equals(expected: Any) -> Check:
-    """`const`: the common constants (a string, a boolean, null) are one type test and one comparison."""
-    if type(expected) is str:
-        return lambda v: type(v) is str and v == expected
-    if type(expected) is bool or expected is None:
-        return lambda v: v is expected
-    return lambda v: _same(v, expected)
-
-
-def _unique(items: list[Any]) -> bool:
-    if all(isinstance(item, str) for item in items):
-        return len(set(items)) == len(items)
-    return not any(_same(items[i], items[j]) for i in range(len(items)) for j in range(i + 1, len(items)))
 
 
 def _tag_rule(member: Any) -> tuple[str, str] | None:
@@ -229,7 +176,7 @@ class _Compiler:
         sub = functools.partial(self.compile, base=base)
         if keyword == "type":
             names = rule if isinstance(rule, list) else [rule]
-            tests = [_TYPES[name] for name in names]
+            tests = [TYPES[name] for name in names]
             if len(tests) == 1:
                 return tests[0]
             return lambda v: any(test(v) for test in tests)
@@ -237,9 +184,9 @@ class _Compiler:
             if all(type(option) is str for option in rule):
                 texts = frozenset(rule)
                 return lambda v: type(v) is str and v in texts
-            return lambda v: any(_same(v, option) for option in rule)
+            return lambda v: any(same(v, option) for option in rule)
         if keyword == "const":
-            return _equals(rule)
+            return equals(rule)
         if keyword == "pattern":
             search = re.compile(rule).search
             return lambda v: not isinstance(v, str) or search(v) is not None
@@ -248,13 +195,13 @@ class _Compiler:
         if keyword == "maxLength":
             return lambda v: not isinstance(v, str) or len(v) <= rule
         if keyword == "minimum":
-            return lambda v: not _is_number(v) or v >= rule
+            return lambda v: not is_number(v) or v >= rule
         if keyword == "maximum":
-            return lambda v: not _is_number(v) or v <= rule
+            return lambda v: not is_number(v) or v <= rule
         if keyword == "exclusiveMinimum":
-            return lambda v: not _is_number(v) or v > rule
+            return lambda v: not is_number(v) or v > rule
         if keyword == "exclusiveMaximum":
-            return lambda v: not _is_number(v) or v < rule
+            return lambda v: not is_number(v) or v < rule
         if keyword == "required":
             needed = frozenset(rule)
             return lambda v: not isinstance(v, dict) or needed <= v.keys()
@@ -307,7 +254,7 @@ class _Compiler:
         if keyword == "uniqueItems":
             if not rule:
                 return _always
-            return lambda v: not isinstance(v, list) or _unique(v)
+            return lambda v: not isinstance(v, list) or unique(v)
         if keyword in ("allOf", "anyOf", "oneOf"):
             members = [sub(member) for member in rule]
             if keyword == "allOf":
