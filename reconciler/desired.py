@@ -124,7 +124,7 @@ def build_desired(
             continue
         type_schema, key = found
         resolver = _Resolver(doc, type_schema, mode, lookup)
-        body = resolver.resolve(payload_of(doc.data))
+        body = resolver.resolve(payload_of(doc.data), (), type_schema.secret_tree)
         problems.extend(resolver.problems)
         placeholders.update(resolver.placeholders)
         unresolved.update(resolver.unresolved)
@@ -205,20 +205,18 @@ class _Resolver:
         self.unresolved: list[str] = []
         self.references: list[tuple[Path, str]] = []  # every string holding a reference, as written
 
-    def resolve(self, value: Any, path: Path = (), secrets: SecretTree | bool | None = None) -> Any:
+    def resolve(self, value: Any, path: Path, secrets: SecretTree | bool) -> Any:
         """`value` copied, its secrets wrapped and its references replaced. `secrets` is the part of the
-        schema's secret tree at `path` (True inside a secret field); paths are only built for containers and
-        references, not for every plain value (#14.2)."""
-        if secrets is None and not path:
-            secrets = self.type_schema.secret_tree
+        schema's secret tree at `path` (True inside a secret field, False where none is below); paths are only
+        built for containers and references, not for every plain value (#14.2)."""
         if isinstance(value, dict):
             copied: dict[str, Any] = {}
             for key, item in value.items():
-                below = secrets if secrets is True else secrets.get(key) if isinstance(secrets, dict) else None
+                below = secrets.get(key, False) if isinstance(secrets, dict) else secrets
                 if type(item) is str and "$" not in item:
                     copied[key] = Secret(item) if below is True else item
                 elif isinstance(item, dict | list | str):
-                    copied[key] = self.resolve(item, (*path, key), below if below is not None else False)
+                    copied[key] = self.resolve(item, (*path, key), below)
                 else:
                     copied[key] = item  # scalars are immutable; only a string can be a secret or hold a reference
             return copied

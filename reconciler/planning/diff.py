@@ -33,6 +33,7 @@ from reconciler.desired import DesiredIntegration
 from reconciler.model import Path, SourceLocation, normalised
 from reconciler.secrets import Secret, Unresolved
 from reconciler.validation.schema import TypeSchema
+from reconciler.validation.schema_values import same  # JSON equality: 443 == 443.0, true != 1
 
 Kind = Literal["changed", "added", "removed"]
 
@@ -142,20 +143,6 @@ class _Walk:
 
 def _under(path: Path, prefix: Path) -> bool:
     return path[: len(prefix)] == prefix
-
-
-def same(old: Any, new: Any) -> bool:
-    """JSON equality as the plan means it: numbers by value (443 == 443.0), booleans only equal booleans,
-    dict key order irrelevant, list order relevant."""
-    if isinstance(old, bool) or isinstance(new, bool):
-        return type(old) is type(new) and old == new
-    if isinstance(old, int | float) and isinstance(new, int | float):
-        return old == new
-    if isinstance(old, dict):
-        return isinstance(new, dict) and old.keys() == new.keys() and all(same(old[k], new[k]) for k in old)
-    if isinstance(old, list):
-        return isinstance(new, list) and len(old) == len(new) and all(map(same, old, new))
-    return type(old) is type(new) and bool(old == new)
 
 
 def _order_path(path: Path) -> tuple[str, ...]:

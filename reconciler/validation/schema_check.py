@@ -93,22 +93,17 @@ def _tag_rule(member: Any) -> tuple[str, str] | None:
     return name, rule["const"]
 
 
-def _by_tag(rule: list[Any], thens: list[Check], every: Check) -> Check | None:
-    """`allOf` of one `if K is C then …` per type, as the entry schema dispatches on `type`: for an object,
-    only the member whose constant is its tag can apply (a string equals one constant at most; without the
-    tag no `if` holds), so it is looked up instead of every condition being tested. A value that is not an
-    object is checked by every member, as written."""
-    tags = [_tag_rule(member) for member in rule]
-    names = {tag[0] for tag in tags if tag is not None}
-    if len(tags) < 2 or None in tags or len(names) != 1:
-        return None
+def _by_tag(tags: list[tuple[str, str]], thens: list[Check], every: Check) -> Check | None:
+    """`allOf` of one `if K is C then …` per type (`tags`: each member's K and C), as the entry schema
+    dispatches on `type`: for an object, only the member whose constant is its tag can apply (a string equals
+    one constant at most; without the tag no `if` holds), so it is looked up instead of every condition being
+    tested. A value that is not an object is checked by every member, as written."""
+    names = {name for name, _ in tags}
+    constants = [constant for _, constant in tags]
+    if len(tags) < 2 or len(names) != 1 or len(set(constants)) != len(constants):
+        return None  # one constant twice: both members apply; not worth a special case
     name = names.pop()
-    table: dict[str, Check] = {}
-    for tag, then in zip(tags, thens, strict=True):
-        assert tag is not None
-        if tag[1] in table:  # the same constant twice: both apply; keep it simple
-            return None
-        table[tag[1]] = then
+    table = dict(zip(constants, thens, strict=True))
 
     def dispatch(v: Any) -> bool:
         if not isinstance(v, dict):
@@ -259,9 +254,11 @@ class _Compiler:
             members = [sub(member) for member in rule]
             if keyword == "allOf":
                 every = _all(members)
-                if all(_tag_rule(member) is not None for member in rule):
-                    return _by_tag(rule, [sub(member["then"]) for member in rule], every) or every
-                return every
+                tags = [_tag_rule(member) for member in rule]
+                if None in tags:
+                    return every
+                thens = [sub(member["then"]) for member in rule]
+                return _by_tag([tag for tag in tags if tag is not None], thens, every) or every
             if keyword == "anyOf":
                 return lambda v: any(member(v) for member in members)
             return lambda v: sum(1 for member in members if member(v)) == 1

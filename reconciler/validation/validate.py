@@ -119,22 +119,17 @@ def strings_with_dollar(value: Any, path: Path) -> list[tuple[Path, str]]:
 
 def _collect_strings(value: Any, path: Path, found: list[tuple[Path, str]]) -> None:
     # Appending to one list, not nested generators: this visits every value of every file (#14.2).
-    if isinstance(value, dict):
-        for key, child in value.items():
-            if isinstance(child, str):
-                if "$" in child:
-                    found.append(((*path, key), child))
-            elif isinstance(child, dict | list):
-                _collect_strings(child, (*path, key), found)
-    elif isinstance(value, list):
-        for index, child in enumerate(value):
-            if isinstance(child, str):
-                if "$" in child:
-                    found.append(((*path, index), child))
-            elif isinstance(child, dict | list):
-                _collect_strings(child, (*path, index), found)
-    elif isinstance(value, str) and "$" in value:
-        found.append((path, value))
+    if isinstance(value, str):
+        if "$" in value:
+            found.append((path, value))
+        return
+    children = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for key, child in children:
+        if isinstance(child, str):
+            if "$" in child:
+                found.append(((*path, key), child))
+        elif isinstance(child, dict | list):
+            _collect_strings(child, (*path, key), found)
 
 
 def identity(doc: SourceDocument, schemas: SchemaSet) -> tuple[TypeSchema, IntegrationKey] | None:
