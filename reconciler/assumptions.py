@@ -1,6 +1,6 @@
 """Every place where Immuta's documentation is silent and this project assumes, named after its Ax.
 
-The numbers match `shared/immuta-integrations-api.md`. Change an assumption here, in one edit, once it has
+The numbers match `docs/immuta-api.md`. Change an assumption here, in one edit, once it has
 been checked against a real tenant; the reconciler and the sandbox simulator both read it from this module
 (A9 and A13 are per-type schema data and live in `schemas/*.schema.json` as `x-naturalKey` and `x-immutable`).
 """
@@ -72,7 +72,7 @@ A16_DELETE_CREDENTIAL_FIELDS: Final[dict[str, tuple[str, ...]]] = {
     "Redshift": ("username", "password"),
     "Azure Synapse Analytics": ("username", "password"),
 }
-# Of those, per authenticationType, the ones without which Immuta answers 400 (contract §5): the privileged
+# Of those, per authenticationType, the ones without which Immuta answers 400 (docs/immuta-api.md §5): the privileged
 # login itself. The others (Snowflake's role, an encrypted key's passphrase) are sent when the file has them.
 A16_DELETE_REQUIRED_CREDENTIALS: Final[dict[str, dict[str, tuple[str, ...]]]] = {
     "Snowflake": {
@@ -84,7 +84,7 @@ A16_DELETE_REQUIRED_CREDENTIALS: Final[dict[str, dict[str, tuple[str, ...]]]] = 
     "Azure Synapse Analytics": {"userPassword": ("username", "password")},
 }
 
-# A17 — how Immuta and each platform compare the natural-key fields (issue 15, contract §3 and §8). Host names
+# A17 — how Immuta and each platform compare the natural-key fields (issue 15, docs/immuta-api.md §3 and §8). Host names
 # compare as DNS does: without regard to letter case and to a trailing dot (RFC 4343). What the platforms do
 # with the other key fields is not documented: they stay exact, and the plan's safety net (an orphan that
 # equals a create but for letter case is never pruned) protects the user where the guess is wrong.

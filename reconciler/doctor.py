@@ -1,7 +1,7 @@
 """`reconciler doctor`: what a tenant is, read-only, before anything is planned against it.
 
 It makes one `GET /integrations` (and, with a bearer token, the token exchange the client does anyway) and
-reads from the answer the dialect the tenant speaks (contract §8), as far as the integrations present show
+reads from the answer the dialect the tenant speaks (docs/immuta-api.md §8), as far as the integrations present show
 it: id type, list order, which schema defaults are echoed, what happens to secrets, server fields the
 schemas do not know, statuses, natural keys that collide. It never prints a value a secret field holds.
 """

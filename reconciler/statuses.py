@@ -1,6 +1,6 @@
 """What an integration's status means: the one definition apply, verify, drift and plan all read.
 
-The statuses come from the contract §4. An older release lacks some of them, a newer one may add more (§7):
+The statuses come from docs/immuta-api.md §4. An older release lacks some of them, a newer one may add more (§7):
 a status this table does not know is reported as unknown — never taken as enabled, never a crash.
 """
 

@@ -1,4 +1,4 @@
-"""The one DELETE-credential rule (contract §5, A16): decided at plan time from what Immuta reports
+"""The one DELETE-credential rule (docs/immuta-api.md §5, A16): decided at plan time from what Immuta reports
 (`autoBootstrap`, `authenticationType`) and the tombstone's resolved fields; Immuta's 400 answers recognised."""
 
 from __future__ import annotations

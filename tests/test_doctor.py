@@ -1,4 +1,4 @@
-"""doctor's reading of a tenant: the checks it names and the dialect an answer shows (contract §8)."""
+"""doctor's reading of a tenant: the checks it names and the dialect an answer shows (docs/immuta-api.md §8)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """The schema files in schemas/ and the examples in integrations.d/: valid, consistent, and saying what the
-contract (shared/immuta-integrations-api.md §3) says."""
+contract (`docs/immuta-api.md` §3) says."""
 
 from __future__ import annotations
 

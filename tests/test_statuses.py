@@ -1,4 +1,4 @@
-"""The one table of what a status means (contract §4 and §7), pinned with the contract's literals."""
+"""The one table of what a status means (docs/immuta-api.md §4 and §7), pinned with the contract's literals."""
 
 import pytest
 

@@ -1,6 +1,6 @@
 """Waiting for Immuta to settle an integration: the one poller, for apply and anything else that waits.
 
-Creates, edits and deletes are asynchronous (contract §4): the write answers at once and the status says
+Creates, edits and deletes are asynchronous (docs/immuta-api.md §4): the write answers at once and the status says
 when Immuta is done. The first status read comes soon after the write, then each interval grows by half up to
 a cap, so a quick change is seen quickly and a slow one costs few reads; Retry-After on a 429/503 stretches
 the next wait; a deadline (`--timeout`) ends it. Which statuses are still transitional is the status table's

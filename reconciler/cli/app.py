@@ -79,7 +79,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "sandbox": (
         "reconciler.cli.sandbox_commands",
         "sandbox",
-        "The Immuta Integrations API simulator (contract: shared/immuta-integrations-api.md).",
+        "The Immuta Integrations API simulator (contract: docs/immuta-api.md).",
     ),
 }
 

@@ -14,7 +14,7 @@ from reconciler.validation import schema as schema_module
 
 @click.group()
 def sandbox() -> None:
-    """The Immuta Integrations API simulator (contract: shared/immuta-integrations-api.md)."""
+    """The Immuta Integrations API simulator (contract: docs/immuta-api.md)."""
 
 
 @sandbox.command()

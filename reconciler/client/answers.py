@@ -1,7 +1,7 @@
 """Reading Immuta's answers: typed errors carrying Immuta's message and what to do next, JSON records with
 string ids, and Immuta's validation guidance. Every text taken from an answer has the secrets sent scrubbed.
 
-Error bodies are Boom's `{statusCode, error, message}` (contract §1): `message` is read, never the spelling of
+Error bodies are Boom's `{statusCode, error, message}` (docs/immuta-api.md §1): `message` is read, never the spelling of
 `error` (a 422 says "Unprocessable entity" in Immuta's examples, §7).
 """
 
@@ -85,7 +85,7 @@ def message(answer: Answer, secrets: frozenset[str]) -> str:
 
 
 def failed_validations(record: Mapping[str, Json]) -> str:
-    """`name: message; …` for each failed validation test: Immuta's guidance on what to fix (contract §4)."""
+    """`name: message; …` for each failed validation test: Immuta's guidance on what to fix (docs/immuta-api.md §4)."""
     results = record.get("validationResults")
     tests = results.get("validationTests") if isinstance(results, Mapping) else None
     if not isinstance(tests, Sequence) or isinstance(tests, str):

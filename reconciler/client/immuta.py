@@ -2,7 +2,7 @@
 one attempt within limits; `retry` decides what is retried and for how long; `recovery` finds out what an
 ambiguous write did (a create is never blindly repeated); `answers` turns answers into records or typed
 errors; `redaction` keeps secrets out of the trace and messages. Waiting for a status to settle is the
-poller's job (reconciler/applying/poller.py). Contract: shared/immuta-integrations-api.md.
+poller's job (reconciler/applying/poller.py). Contract: `docs/immuta-api.md`.
 """
 
 from __future__ import annotations

@@ -34,7 +34,7 @@ CONFIG: Path = ("config",)
 UNKNOWN_SCRUB_MIN_LENGTH = 8
 SCRUB_MIN_LENGTH = 4  # shorter secrets are never scrubbed from free text (see above)
 FREE_TEXT = frozenset({"message", "error", "validationResults"})  # a server's texts, which may quote a value
-# Top-level fields shown as they are: the payload's, the server's, and a Boom error body's [contract §1, §4].
+# Top-level fields shown as they are: the payload's, the server's, and a Boom error body's [docs/immuta-api.md §1, §4].
 SHOWN_TOP_LEVEL = frozenset(
     {"type", "autoBootstrap", "id", "status", "validationResults", "statusCode", "error", "message"}
 )

@@ -1,4 +1,4 @@
-"""The credentials Immuta's DELETE needs (contract §5, A16): the one rule, per type, for plan, gate and apply.
+"""The credentials Immuta's DELETE needs (docs/immuta-api.md §5, A16): the one rule, per type, for plan, gate and apply.
 
 An integration bootstrapped automatically (`autoBootstrap: true`, as Immuta reports it) of a type that has
 privileged credentials is deleted with them at the top level of the body; any other — manual bootstrap,
@@ -17,7 +17,7 @@ from reconciler.assumptions import A16_DELETE_CREDENTIAL_FIELDS, A16_DELETE_REQU
 from reconciler.desired import DesiredIntegration
 from reconciler.secrets import Secret
 
-# Immuta's 400 answers to a DELETE with the wrong credentials (contract §5), matched by their opening words.
+# Immuta's 400 answers to a DELETE with the wrong credentials (docs/immuta-api.md §5), matched by their opening words.
 CREDENTIALS_REQUIRED = "Integrations that are automatically configured require privileged credentials to disable"
 CREDENTIALS_NOT_REQUIRED = "Credentials are not required for disable unless the integration was configured"
 # Databricks: SaaS says "a Databricks Unity Catalog integration", releases 2022.2 to 2024.2 "a Databricks integration".
@@ -60,7 +60,7 @@ def delete_body(actual: ActualIntegration | None, desired: DesiredIntegration | 
 
 
 def nested(body: Mapping[str, Any]) -> dict[str, Any]:
-    """A16's alternative (contract §8): a tenant that expects the credentials under `config`. Sent once, only
+    """A16's alternative (docs/immuta-api.md §8): a tenant that expects the credentials under `config`. Sent once, only
     after Immuta answered the top-level form with CREDENTIALS_REQUIRED."""
     return {"config": dict(body)}
 

@@ -1,7 +1,7 @@
 """Field-by-field comparison of one desired integration with what Immuta reports.
 
 A stateless tool sees only the file and what Immuta reports, and which defaults a tenant echoes, whether it
-masks secrets and whether its PUT merges are unknown (contract §8). So what is compared follows five rules,
+masks secrets and whether its PUT merges are unknown (docs/immuta-api.md §8). So what is compared follows five rules,
 the same in plan, drift and verify (README, "What is compared"):
 
 1. a field the file writes and Immuta reports is compared;

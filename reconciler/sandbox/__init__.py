@@ -1,4 +1,4 @@
-"""A faithful simulator of Immuta's Integrations API (contract: shared/immuta-integrations-api.md).
+"""A faithful simulator of Immuta's Integrations API (contract: docs/immuta-api.md).
 
 `Sandbox` answers requests in process (`Sandbox.handle`); `start_server` serves it over loopback HTTP.
 Names are loaded on first use, so the client (which needs only `wire`) does not pay for the simulator.

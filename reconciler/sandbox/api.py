@@ -50,7 +50,7 @@ _SCRIPT_STAGES = r"(?P<stage>create|initial-create|cleanup|post-cleanup)"
 
 
 class Sandbox:
-    """A simulated Immuta tenant speaking the Integrations API (shared/immuta-integrations-api.md).
+    """A simulated Immuta tenant speaking the Integrations API (`docs/immuta-api.md`).
 
     `api_key=None` accepts any non-empty key. With `state_file`, the tenant lives in that JSON file (see
     tenant.py for how it is shared). `provisioning_seconds=0` settles every transition by the next request.

@@ -1,5 +1,5 @@
-"""The simulator's own reading of every place where Immuta's documentation is silent (contract §1 to §5,
-`shared/immuta-integrations-api.md`), named after its Ax, plus the documented texts it answers with.
+"""The simulator's own reading of every place where Immuta's documentation is silent (docs/immuta-api.md §1 to §5,
+`docs/immuta-api.md`), named after its Ax, plus the documented texts it answers with.
 
 These are deliberately NOT imported from the reconciler: the simulator is a second, independent reading of
 the contract, so that a wrong assumption shows up as a disagreement (tests/test_sandbox_contract.py) instead

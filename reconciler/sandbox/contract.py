@@ -1,6 +1,6 @@
 """The simulator's own table of the contract: per type, every config field with its kind, whether it is
 required (also per authenticationType), its server default, whether it is a secret; the natural key, the
-immutable fields, the credentials DELETE needs. Written from `shared/immuta-integrations-api.md` §3, §3.1,
+immutable fields, the credentials DELETE needs. Written from `docs/immuta-api.md` §3, §3.1,
 §3.2, §5 and the §7 corrections — never from `schemas/`: tests/test_sandbox_contract.py compares the two.
 
 `[inferred]` marks a rule the document implies without stating it (a method cannot work without it).

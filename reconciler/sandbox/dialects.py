@@ -1,4 +1,4 @@
-"""Server dialects (contract §8): where Immuta's documentation is silent, each plausible answer is a switch.
+"""Server dialects (docs/immuta-api.md §8): where Immuta's documentation is silent, each plausible answer is a switch.
 
 ONE registry, `SWITCHES`: name, allowed values (the first is the default: the simulator's reading in
 assumptions.py), one line of description. `PROFILES` bundle several switches. A `Dialect` is one choice of

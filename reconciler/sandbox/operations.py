@@ -1,4 +1,4 @@
-"""What each Integrations API endpoint does to the tenant (contract §2 to §5); HTTP is api.py's business.
+"""What each Integrations API endpoint does to the tenant (docs/immuta-api.md §2 to §5); HTTP is api.py's business.
 
 Every method works on a `TenantState` inside a session, in one `Dialect`, and either returns the answer's
 body or raises `Rejected` with the documented status and message.
@@ -159,7 +159,7 @@ class Operations:
         return view(integration, dialect)
 
     def delete(self, state: TenantState, id_: str, body: Any, dialect: Dialect) -> dict[str, Any] | None:
-        """DELETE with the credential rules of contract §5 [doc + A16]; None: answered with no body."""
+        """DELETE with the credential rules of docs/immuta-api.md §5 [doc + A16]; None: answered with no body."""
         integration = state.integrations.get(id_)
         if integration is None:
             raise Rejected(404, a.NOT_FOUND_DELETE.format(id=id_))

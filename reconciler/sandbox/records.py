@@ -75,7 +75,7 @@ class TenantState:
                 del self.integrations[integration.id]  # gone from the list once deleted [A5]
                 continue
             if pending.fails and pending.previous is not None:
-                # editError rolls back to the previous state (contract §4)
+                # editError rolls back to the previous state (docs/immuta-api.md §4)
                 integration.auto_bootstrap = pending.previous.auto_bootstrap
                 integration.config = pending.previous.config
                 integration.secrets = pending.previous.secrets

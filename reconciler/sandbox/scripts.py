@@ -13,7 +13,7 @@ from reconciler.sandbox.contract import TYPES
 
 Stage = Literal["create", "initial-create", "cleanup", "post-cleanup", "edit", "delete"]
 
-# The stages that exist only for some types (contract §2); every type has the others.
+# The stages that exist only for some types (docs/immuta-api.md §2); every type has the others.
 ONLY_FOR: dict[Stage, frozenset[str]] = {
     stage: frozenset(name for name, contract in TYPES.items() if stage in contract.setup_scripts)
     for stage in ("initial-create", "post-cleanup")

@@ -150,7 +150,7 @@ _warning_checks: dict[str, Callable[[Any], bool]] = {}
 
 def _schema_warnings(doc: SourceDocument, type_schema: TypeSchema, schemas: SchemaSet) -> Iterator[Problem]:
     """A schema's `x-warnings`: where the docs contradict themselves or are silent, a file is sent as written
-    and the user is told what to check (contract §7)."""
+    and the user is told what to check (docs/immuta-api.md §7)."""
     for rule in type_schema.root.get(WARNINGS_KEYWORD, []):
         text = json.dumps(rule["when"], sort_keys=True)
         check = _warning_checks.get(text)

@@ -1,4 +1,4 @@
-"""A16 under both of its dialects (contract §8): a tenant that wants DELETE's privileged credentials at the
+"""A16 under both of its dialects (docs/immuta-api.md §8): a tenant that wants DELETE's privileged credentials at the
 top level, and one that wants them under `config`. Either way the tombstone deletes, and only once."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The lifecycle under every server dialect (contract §8, issue 10.2), over real HTTP on 127.0.0.1.
+"""The lifecycle under every server dialect (docs/immuta-api.md §8, issue 10.2), over real HTTP on 127.0.0.1.
 
 For every value of every switch, and for the sparse and rich profiles: the seven shipped integrations
 created → `plan` empty → one field edited → `apply` → `plan` empty → a field removed from a file (Immuta goes

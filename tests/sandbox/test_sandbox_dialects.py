@@ -1,4 +1,5 @@
-"""Server dialects (contract §8): each switch changes what the simulator answers, as its registry line says."""
+"""Server dialects (docs/immuta-api.md §8): each switch changes what the simulator answers, as its registry
+line says."""
 
 from __future__ import annotations
 

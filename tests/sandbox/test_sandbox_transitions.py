@@ -1,4 +1,4 @@
-"""Asynchronous transitions (contract §4, A4, A5), settled lazily on the sandbox clock."""
+"""Asynchronous transitions (docs/immuta-api.md §4, A4, A5), settled lazily on the sandbox clock."""
 
 from __future__ import annotations
 
