@@ -83,3 +83,29 @@ def map_leaves(value: Json, change: Callable[[Path, Json], Json], path: Path = (
     if isinstance(value, list):
         return [map_leaves(child, change, (*path, index)) for index, child in enumerate(value)]
     return change(path, value)
+
+
+def same(value: Json, expected: Json) -> bool:
+    """Equality as JSON (and JSON Schema) means it: numbers by value (443 == 443.0), a boolean only equals a
+    boolean, arrays and objects member by member."""
+    if isinstance(expected, bool) or isinstance(value, bool):
+        return type(value) is type(expected) and value == expected
+    if _is_number(expected):
+        return _is_number(value) and value == expected
+    if isinstance(expected, list):
+        return (
+            isinstance(value, list)
+            and len(value) == len(expected)
+            and all(same(a, b) for a, b in zip(value, expected, strict=True))
+        )
+    if isinstance(expected, dict):
+        return (
+            isinstance(value, dict)
+            and value.keys() == expected.keys()
+            and all(same(value[key], item) for key, item in expected.items())
+        )
+    return type(value) is type(expected) and value == expected  # strings, null, Secrets
+
+
+def _is_number(value: Json) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)

@@ -33,7 +33,7 @@ from reconciler.desired import DesiredIntegration
 from reconciler.model import Path, SourceLocation, normalised
 from reconciler.secrets import Secret, Unresolved
 from reconciler.validation.schema import TypeSchema
-from reconciler.validation.schema_values import same  # JSON equality: 443 == 443.0, true != 1
+from reconciler.walk import same  # JSON equality: 443 == 443.0, true != 1
 
 Kind = Literal["changed", "added", "removed"]
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from importlib import resources
 from importlib.resources.abc import Traversable
 from typing import TYPE_CHECKING, Any
@@ -27,6 +27,7 @@ __all__ = ["copy_json", "delete_path", "get_path"]  # re-exported: their home is
 SCHEMA_BASE = "https://reconciler.dev/schemas/"
 ENTRY_ID = SCHEMA_BASE + "integration.schema.json"
 UNIQUE_KEYWORD = "x-unique"
+WARNINGS_KEYWORD = "x-warnings"  # [{path, when: a JSON Schema the document matches, message}]
 ALL_FIELDS = "*"
 
 # Payload keys that are part of a file but never sent to Immuta.
@@ -118,6 +119,17 @@ class TypeSchema:
             yield path
         for name, child in (self.properties(node) or {}).items():
             yield from self._walk_secrets(child, (*path, name))
+
+    @functools.cached_property
+    def warnings(self) -> tuple[tuple[Path, Callable[[Json], bool], str], ...]:
+        """The schema's `x-warnings` as (path, does the rule apply to a document, message), each rule's
+        validator built once, when a file of this type is first checked."""
+        import jsonschema
+
+        return tuple(
+            (parse_dotted(rule["path"]), jsonschema.Draft202012Validator(rule["when"]).is_valid, rule["message"])
+            for rule in self.root.get(WARNINGS_KEYWORD, [])
+        )
 
     # -- questions the diff, the plan and the simulator ask ----------------------------------------------
 
@@ -230,8 +242,8 @@ class SchemaSet:
 
     @functools.cached_property
     def registry(self) -> referencing.Registry[Any]:
-        """The schemas as jsonschema resolves them, built on first use, like `validator`: checking valid files
-        needs neither (schema_check.py follows `$ref` itself), so `referencing` is not even imported."""
+        """The schemas as jsonschema resolves them, built on first use, like `validator`: commands that read
+        no file (`--help`, `schema --out`) import neither jsonschema nor referencing."""
         import referencing
         import referencing.jsonschema
 
@@ -243,8 +255,8 @@ class SchemaSet:
 
     @functools.cached_property
     def validator(self) -> jsonschema.Draft202012Validator:
-        """The entry schema's validator, built on first use: valid files never need it (schema_check.py).
-        Its errors become messages in schema_messages.validate."""
+        """The entry schema's validator, built once per run, on first use (jsonschema, the one JSON Schema
+        implementation). Its errors become messages in schema_messages.validate."""
         import jsonschema
 
         return jsonschema.Draft202012Validator(self.documents[ENTRY_ID], registry=self.registry)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path as FsPath
 from typing import Any, Literal
@@ -15,7 +15,6 @@ from reconciler.loading.yaml_source import SourceDocument
 from reconciler.model import IntegrationKey, Path, SourceLocation, dotted, json_path, parse_dotted
 from reconciler.secrets import is_reference_only, references
 from reconciler.validation.schema import SchemaSet, TypeSchema
-from reconciler.validation.schema_check import compile_check, compile_schema
 from reconciler.validation.schema_messages import kind, validate
 from reconciler.walk import get_path
 
@@ -47,33 +46,56 @@ def _check_one(doc: SourceDocument, schemas: SchemaSet, options: ValidationOptio
         return
     # A value the loader already rejected (an unsupported tag) is reported once, by the loader.
     reported: set[Path] = set(doc.invalid)
-    fast = compile_check(schemas)
-    for issue in [] if fast is not None and fast(doc.data) else validate(schemas, doc.data):
+    yield from _schema_problems(doc, schemas, reported)
+    yield from _reference_problems(doc, reported)
+    type_schema = schemas.types.get(doc.data.get("type", ""))
+    if type_schema is None:
+        return
+    if not options.allow_literal_secrets:
+        yield from _literal_secrets(doc, type_schema, reported)
+    yield from _schema_warnings(doc, type_schema)
+    severity: Literal["error", "warning"] = "error" if options.strict else "warning"
+    yield from _unknown_fields(doc, type_schema, reported, severity)
+    yield from _ignored_changes(doc, type_schema, reported, severity)
+
+
+def _schema_problems(doc: SourceDocument, schemas: SchemaSet, reported: set[Path]) -> Iterator[Problem]:
+    for issue in validate(schemas, doc.data):
         if not _under(issue.path, doc.invalid):
             reported.add(issue.path)
             yield Problem(doc.location(issue.anchor), json_path(issue.path), issue.message)
-    type_schema = schemas.types.get(doc.data.get("type", ""))
+
+
+def _reference_problems(doc: SourceDocument, reported: set[Path]) -> Iterator[Problem]:
     for path, text in strings_with_dollar(doc.data, ()):
         if path in reported:
             continue
         for message in references(text)[1]:
             reported.add(path)
             yield Problem(doc.location(path), json_path(path), message)
-    if type_schema is None:
-        return
-    if not options.allow_literal_secrets:
-        for path in sorted(type_schema.secret_paths):
-            value = get_path(doc.data, path)
-            if isinstance(value, str) and path not in reported and not is_reference_only(value):
-                yield Problem(doc.location(path), json_path(path), _literal_secret_message(doc, path))
-    yield from _schema_warnings(doc, type_schema, schemas)
-    severity: Literal["error", "warning"] = "error" if options.strict else "warning"
+
+
+def _literal_secrets(doc: SourceDocument, type_schema: TypeSchema, reported: set[Path]) -> Iterator[Problem]:
+    for path in sorted(type_schema.secret_paths):
+        value = get_path(doc.data, path)
+        if isinstance(value, str) and path not in reported and not is_reference_only(value):
+            yield Problem(doc.location(path), json_path(path), _literal_secret_message(doc, path))
+
+
+def _unknown_fields(
+    doc: SourceDocument, type_schema: TypeSchema, reported: set[Path], severity: Literal["error", "warning"]
+) -> Iterator[Problem]:
     for path, suggestion in type_schema.unknown_fields(doc.data):
         if path in reported:  # a misspelt required field: the schema check has said so
             continue
         hint = f"; did you mean {suggestion!r}?" if suggestion else ""
         message = f"unknown field for {type_schema.name}{hint} (sent to Immuta as written)"
         yield Problem(doc.location(path), json_path(path), message, severity)
+
+
+def _ignored_changes(
+    doc: SourceDocument, type_schema: TypeSchema, reported: set[Path], severity: Literal["error", "warning"]
+) -> Iterator[Problem]:
     lifecycle = doc.data.get("lifecycle")
     ignored = lifecycle.get("ignoreChanges", []) if isinstance(lifecycle, dict) else []
     for index, entry in enumerate(ignored if isinstance(ignored, list) else []):
@@ -144,26 +166,12 @@ def identity(doc: SourceDocument, schemas: SchemaSet) -> tuple[TypeSchema, Integ
     return type_schema, type_schema.key_of(doc.data)
 
 
-WARNINGS_KEYWORD = "x-warnings"  # [{path, when: a JSON Schema the document matches, message}]
-_warning_checks: dict[str, Callable[[Any], bool]] = {}
-
-
-def _schema_warnings(doc: SourceDocument, type_schema: TypeSchema, schemas: SchemaSet) -> Iterator[Problem]:
+def _schema_warnings(doc: SourceDocument, type_schema: TypeSchema) -> Iterator[Problem]:
     """A schema's `x-warnings`: where the docs contradict themselves or are silent, a file is sent as written
     and the user is told what to check (docs/immuta-api.md §7)."""
-    for rule in type_schema.root.get(WARNINGS_KEYWORD, []):
-        text = json.dumps(rule["when"], sort_keys=True)
-        check = _warning_checks.get(text)
-        if check is None:
-            check = compile_schema(schemas.documents, rule["when"], type_schema.root.get("$id", ""))
-            if check is None:  # a condition the compiled check cannot decide: jsonschema does
-                import jsonschema
-
-                check = jsonschema.Draft202012Validator(rule["when"]).is_valid
-            _warning_checks[text] = check
-        if check(doc.data):
-            path = parse_dotted(rule["path"])
-            yield Problem(doc.location(path), json_path(path), rule["message"], "warning")
+    for path, applies, message in type_schema.warnings:
+        if applies(doc.data):
+            yield Problem(doc.location(path), json_path(path), message, "warning")
 
 
 def _cross_file(documents: Sequence[SourceDocument], schemas: SchemaSet) -> Iterator[Problem]:
@@ -189,7 +197,7 @@ def _cross_file(documents: Sequence[SourceDocument], schemas: SchemaSet) -> Iter
             continue
         for path in type_schema.unique:
             value = get_path(doc.data, path)
-            if value is None:
+            if value is None or isinstance(value, dict | list):  # a wrong type: the schema check said so
                 continue
             slot = (type_schema.name, dotted(path), value)
             if slot in first_by_unique:

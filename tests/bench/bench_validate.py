@@ -1,16 +1,36 @@
-"""Benchmark of `reconciler validate` on N generated files, against its floor (#14.2; not a test: pytest does
-not collect it).
+"""Benchmark of `reconciler validate` on N generated files, against its floor and against check-jsonschema
+(#14.2, #20; not a test: pytest does not collect it).
 
-    python tests/bench/bench_validate.py [--files 1000 10000] [--runs 5] [--profile] [--tracemalloc]
+    python tests/bench/bench_validate.py [--files 1000 10000] [--runs 5] [--check-jsonschema PATH]
+                                         [--profile] [--tracemalloc]
 
 Generates N valid desired-state files of every type in a temporary folder, then reports, per N:
   - the whole CLI as a child process (`python -m reconciler validate DIR`) and its floor (tests/bench/floor.py:
     the same files read with `yaml.CSafeLoader`, nothing checked), run in turn; wall time and peak memory of
     each (wait4's ru_maxrss) and the ratios, each the median of the pairs' ratios;
+  - check-jsonschema (when installed: `pip install check-jsonschema` in a virtualenv of its own, found on PATH
+    or given with --check-jsonschema) on the same files, with the schemas `reconciler schema --out` writes, run
+    in turn with the CLI: the ratio of their wall and CPU times;
   - in-process: loading and validating every file (schemas compiled once, imports excluded), median of --runs,
     and that time per file (the cost per integration, which should stay flat as N grows);
   - with --tracemalloc, the peak of Python allocations; with --profile, the cProfile top 25.
-Exit status 1 when a target is missed: the CLI within 2x the floor's wall time at every N.
+Exit status 1 when the target is missed: with check-jsonschema, at most half of its wall time at 1,000 files
+(#20). The floor ratio is reported, no longer a target: with jsonschema as the one JSON Schema implementation
+(#20) it is about 3 to 5x at 1,000 files, the price of no checker of our own.
+
+Measured 2026-12-04 after the compiled checker was removed (validation is jsonschema's alone, one validator
+per run). Machine: Linux 6.18 x86_64, Intel(R) Xeon(R) Processor, 2 CPUs shared with other jobs (load 5 to 9),
+Python 3.11.7, check-jsonschema 0.39.0. Whole-process figures, median of 10 runs of each in turn (A B A B ...),
+bytecode cached, 1,000 generated files:
+    reconciler validate DIR                       CPU 0.69 s   wall 2.12 s
+    check-jsonschema --schemafile OUT/integration.schema.json FILES...
+                                                  CPU 2.92 s   wall 8.88 s
+    ratio, pair by pair: CPU 0.24x, wall 0.22x (target <= 0.5x)
+The pre-commit hook (tests/bench/bench_startup.py), 15 runs in turn, bytecode cached:
+    reconciler validate --all-environments        CPU 0.158 s  wall 0.400 s
+    python -c "import click, yaml, jsonschema"    CPU 0.120 s  wall 0.330 s
+    ratio, pair by pair: CPU 1.31x, wall 1.29x (target <= 1.5x)
+Reproduce with public tools: `/usr/bin/time -v` on each command, several runs, the median.
 """
 
 from __future__ import annotations
@@ -19,6 +39,7 @@ import argparse
 import cProfile
 import os
 import pstats
+import shutil
 import statistics
 import sys
 import tempfile
@@ -33,7 +54,7 @@ from reconciler.loading.loader import load_paths
 from reconciler.validation import schema
 from reconciler.validation.validate import ValidationOptions, check_documents
 
-TARGET_RATIO = 2.0
+CHECK_JSONSCHEMA_RATIO = 0.5  # of check-jsonschema's wall time, at 1,000 files
 FLOOR = Path(__file__).resolve().parent / "floor.py"
 
 
@@ -198,6 +219,7 @@ def measure(count: int, args: argparse.Namespace) -> bool:
             pairs.append((run_child(command, env, folder), run_child(floor, env, folder)))
             if pairs[-1][0].exit_code != 0:
                 raise SystemExit(f"validate failed ({pairs[-1][0].exit_code}): {pairs[-1][0].stderr[:500]}")
+        against = _against_check_jsonschema(folder, command, env, args) if args.check_jsonschema else None
 
         if args.tracemalloc:
             tracemalloc.start()
@@ -218,15 +240,40 @@ def measure(count: int, args: argparse.Namespace) -> bool:
         f"floor {statistics.median(b.seconds for b in floors):.3f} s, "
         f"{statistics.median(b.peak_mb for b in floors):.0f} MB"
     )
-    print(f"ratio:     wall {wall:.2f}x (target <= {TARGET_RATIO}x), peak memory {peak:.2f}x, CPU {cpu:.2f}x")
+    print(f"ratio:     wall {wall:.2f}x, peak memory {peak:.2f}x, CPU {cpu:.2f}x (of the floor's)")
     print(f"in-process load+validate: {in_process:.3f} s, {in_process / count * 1000:.3f} ms per file")
-    return wall <= TARGET_RATIO
+    met = True
+    if against is not None:
+        print(f"check-jsonschema: wall {against[0]:.2f}x, CPU {against[1]:.2f}x (target <= {CHECK_JSONSCHEMA_RATIO}x)")
+        met = met and (count > 1000 or against[0] <= CHECK_JSONSCHEMA_RATIO)
+    return met
+
+
+def _against_check_jsonschema(
+    folder: Path, command: list[str], env: dict[str, str], args: argparse.Namespace
+) -> tuple[float, float]:
+    """The CLI and check-jsonschema on the same files, in turn: the medians of their wall and CPU ratios."""
+    out = folder.parent / (folder.name + "-schemas")
+    written = run_child([sys.executable, "-m", "reconciler", "schema", "--out", str(out)], env, folder)
+    if written.exit_code != 0:
+        raise SystemExit(f"schema --out failed: {written.stderr[:500]}")
+    files = sorted(str(p) for p in folder.rglob("*.yaml"))
+    theirs = [args.check_jsonschema, "--schemafile", str(out / "integration.schema.json"), *files]
+    print(f"versus:    {' '.join(theirs[:3])} FILES...")
+    if run_child(theirs, env, folder).exit_code != 0:  # warm-up; the files are valid, so it must pass
+        raise SystemExit("check-jsonschema rejected the generated files")
+    pairs = [(run_child(command, env, folder), run_child(theirs, env, folder)) for _ in range(args.runs)]
+    shutil.rmtree(out)
+    return _ratio(pairs, "seconds"), _ratio(pairs, "cpu")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--files", type=int, nargs="+", default=[1000, 10000])
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument(
+        "--check-jsonschema", default=shutil.which("check-jsonschema"), help="its executable (default: on PATH)"
+    )
     parser.add_argument("--profile", action="store_true", help="print the in-process cProfile top 25")
     parser.add_argument("--tracemalloc", action="store_true", help="print the peak of Python allocations")
     args = parser.parse_args()
