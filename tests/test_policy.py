@@ -1,5 +1,6 @@
 """Policy-ready plans: every change carries `before` and `after` payloads (defaults filled in, secrets
-masked), and the README's example policy — run exactly as documented — judges a real plan by them."""
+masked), and the example policy of docs/commands.md — run exactly as documented — judges a real plan
+by them."""
 
 from __future__ import annotations
 
@@ -19,16 +20,16 @@ from reconciler.render.plan_json import masked
 from reconciler.validation.schema import load
 
 REPO = Path(__file__).resolve().parent.parent
-README = (REPO / "README.md").read_text(encoding="utf-8")
-POLICY = re.search(r"```python\n(# policy\.py.*?)```", README, re.S)
-REGO = re.search(r"```rego\n(.*?)```", README, re.S)
+COMMANDS = (REPO / "docs" / "commands.md").read_text(encoding="utf-8")
+POLICY = re.search(r"```python\n(# policy\.py.*?)```", COMMANDS, re.S)
+REGO = re.search(r"```rego\n(.*?)```", COMMANDS, re.S)
 RunCli = Callable[..., Any]
 MESSAGE = "Snowflake integrations must not use role ACCOUNTADMIN"
 
 
 @pytest.fixture
 def policy(tmp_path: Path) -> Path:
-    assert POLICY is not None, "the README's policy.py block is missing"
+    assert POLICY is not None, "docs/commands.md's policy.py block is missing"
     path = tmp_path / "policy.py"
     path.write_text(POLICY.group(1), encoding="utf-8")
     return path

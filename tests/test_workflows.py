@@ -261,7 +261,7 @@ def test_the_changelog_has_this_version() -> None:
     from reconciler import __version__
 
     assert f"\n## {__version__}\n" in (REPO / "CHANGELOG.md").read_text(encoding="utf-8")
-    assert f"rev: v{__version__}" in README
+    assert f"rev: <sha>  # v{__version__}" in README
 
 
 # -- the apply workflow's choice of artifact (its github-script, run by node against a stub API) ----------
