@@ -1,6 +1,7 @@
 """Failures that say what broke, on real loopback sockets: a closed port, a name that does not resolve, an
 untrusted certificate, the wrong scheme either way, a proxy; CA bundles from the environment or settings;
-answers too large. No network beyond 127.0.0.1 (a `.invalid` name never resolves)."""
+answers too large. No network beyond 127.0.0.1: names under `.invalid` go to a fake resolver, so the DNS
+tests answer the same with or without a network (an offline resolver says EAI_AGAIN, which is retried)."""
 
 from __future__ import annotations
 
@@ -101,6 +102,25 @@ def https_server(certificate: tuple[Path, Path]) -> Iterator[Listener]:
     listener.close()
 
 
+FLAKY = "flaky.example.invalid"
+
+
+@pytest.fixture(autouse=True)
+def fake_resolver(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A resolver that knows no `.invalid` name (EAI_NONAME) and is down for FLAKY (EAI_AGAIN); every other name
+    (127.0.0.1) goes to the real one."""
+    real = socket.getaddrinfo
+
+    def getaddrinfo(host: object, *args: object, **kwargs: object) -> object:
+        if host == FLAKY:
+            raise socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution")
+        if isinstance(host, str) and host.endswith(".invalid"):
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        return real(host, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+
+
 @pytest.fixture(autouse=True)
 def no_ca_or_proxy_variables(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("REQUESTS_CA_BUNDLE", "SSL_CERT_FILE", "SSL_CERT_DIR", "HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY"):
@@ -126,8 +146,21 @@ def test_a_name_that_does_not_resolve_is_named_and_not_retried() -> None:
     with pytest.raises(ApiError) as caught:
         made.list_integrations()
     assert type(caught.value) is ApiError and sleeps == []
-    assert caught.value.message.startswith("DNS lookup of tenant.example.invalid failed (")
+    assert caught.value.message == "DNS lookup of tenant.example.invalid failed (Name or service not known)"
     assert caught.value.hint == "Check the host name in IMMUTA_URL: the tenant root, e.g. https://acme.immuta.com."
+
+
+def test_a_resolver_that_is_down_for_a_moment_is_retried_then_named() -> None:
+    """EAI_AGAIN (the resolver did not answer) may pass: retried like a refused connection, then named."""
+    made, sleeps = client("https://flaky.example.invalid")
+    with pytest.raises(TransientError) as caught:
+        made.list_integrations()
+    assert caught.value.message.startswith("gave up after 2 attempt(s) in ")
+    assert caught.value.message.endswith(
+        ": DNS lookup of flaky.example.invalid failed (Temporary failure in name resolution) x2"
+    )
+    assert caught.value.hint == "Check the host name in IMMUTA_URL: the tenant root, e.g. https://acme.immuta.com."
+    assert len(sleeps) == 1
 
 
 def test_an_untrusted_certificate_is_named_and_not_retried(https_server: Listener) -> None:

@@ -8,8 +8,8 @@ before posting twice.
 
 from __future__ import annotations
 
-import math
 import random
+import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -156,14 +156,17 @@ def status_text(answer: Answer) -> str:
     return f"{answer.status} {answer.reason}".strip()
 
 
+_DELAY_SECONDS = re.compile(r"[0-9]+(?:\.[0-9]+)?")  # RFC 9110 delay-seconds (a decimal tolerated)
+RETRY_AFTER_CEILING = 86_400.0  # a longer wait passes any deadline all the same; a day keeps the message short
+
+
 def retry_after(answer: Answer) -> float | None:
-    """Retry-After in seconds; an HTTP date or garbage falls back to the backoff."""
+    """Retry-After in seconds, at most a day. Anything but plain ASCII digits (an HTTP date, `nan`, `inf`, a
+    sign, an exponent, `1_0`) falls back to the backoff: no value from the wire reaches sleep() unchecked."""
     value = answer.header("retry-after").strip()
-    try:
-        seconds = float(value)
-    except ValueError:
+    if _DELAY_SECONDS.fullmatch(value) is None:
         return None
-    return max(seconds, 0.0) if math.isfinite(seconds) else None
+    return min(float(value), RETRY_AFTER_CEILING)
 
 
 def summary(outcomes: list[str]) -> str:

@@ -160,9 +160,9 @@ class Sandbox:
                 response = handler(state, Call(match.groupdict(), body, self.dialect_of(state)))
         except Rejected as rejected:
             return rejected_response(rejected)
-        created = handler == self._create and response.status < 300
-        if created and self._injector.lose_post_response():
-            raise ConnectionDropped(f"{method} {path}: performed, answer lost")
+        if response.status < 300 and handler in (self._create, self._update, self._delete):
+            proxied = self._injector.after_write(handler == self._create, f"{method} {path}")
+            return response if proxied is None else proxied
         return response
 
     def _match(self, path: str) -> tuple[Route | None, re.Match[str] | None]:

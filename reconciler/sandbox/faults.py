@@ -1,4 +1,5 @@
-"""Switchable faults: latency, 429/5xx answers, dropped connections, failed provisioning.
+"""Switchable faults: latency, 429/5xx answers, dropped connections, writes performed whose answer is lost or
+replaced by a proxy's 5xx, failed provisioning.
 
 Every draw comes from one RNG seeded by `Faults.seed`, so a run with the same faults and the same requests
 fails the same way. Rates are probabilities in [0, 1]: 1.0 always, 0.0 never.
@@ -13,9 +14,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Literal
 
-from reconciler.sandbox.replies import Rejected
+from reconciler.sandbox.replies import Rejected, reason
+from reconciler.sandbox.wire import ConnectionDropped, SandboxResponse
 
 Transition = Literal["create", "edit", "delete"]
+PROXY_STATUSES = (502, 503, 504)
 
 
 def _help(text: str) -> dict[str, str]:
@@ -34,6 +37,13 @@ class Faults:
     rate_drop: float = field(default=0.0, metadata=_help("share of requests dropped before anything is done"))
     rate_lost_post_response: float = field(
         default=0.0, metadata=_help("share of POST /integrations performed, then dropped without an answer")
+    )
+    rate_performed_then_5xx: float = field(
+        default=0.0,
+        metadata=_help("share of writes (POST, PUT, DELETE of an integration) performed, then answered by a proxy"),
+    )
+    performed_then_status: int = field(
+        default=504, metadata=_help("what that proxy answers instead: 502, 503 or 504 (an HTML page)")
     )
     rate_create_error: float = field(default=0.0, metadata=_help("share of creates that end in createError"))
     rate_edit_error: float = field(default=0.0, metadata=_help("share of edits that end in editError (rolled back)"))
@@ -54,6 +64,8 @@ class Faults:
                 raise ValueError(f"{f.name} must be between 0 and 1, not {value}")
         if self.latency_seconds < 0 or self.retry_after_seconds < 0:
             raise ValueError("latency_seconds and retry_after_seconds must not be negative")
+        if self.performed_then_status not in PROXY_STATUSES:
+            raise ValueError(f"performed_then_status must be 502, 503 or 504, not {self.performed_then_status}")
         if self.max_faults is not None and self.max_faults < 0:
             raise ValueError("max_faults must not be negative")
 
@@ -124,12 +136,19 @@ class FaultInjector:
                 self.injected += 1
             return outcome
 
-    def lose_post_response(self) -> bool:
+    def after_write(self, create: bool, what: str) -> SandboxResponse | None:
+        """After a write was performed (and committed): lose a create's answer (raises ConnectionDropped), or
+        answer as a proxy in front of Immuta does when its upstream is slow, or None: the real answer goes."""
         with self._lock:
-            if not self._budget_left() or not self._draw(self.faults.rate_lost_post_response):
-                return False
+            if not self._budget_left():
+                return None
+            if create and self._draw(self.faults.rate_lost_post_response):
+                self.injected += 1
+                raise ConnectionDropped(f"{what}: performed, answer lost")
+            if not self._draw(self.faults.rate_performed_then_5xx):
+                return None
             self.injected += 1
-            return True
+            return proxy_page(self.faults.performed_then_status)
 
     def transition_fails(self, kind: Transition) -> bool:
         rate = {
@@ -143,3 +162,12 @@ class FaultInjector:
     def prerequisite_fails(self) -> bool:
         with self._lock:
             return self._draw(self.faults.rate_prerequisite_failure)
+
+
+def proxy_page(status: int) -> SandboxResponse:
+    """What nginx answers for an upstream it gave up on: HTML, not Immuta's JSON."""
+    title = f"{status} {reason(status)}"
+    page = f"<html>\r\n<head><title>{title}</title></head>\r\n<body>\r\n<center><h1>{title}</h1></center>\r\n"
+    return SandboxResponse(
+        status, {"content-type": "text/html"}, f"{page}<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n".encode()
+    )

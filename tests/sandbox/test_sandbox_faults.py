@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 from sandbox_harness import KEY, Call, FakeClock, ServeFactory, make_call
-from sandbox_testdata import payload
+from sandbox_testdata import DELETE_CREDENTIALS, payload
 
 from reconciler.sandbox import ConnectionDropped, Faults, Sandbox, SandboxRequest
 
@@ -55,6 +55,46 @@ def test_lost_post_response_over_http_is_a_closed_connection(serve: ServeFactory
     with pytest.raises(httpx.RemoteProtocolError):
         http.post("/integrations", json=payload("Snowflake"))
     assert len(http.get("/integrations").json()) == 1
+
+
+NGINX_504 = (
+    b"<html>\r\n<head><title>504 Gateway Timeout</title></head>\r\n<body>\r\n"
+    b"<center><h1>504 Gateway Timeout</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
+)
+
+
+def test_performed_then_5xx_answers_a_proxy_page_after_each_write_is_done(serve: ServeFactory) -> None:
+    """The write is carried out; the client sees only the proxy's HTML 504 (or 502/503), never Immuta's JSON."""
+    sandbox, http = serve(faults=Faults(rate_performed_then_5xx=1.0))
+    assert http.get("/integrations").status_code == 200  # reads are not affected
+    created = http.post("/integrations", json=payload("Snowflake"))
+    assert (created.status_code, created.headers["content-type"], created.content) == (504, "text/html", NGINX_504)
+    [record] = http.get("/integrations").json()
+    assert record["type"] == "Snowflake"
+    changed = {**payload("Snowflake"), "config": {**payload("Snowflake")["config"], "warehouse": "OTHER_WH"}}
+    assert http.put(f"/integrations/{record['id']}", json=changed).status_code == 504
+    assert sandbox.list_integrations()[0]["config"]["warehouse"] == "OTHER_WH"
+    credentials = DELETE_CREDENTIALS["Snowflake"]
+    assert http.request("DELETE", f"/integrations/{record['id']}", json=credentials).status_code == 504
+    assert http.get(f"/integrations/{record['id']}").status_code == 404  # deleted (at once: no provisioning time)
+    assert sandbox.faults_injected == 3
+
+
+@pytest.mark.parametrize("status", [502, 503])
+def test_performed_then_5xx_answers_the_status_asked_for(sandbox: Sandbox, call: Call, status: int) -> None:
+    sandbox.faults = Faults(rate_performed_then_5xx=1.0, performed_then_status=status)
+    answer = call("POST", "/integrations", payload("Redshift"))
+    assert answer.status == status
+    assert f"<title>{status} " in answer.text
+    assert [i["type"] for i in call("GET", "/integrations").json] == ["Redshift"]
+
+
+def test_a_refused_write_is_not_performed_then_5xx(sandbox: Sandbox, call: Call) -> None:
+    """Only writes that were carried out: a 409 or 400 stays Immuta's own answer."""
+    sandbox.faults = Faults(rate_performed_then_5xx=1.0, max_faults=1)
+    assert call("POST", "/integrations", {"type": "Snowflake"}).status == 400
+    assert call("DELETE", "/integrations/404").status == 404
+    assert sandbox.faults_injected == 0
 
 
 def test_drop_over_http_then_the_server_goes_on(serve: ServeFactory) -> None:
@@ -130,3 +170,8 @@ def test_faults_from_cli_assignments() -> None:
         Faults.from_assignments(["rate_500=lots"])
     with pytest.raises(ValueError, match="between 0 and 1"):
         Faults(rate_500=1.5)
+    assert Faults.from_assignments(["rate-performed-then-5xx=1", "performed_then_status=502"]) == Faults(
+        rate_performed_then_5xx=1.0, performed_then_status=502
+    )
+    with pytest.raises(ValueError, match="performed_then_status must be 502, 503 or 504, not 500"):
+        Faults(performed_then_status=500)
