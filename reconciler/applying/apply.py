@@ -17,18 +17,13 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from reconciler.actual import record_fingerprint
+from reconciler.applying import stopping
 from reconciler.applying.outcome import explain, settled
 from reconciler.applying.poller import Poller
 from reconciler.applying.stopping import DEFAULT_GRACE, Stop, exit_code_of, name_of, signal_of
 from reconciler.assumptions import A15_TRANSITIONAL_STATUSES
 from reconciler.client.immuta import ImmutaClient
-from reconciler.errors import (
-    ApiError,
-    ConflictError,
-    NotFoundError,
-    ReconcilerError,
-    ValidationFailed,
-)
+from reconciler.errors import ApiError, ConflictError, NotFoundError, ReconcilerError, ValidationFailed
 from reconciler.planning import credentials
 from reconciler.planning.credentials import delete_body
 from reconciler.planning.plan import Action, Change, Plan
@@ -106,7 +101,7 @@ def apply_plan(
     stages: dict[int, str] = {}  # what each started write last did: named if it is still under way
 
     def run(index: int, change: Change) -> None:
-        if options.stop.requested.is_set():
+        if options.stop.stop_requested():
             return  # picked up after the signal: never started
 
         def staged(shown: Change, text: str) -> None:
@@ -115,40 +110,44 @@ def apply_plan(
             report(shown, text)
 
         result = _apply_one(change, client, options, staged)
-        if result is not None:
-            with lock:
+        with lock:
+            if result is None:  # not started: it sent nothing, so it is not under way either
+                stages.pop(index, None)
+            else:
                 results[index] = result
 
     deletes = [(i, c) for i, c in enumerate(writes) if c.action is Action.DELETE]
     others = [(i, c) for i, c in enumerate(writes) if c.action is not Action.DELETE]
-    pool = ThreadPoolExecutor(max_workers=max(1, options.parallelism), thread_name_prefix="apply")
+    pool = ThreadPoolExecutor(max(1, options.parallelism), "apply", initializer=stopping.block_stop_signals)
     futures: list[Future[None]] = []
-    try:
-        for phase in (deletes, others):
-            futures = [pool.submit(run, index, change) for index, change in phase]
-            for future in futures:
-                future.result()
-    except KeyboardInterrupt as signalled:  # SIGINT, or SIGTERM as stopping.Terminated
-        options.stop.requested.set()
-        pool.shutdown(wait=False, cancel_futures=True)
-        started = [f for f in futures if not f.cancelled()]  # a cancelled one never counts as done in wait()
-        with contextlib.suppress(KeyboardInterrupt):  # a second signal: stop waiting, report now
-            wait_for(started, timeout=options.grace)
-        options.stop.abandoned.set()
-        with lock:
-            finished = [results[index] for index in sorted(results)]
-            unfinished = [f"{writes[i].key} ({stages[i]})" for i in sorted(stages) if i not in results]
-        raise Interrupted(
-            finished, len(writes), signal_number=signal_of(signalled), unfinished=unfinished, grace=options.grace
-        ) from None
-    finally:
-        # Interrupted (or a bug): start no further write; those under way finish, so none is left halfway.
-        pool.shutdown(wait=not options.stop.requested.is_set(), cancel_futures=True)
+    with options.stop.watching():  # the workers see a signal the moment it arrives
+        try:
+            for phase in (deletes, others):
+                futures = [pool.submit(run, index, change) for index, change in phase]
+                for future in futures:
+                    future.result()
+        except KeyboardInterrupt as signalled:  # SIGINT, or SIGTERM as stopping.Terminated
+            options.stop.requested.set()
+            pool.shutdown(wait=False, cancel_futures=True)
+            started = [f for f in futures if not f.cancelled()]  # a cancelled one never counts as done in wait()
+            with contextlib.suppress(KeyboardInterrupt):  # a second signal: stop waiting, report now
+                wait_for(started, timeout=options.grace)
+            options.stop.abandoned.set()
+            with lock:
+                finished = [results[index] for index in sorted(results)]
+                unfinished = [f"{writes[i].key} ({stages[i]})" for i in sorted(stages) if i not in results]
+            raise Interrupted(
+                finished, len(writes), signal_number=signal_of(signalled), unfinished=unfinished, grace=options.grace
+            ) from None
+        finally:
+            # Interrupted (or a bug): start no further write; those under way finish, so none is left halfway.
+            pool.shutdown(wait=not options.stop.requested.is_set(), cancel_futures=True)
     return [results[index] for index in sorted(results)]
 
 
 def _apply_one(change: Change, client: ImmutaClient, options: ApplyOptions, report: Progress) -> Result | None:
     """The write's Result; None when a signal came before its first write request (it was not started)."""
+    options.stop.begin()
     try:
         if change.missing_credentials:  # the gate refuses the whole plan; this guards any other caller
             raise Refused(f"Immuta's DELETE needs {', '.join(change.missing_credentials)}, which the file lacks")
@@ -163,11 +162,11 @@ def _apply_one(change: Change, client: ImmutaClient, options: ApplyOptions, repo
                     f"'{change.actual_status}' ended with status {record.get('status')!r} and the integration is "
                     f"still in Immuta (id {change.actual_id}): plan again"
                 )
-        if options.stop.requested.is_set():
-            return None
         new_id = _write(change, client, options, report)
         report(change, "done")
         return Result(change, "done", "", new_id)
+    except stopping.NotStarted:
+        return None
     except Refused as exc:
         report(change, f"refused: {exc}")
         return Result(change, "refused", str(exc), change.actual_id)
@@ -212,8 +211,8 @@ def _check_unchanged(change: Change, client: ImmutaClient, options: ApplyOptions
 def _write(change: Change, client: ImmutaClient, options: ApplyOptions, report: Progress) -> str | None:
     if change.action in (Action.DELETE, Action.REPLACE):
         assert change.actual_id is not None
-        report(change, f"deleting id {change.actual_id}")
         options.stop.check()
+        report(change, f"deleting id {change.actual_id}")
         try:
             _delete(client, change)
         except NotFoundError:
@@ -226,8 +225,8 @@ def _write(change: Change, client: ImmutaClient, options: ApplyOptions, report: 
         return _replacement(change, client, options, report)
     if change.action is Action.UPDATE:
         assert change.actual_id is not None
-        report(change, f"updating id {change.actual_id}")
         options.stop.check()
+        report(change, f"updating id {change.actual_id}")
         client.update(change.actual_id, _body(change))
         settled(change, _wait(change, client, change.actual_id, options, gone_ok=False, after="editing"), gone=False)
         return change.actual_id
@@ -263,8 +262,8 @@ def _replacement(change: Change, client: ImmutaClient, options: ApplyOptions, re
 
 
 def _create(change: Change, client: ImmutaClient, options: ApplyOptions, report: Progress) -> str:
-    report(change, "creating")
     options.stop.check()
+    report(change, "creating")
     try:
         created = client.create(_body(change))
     except ConflictError as exc:
