@@ -16,8 +16,7 @@ A1_UNAUTHORIZED_STATUS: Final = 401
 # A2 — rate limits: none documented; these statuses are retried, honouring Retry-After.
 A2_RETRYABLE_STATUSES: Final = frozenset({429, 502, 503, 504})
 
-# A3 — POST /integrations answers 200; any 2xx is accepted.
-A3_CREATE_STATUS: Final = 200
+# A3 — POST /integrations answers 200; any 2xx is accepted (no constant: the client accepts any 2xx).
 
 # A4 — PUT takes the whole {type, autoBootstrap, config} payload; answers the integration, status `editing`.
 A4_UPDATE_STATUS_AFTER_PUT: Final = "editing"
@@ -31,19 +30,18 @@ A6_STATUS_FIELDS: Final = ("id", "status", "validationResults")
 # A7 — the script endpoints answer the script as text.
 A7_SCRIPT_CONTENT_TYPE: Final = "text/plain; charset=utf-8"
 
-# A8 — `id` is documented as a number but every example shows a string: accept both, compare as strings.
-A8_ID_AS_STRING: Final = True
+# A8 — `id` is documented as a number but every example shows a string: accept both, compare as strings
+# (actual.py keeps every id as a string).
 
 # A9 — natural keys per type: schemas/*.schema.json `x-naturalKey` (Snowflake's is documented).
 A9_NATURAL_KEY_KEYWORD: Final = "x-naturalKey"
 
-# A10 — secret (writeOnly) fields are never returned by GET; GET fills server defaults into `config`.
-A10_SECRETS_RETURNED: Final = False
+# A10 — secret (writeOnly) fields are never returned by GET; GET fills server defaults into `config`
+# (schemas/*.schema.json `writeOnly` and `default`; planning/diff.py compares accordingly).
 
 # A11 — the Snowflake feature objects and Redshift `okta` follow the UI: encoded in the schemas as written.
 
 # A12 — Trino has no PUT: any change is delete then create (schemas/trino.schema.json `x-immutable: ["*"]`).
-A12_TRINO_UPDATABLE: Final = False
 
 # A13 — immutable fields per type: schemas/*.schema.json `x-immutable`; a PUT changing one answers 422.
 A13_IMMUTABLE_KEYWORD: Final = "x-immutable"

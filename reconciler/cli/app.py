@@ -22,8 +22,6 @@ EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_USAGE = 64
 
-EXIT_INTERRUPTED = 130  # as a shell reports a program stopped by Ctrl-C (128 + SIGINT)
-
 
 # name → (module, attribute, the first paragraph of the command's help). A command's module is imported only
 # when that command runs (or its own --help is asked for): `--version` and `--help` load none of them, and
@@ -141,7 +139,7 @@ def _report(exc: ReconcilerError) -> None:
     echo_err(f"error: {exc}")
 
 
-def _terminated(signal_number: int, frame: FrameType | None) -> None:
+def _terminated(_signal_number: int, _frame: FrameType | None) -> None:
     from reconciler.applying.stopping import Terminated
 
     raise Terminated

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from reconciler.model import Path
-from reconciler.validation.schema import SchemaSet, TypeSchema
+from reconciler.validation.schema import FILE_ONLY_KEYS, SchemaSet, TypeSchema
 
 if TYPE_CHECKING:
     import jsonschema  # its validator is built, and the library imported, only for a document found invalid
@@ -60,7 +60,6 @@ _SCHEMA_TYPES = {
 
 _YAML11_BOOLS = frozenset({"yes", "no", "on", "off", "y", "n"})
 _LEADING_ZERO = re.compile(r"^[-+]?0[0-9]+$")
-_FILE_ONLY_KEYS = ("ensure", "lifecycle")
 
 
 def kind(value: Any) -> str:
@@ -185,7 +184,7 @@ def _misspelling(type_schema: TypeSchema | None, path: Path, instance: Any, miss
     )
     if declared is None:
         return None
-    known = set(declared) | (set(_FILE_ONLY_KEYS) if not path else set())
+    known = set(declared) | (set(FILE_ONLY_KEYS) if not path else set())
     unknown = [key for key in instance if isinstance(key, str) and key not in known]
     for key in unknown:
         import difflib  # only for a message: not at start-up
