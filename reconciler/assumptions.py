@@ -57,48 +57,23 @@ A15_TRANSITIONAL_CONFLICT_STATUS: Final = 409
 # A16 — the DELETE body of an automatically bootstrapped integration: the privileged credential fields of
 # its config, at the top level of the body. The alternative (§8), credentials under `config`, is sent once
 # when Immuta answers the top-level form with 400 (planning/credentials.py `wants_them_nested`).
-# Per type, the config fields that are sent when present.
-A16_DELETE_CREDENTIAL_FIELDS: Final[dict[str, tuple[str, ...]]] = {
-    "Snowflake": (
-        "username",
-        "password",
-        "role",
-        "privateKey",
-        "privateKeyPassword",
-        "oAuthClientConfig",
-    ),
-    "Redshift": ("username", "password"),
-    "Azure Synapse Analytics": ("username", "password"),
-}
-# Of those, per authenticationType, the ones without which Immuta answers 400 (docs/immuta-api.md §5): the privileged
-# login itself. The others (Snowflake's role, an encrypted key's passphrase) are sent when the file has them.
-A16_DELETE_REQUIRED_CREDENTIALS: Final[dict[str, dict[str, tuple[str, ...]]]] = {
-    "Snowflake": {
-        "userPassword": ("username", "password"),
-        "keyPair": ("username", "privateKey"),
-        "oAuthClientCredentials": ("oAuthClientConfig",),
-    },
-    "Redshift": {"userPassword": ("username", "password"), "okta": ("username", "password")},
-    "Azure Synapse Analytics": {"userPassword": ("username", "password")},
-}
+# Per type: schemas/*.schema.json `x-delete-credentials` — `fields`, the config fields sent when present, and
+# `requiredBy`, per authenticationType, the ones without which Immuta answers 400 (docs/immuta-api.md §5): the
+# privileged login itself. The others (Snowflake's role, an encrypted key's passphrase) are sent when the file
+# has them. A type without the keyword is deleted with no body.
+A16_DELETE_CREDENTIALS_KEYWORD: Final = "x-delete-credentials"
 
-# A17 — how Immuta and each platform compare the natural-key fields (issue 15, docs/immuta-api.md §3 and §8). Host names
-# compare as DNS does: without regard to letter case and to a trailing dot (RFC 4343). What the platforms do
-# with the other key fields is not documented: they stay exact, and the plan's safety net (an orphan that
-# equals a create but for letter case is never pruned) protects the user where the guess is wrong.
+# A17 — how Immuta and each platform compare the natural-key fields (issue 15, docs/immuta-api.md §3 and §8).
+# Host names compare as DNS does: without regard to letter case and to a trailing dot (RFC 4343). What the
+# platforms do with the other key fields is not documented: they stay exact, and the plan's safety net (an
+# orphan that equals a create but for letter case is never pruned) protects the user where the guess is wrong.
+# Per type: schemas/*.schema.json `x-key-compare`, natural-key field → `host` or `exact` (the default):
 #   Snowflake host, Redshift host, Synapse host, Databricks workspaceUrl: host names.
 #   Redshift database, Synapse database and schema: identifiers whose case rules depend on quoting and on the
 #     server's settings (Redshift folds unquoted names to lower case unless enable_case_sensitive_identifier;
 #     Synapse follows the database collation) — exact.
 #   BigQuery dataset: case-sensitive in BigQuery — exact; location: GCP's own spellings (`US`, `us-east1`) — exact.
 #   Native S3 name: an Immuta name, undocumented — exact.
-A17_HOST = "host"
-A17_EXACT = "exact"
-A17_KEY_COMPARISON: Final[dict[str, dict[str, str]]] = {
-    "Snowflake": {"host": A17_HOST},
-    "Databricks": {"workspaceUrl": A17_HOST},
-    "Redshift": {"host": A17_HOST, "database": A17_EXACT},
-    "Azure Synapse Analytics": {"host": A17_HOST, "database": A17_EXACT, "schema": A17_EXACT},
-    "Google BigQuery": {"dataset": A17_EXACT, "location": A17_EXACT},
-    "Native S3": {"name": A17_EXACT},
-}
+A17_KEY_COMPARE_KEYWORD: Final = "x-key-compare"
+A17_HOST: Final = "host"
+A17_EXACT: Final = "exact"
