@@ -2,7 +2,8 @@
 
 The numbers match `docs/immuta-api.md`. Change an assumption here, in one edit, once it has
 been checked against a real tenant; the reconciler and the sandbox simulator both read it from this module
-(A9 and A13 are per-type schema data and live in `schemas/*.schema.json` as `x-naturalKey` and `x-immutable`).
+(A9, A13, A16 and A17 are per-type schema data and live in `schemas/*.schema.json` as `x-naturalKey`,
+`x-immutable`, `x-delete-credentials` and `x-key-compare`; validation/schema_keywords.py reads them).
 """
 
 from __future__ import annotations
