@@ -2,7 +2,8 @@
 
 The numbers match `docs/immuta-api.md`. Change an assumption here, in one edit, once it has
 been checked against a real tenant; the reconciler and the sandbox simulator both read it from this module
-(A9 and A13 are per-type schema data and live in `schemas/*.schema.json` as `x-naturalKey` and `x-immutable`).
+(A9, A13, A16 and A17 are per-type schema data and live in `schemas/*.schema.json` as `x-naturalKey`,
+`x-immutable`, `x-delete-credentials` and `x-key-compare`; validation/schema_keywords.py reads them).
 """
 
 from __future__ import annotations
@@ -16,8 +17,7 @@ A1_UNAUTHORIZED_STATUS: Final = 401
 # A2 — rate limits: none documented; these statuses are retried, honouring Retry-After.
 A2_RETRYABLE_STATUSES: Final = frozenset({429, 502, 503, 504})
 
-# A3 — POST /integrations answers 200; any 2xx is accepted.
-A3_CREATE_STATUS: Final = 200
+# A3 — POST /integrations answers 200; any 2xx is accepted (no constant: the client accepts any 2xx).
 
 # A4 — PUT takes the whole {type, autoBootstrap, config} payload; answers the integration, status `editing`.
 A4_UPDATE_STATUS_AFTER_PUT: Final = "editing"
@@ -31,19 +31,18 @@ A6_STATUS_FIELDS: Final = ("id", "status", "validationResults")
 # A7 — the script endpoints answer the script as text.
 A7_SCRIPT_CONTENT_TYPE: Final = "text/plain; charset=utf-8"
 
-# A8 — `id` is documented as a number but every example shows a string: accept both, compare as strings.
-A8_ID_AS_STRING: Final = True
+# A8 — `id` is documented as a number but every example shows a string: accept both, compare as strings
+# (actual.py keeps every id as a string).
 
 # A9 — natural keys per type: schemas/*.schema.json `x-naturalKey` (Snowflake's is documented).
 A9_NATURAL_KEY_KEYWORD: Final = "x-naturalKey"
 
-# A10 — secret (writeOnly) fields are never returned by GET; GET fills server defaults into `config`.
-A10_SECRETS_RETURNED: Final = False
+# A10 — secret (writeOnly) fields are never returned by GET; GET fills server defaults into `config`
+# (schemas/*.schema.json `writeOnly` and `default`; planning/diff.py compares accordingly).
 
 # A11 — the Snowflake feature objects and Redshift `okta` follow the UI: encoded in the schemas as written.
 
 # A12 — Trino has no PUT: any change is delete then create (schemas/trino.schema.json `x-immutable: ["*"]`).
-A12_TRINO_UPDATABLE: Final = False
 
 # A13 — immutable fields per type: schemas/*.schema.json `x-immutable`; a PUT changing one answers 422.
 A13_IMMUTABLE_KEYWORD: Final = "x-immutable"
@@ -59,48 +58,23 @@ A15_TRANSITIONAL_CONFLICT_STATUS: Final = 409
 # A16 — the DELETE body of an automatically bootstrapped integration: the privileged credential fields of
 # its config, at the top level of the body. The alternative (§8), credentials under `config`, is sent once
 # when Immuta answers the top-level form with 400 (planning/credentials.py `wants_them_nested`).
-# Per type, the config fields that are sent when present.
-A16_DELETE_CREDENTIAL_FIELDS: Final[dict[str, tuple[str, ...]]] = {
-    "Snowflake": (
-        "username",
-        "password",
-        "role",
-        "privateKey",
-        "privateKeyPassword",
-        "oAuthClientConfig",
-    ),
-    "Redshift": ("username", "password"),
-    "Azure Synapse Analytics": ("username", "password"),
-}
-# Of those, per authenticationType, the ones without which Immuta answers 400 (docs/immuta-api.md §5): the privileged
-# login itself. The others (Snowflake's role, an encrypted key's passphrase) are sent when the file has them.
-A16_DELETE_REQUIRED_CREDENTIALS: Final[dict[str, dict[str, tuple[str, ...]]]] = {
-    "Snowflake": {
-        "userPassword": ("username", "password"),
-        "keyPair": ("username", "privateKey"),
-        "oAuthClientCredentials": ("oAuthClientConfig",),
-    },
-    "Redshift": {"userPassword": ("username", "password"), "okta": ("username", "password")},
-    "Azure Synapse Analytics": {"userPassword": ("username", "password")},
-}
+# Per type: schemas/*.schema.json `x-delete-credentials` — `fields`, the config fields sent when present, and
+# `requiredBy`, per authenticationType, the ones without which Immuta answers 400 (docs/immuta-api.md §5): the
+# privileged login itself. The others (Snowflake's role, an encrypted key's passphrase) are sent when the file
+# has them. A type without the keyword is deleted with no body.
+A16_DELETE_CREDENTIALS_KEYWORD: Final = "x-delete-credentials"
 
-# A17 — how Immuta and each platform compare the natural-key fields (issue 15, docs/immuta-api.md §3 and §8). Host names
-# compare as DNS does: without regard to letter case and to a trailing dot (RFC 4343). What the platforms do
-# with the other key fields is not documented: they stay exact, and the plan's safety net (an orphan that
-# equals a create but for letter case is never pruned) protects the user where the guess is wrong.
+# A17 — how Immuta and each platform compare the natural-key fields (issue 15, docs/immuta-api.md §3 and §8).
+# Host names compare as DNS does: without regard to letter case and to a trailing dot (RFC 4343). What the
+# platforms do with the other key fields is not documented: they stay exact, and the plan's safety net (an
+# orphan that equals a create but for letter case is never pruned) protects the user where the guess is wrong.
+# Per type: schemas/*.schema.json `x-key-compare`, natural-key field → `host` or `exact` (the default):
 #   Snowflake host, Redshift host, Synapse host, Databricks workspaceUrl: host names.
 #   Redshift database, Synapse database and schema: identifiers whose case rules depend on quoting and on the
 #     server's settings (Redshift folds unquoted names to lower case unless enable_case_sensitive_identifier;
 #     Synapse follows the database collation) — exact.
 #   BigQuery dataset: case-sensitive in BigQuery — exact; location: GCP's own spellings (`US`, `us-east1`) — exact.
 #   Native S3 name: an Immuta name, undocumented — exact.
-A17_HOST = "host"
-A17_EXACT = "exact"
-A17_KEY_COMPARISON: Final[dict[str, dict[str, str]]] = {
-    "Snowflake": {"host": A17_HOST},
-    "Databricks": {"workspaceUrl": A17_HOST},
-    "Redshift": {"host": A17_HOST, "database": A17_EXACT},
-    "Azure Synapse Analytics": {"host": A17_HOST, "database": A17_EXACT, "schema": A17_EXACT},
-    "Google BigQuery": {"dataset": A17_EXACT, "location": A17_EXACT},
-    "Native S3": {"name": A17_EXACT},
-}
+A17_KEY_COMPARE_KEYWORD: Final = "x-key-compare"
+A17_HOST: Final = "host"
+A17_EXACT: Final = "exact"

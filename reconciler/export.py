@@ -48,7 +48,6 @@ class ExportedFile:
     text: str  # YAML, with a header comment
     integration: ActualIntegration
     env_names: tuple[str, ...]  # the ${env:…} placeholders the file uses
-    not_exported: tuple[str, ...] = ()  # dotted paths of reported fields the schemas do not know
 
 
 def file_name(integration: ActualIntegration) -> str:
@@ -190,7 +189,7 @@ def export_state(
         variables = tuple(names.variable(path) for path in secrets)
         left_out = tuple(dotted(path) for path in unknown)
         text = _text(document, integration, variables, left_out, target)
-        files.append(ExportedFile(names.file, text, integration, variables, left_out))
+        files.append(ExportedFile(names.file, text, integration, variables))
     return files
 
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from reconciler.assumptions import A17_EXACT, A17_HOST, A17_KEY_COMPARISON
+from reconciler.assumptions import A17_EXACT, A17_HOST
 
 # A path into a document: ("config", "privateKey", "content") or ("config", "warehouses", 0).
 Path = tuple[str | int, ...]
@@ -54,9 +54,12 @@ class IntegrationKey:
     parts: tuple[tuple[str, str], ...] = field(compare=False)
 
     @classmethod
-    def of(cls, integration_type: str, parts: Iterable[tuple[str, object]]) -> IntegrationKey:
+    def of(
+        cls, integration_type: str, parts: Iterable[tuple[str, object]], rules: Mapping[str, str] | None = None
+    ) -> IntegrationKey:
+        """`rules`: how each part compares (the type's `x-key-compare`, by part name); exact when not given."""
         written = tuple((name, str(value)) for name, value in parts)
-        rules = A17_KEY_COMPARISON.get(integration_type, {})
+        rules = rules or {}
         identity = tuple((name, normalised(value, rules.get(name, A17_EXACT))) for name, value in written)
         return cls(integration_type, identity, written)
 

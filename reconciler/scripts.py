@@ -21,11 +21,6 @@ from reconciler.validation.schema import payload_of
 if TYPE_CHECKING:
     from reconciler.client.immuta import ImmutaClient
 
-# [doc] Redshift and Azure Synapse Analytics have a first setup script; Synapse a second cleanup script.
-# The simulator answers those endpoints for these types only, from the same constants.
-INITIAL_CREATE_TYPES = frozenset({"Redshift", "Azure Synapse Analytics"})
-POST_CLEANUP_TYPES = frozenset({"Azure Synapse Analytics"})
-
 When = Literal["before apply", "after apply"]
 
 
@@ -71,7 +66,7 @@ def fetch(plan: Plan, client: ImmutaClient) -> list[Script]:
                 scripts.append(Script(change, "cleanup", "before apply", client.script_cleanup(old)))
             else:
                 scripts.append(Script(change, "delete", "before apply", client.script_delete(change.actual_id)))
-            if change.type in POST_CLEANUP_TYPES:
+            if "post-cleanup" in _optional_stages(change):
                 # A replace creates anew in the same apply, with the setup scripts run before it: the old
                 # platform resources must be gone by then (Synapse: the login initial-create makes again).
                 when: When = "before apply" if change.action is Action.REPLACE else "after apply"
@@ -81,7 +76,7 @@ def fetch(plan: Plan, client: ImmutaClient) -> list[Script]:
         if change.action in (Action.CREATE, Action.REPLACE):
             assert change.desired is not None
             body = payload_of(change.desired.body)
-            if change.type in INITIAL_CREATE_TYPES:
+            if "initial-create" in _optional_stages(change):
                 scripts.append(Script(change, "initial-create", "before apply", client.script_initial_create(body)))
             scripts.append(Script(change, "create", "before apply", client.script_create(body)))
         if change.action is Action.UPDATE and change.actual_id is not None:
@@ -89,6 +84,12 @@ def fetch(plan: Plan, client: ImmutaClient) -> list[Script]:
             content = client.script_edit(change.actual_id, payload_of(change.desired.body))
             scripts.append(Script(change, "edit", "before apply", content))
     return [s for s in scripts if s.when == "before apply"] + [s for s in scripts if s.when == "after apply"]
+
+
+def _optional_stages(change: Change) -> frozenset[str]:
+    """The script stages only some types have [doc]: the schema's `x-setup-script`."""
+    known = change.desired if change.desired is not None else change.actual
+    return known.type_schema.rules.setup_scripts if known is not None else frozenset()
 
 
 def _old_payload(change: Change) -> dict[str, Any]:

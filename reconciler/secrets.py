@@ -44,7 +44,7 @@ class Secret:
     def __copy__(self) -> Secret:
         return self  # immutable: copies share the value, and never go through pickling
 
-    def __deepcopy__(self, memo: dict[int, Any]) -> Secret:
+    def __deepcopy__(self, _memo: dict[int, Any]) -> Secret:
         return self
 
     def __reduce__(self) -> Any:

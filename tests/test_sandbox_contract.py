@@ -1,7 +1,7 @@
 """The simulator's contract table (reconciler/sandbox/contract.py) against the schemas (schemas/*.json), field
 by field and per type: required (per authenticationType, autoBootstrap and useCertificate), server defaults
-(values), secrets (writeOnly), natural keys (x-naturalKey), immutable fields (x-immutable) and the credentials
-DELETE takes (reconciler/assumptions.py: A16_DELETE_CREDENTIAL_FIELDS).
+(values), secrets (writeOnly), natural keys (x-naturalKey), immutable fields (x-immutable), the credentials
+DELETE takes and needs (x-delete-credentials) and the optional script stages (x-setup-script).
 
 The two are independent readings of one document: where they differ, one of them is wrong, or the document
 is silent. Every known disagreement is listed, with its reason, in KNOWN_DISAGREEMENTS — and only there. A
@@ -17,7 +17,6 @@ from typing import Any
 import jsonschema
 import pytest
 
-from reconciler.assumptions import A16_DELETE_CREDENTIAL_FIELDS
 from reconciler.sandbox import contract as sandbox_contract
 from reconciler.sandbox import validation as sandbox_validation
 from reconciler.validation.schema import SchemaSet, TypeSchema, load
@@ -31,6 +30,11 @@ KNOWN_DISAGREEMENTS: dict[tuple[str, str, str], str] = {
         "the schema requires them for every method"
     ),
     ("Redshift", "required", "config.password"): "as config.username: the sandbox requires it for userPassword only",
+    ("Redshift", "delete credential for okta", "username"): (
+        "§5 names the privileged login, not the method; the sandbox asks it of userPassword only (okta signs in "
+        "otherwise), the schema [A16] of okta too, so that a DELETE is never sent without it"
+    ),
+    ("Redshift", "delete credential for okta", "password"): "as username",
 }
 
 SAMPLES = {  # values matching the schemas' patterns, by field name
@@ -204,7 +208,13 @@ def disagreements(schemas: SchemaSet, type_name: str) -> dict[tuple[str, str, st
     found |= compare_sets(type_name, "natural key", key, set(type_schema.root.get("x-naturalKey", [])))
     found |= compare_sets(type_name, "immutable", set(table.immutable), set(type_schema.root.get("x-immutable", [])))
     delete = set(table.delete_fields or ())
-    found |= compare_sets(type_name, "delete credential", delete, set(A16_DELETE_CREDENTIAL_FIELDS.get(type_name, ())))
+    found |= compare_sets(type_name, "delete credential", delete, set(type_schema.rules.delete_credentials))
+    for method in sorted(set(table.delete_required) | set(type_schema.rules.delete_required)):
+        sandbox_needs = set(table.delete_required.get(method, ()))
+        schema_needs = set(type_schema.rules.delete_required.get(method, ()))
+        found |= compare_sets(type_name, f"delete credential for {method}", sandbox_needs, schema_needs)
+    stages = set(table.setup_scripts)
+    found |= compare_sets(type_name, "setup script", stages, set(type_schema.rules.setup_scripts))
     return found
 
 

@@ -14,6 +14,8 @@ import yaml
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 
+from reconciler.validation.schema import SchemaSet
+
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA_DIR = ROOT / "schemas"
 EXAMPLE_DIR = ROOT / "integrations.d"
@@ -54,6 +56,8 @@ SECRETS = {
 SCHEMAS: dict[str, dict[str, Any]] = {
     path.name: json.loads(path.read_text(encoding="utf-8")) for path in sorted(SCHEMA_DIR.glob("*.json"))
 }
+# The entry as the reconciler completes it: its dispatch on `type` is written from the type schemas.
+SCHEMAS[ENTRY] = SchemaSet({doc["$id"]: doc for doc in SCHEMAS.values()}).documents[SCHEMAS[ENTRY]["$id"]]
 REGISTRY: Registry[Any] = Registry().with_resources(
     (schema["$id"], Resource.from_contents(schema)) for schema in SCHEMAS.values()
 )

@@ -21,13 +21,13 @@ from reconciler.applying import stopping
 from reconciler.applying.outcome import explain, settled
 from reconciler.applying.poller import Poller
 from reconciler.applying.stopping import DEFAULT_GRACE, Stop, exit_code_of, name_of, signal_of
-from reconciler.assumptions import A15_TRANSITIONAL_STATUSES
 from reconciler.client.immuta import ImmutaClient
 from reconciler.errors import ApiError, ConflictError, NotFoundError, ReconcilerError, ValidationFailed
 from reconciler.planning import credentials
 from reconciler.planning.credentials import delete_body
 from reconciler.planning.plan import Action, Change, Plan
 from reconciler.planning.request import request_body
+from reconciler.statuses import Health, health
 
 Outcome = Literal["done", "failed", "refused"]
 
@@ -152,7 +152,7 @@ def _apply_one(change: Change, client: ImmutaClient, options: ApplyOptions, repo
         if change.missing_credentials:  # the gate refuses the whole plan; this guards any other caller
             raise Refused(f"Immuta's DELETE needs {', '.join(change.missing_credentials)}, which the file lacks")
         _check_unchanged(change, client, options)
-        if change.actual_id is not None and change.actual_status in A15_TRANSITIONAL_STATUSES:
+        if change.actual_id is not None and health(change.actual_status or "") is Health.TRANSITIONAL:
             report(change, f"waiting for Immuta to finish '{change.actual_status}'")
             record = _wait(change, client, change.actual_id, options, gone_ok=True)
             if record is None:

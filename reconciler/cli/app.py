@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import importlib
 import os
 import signal
@@ -22,8 +21,6 @@ if TYPE_CHECKING:
 EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_USAGE = 64
-
-EXIT_INTERRUPTED = 130  # as a shell reports a program stopped by Ctrl-C (128 + SIGINT)
 
 
 # name → (module, attribute, the first paragraph of the command's help). A command's module is imported only
@@ -142,13 +139,7 @@ def _report(exc: ReconcilerError) -> None:
     echo_err(f"error: {exc}")
 
 
-# A run builds hundreds of thousands of long-lived values that hold no cycles (the files' values and their
-# locations, the server's records); collecting every 700 allocations re-scans them, about a fifth of a
-# 10,000-file plan's CPU time (#14.2). Fewer collections, the same garbage collected.
-_GC_THRESHOLD = (10_000, 10, 10)
-
-
-def _terminated(signal_number: int, frame: FrameType | None) -> None:
+def _terminated(_signal_number: int, _frame: FrameType | None) -> None:
     from reconciler.applying.stopping import Terminated
 
     raise Terminated
@@ -165,15 +156,12 @@ def _exit(code: int) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    before = gc.get_threshold()
-    gc.set_threshold(*_GC_THRESHOLD)
     # SIGTERM (CI's cancel) is handled like Ctrl-C: raised in the main thread, wherever it is.
     in_main = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, _terminated) if in_main else None
     try:
         _run(argv)
     finally:
-        gc.set_threshold(*before)  # main is also called in-process, by the tests
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
 

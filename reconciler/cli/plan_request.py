@@ -78,7 +78,7 @@ def plan_request(
             f"not part of it ({', '.join(chosen)}): drop --prune, or give {' '.join(missing)}"
         )
     if saved is not None:  # what the review saw, even where the base revision cannot be read (main, after merge)
-        view = protection.BaseView.from_json(saved.document.get("base"))
+        view = protection.BaseView.from_json(saved.document.get("base"), schema_module.load())
     else:
         revision, explicit = baserevision.base_revision(base, os.environ)
         view = baserevision.read_base(revision, explicit, chosen, schema_module.load(), where.variables)

@@ -113,7 +113,7 @@ def load_text(text: str, file: str) -> tuple[list[SourceDocument], list[Problem]
 
 def _release(nodes: list[yaml.Node]) -> None:
     """Empties an abandoned file's collection nodes. An anchor that contains itself makes them a cycle, which
-    only the cyclic collector could free, and it is paused while files are read (reconciler/memory.py)."""
+    only the cyclic collector could free, later and after a full traversal."""
     stack: list[Any] = list(nodes)
     seen: set[int] = set()
     while stack:

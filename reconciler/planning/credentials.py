@@ -13,7 +13,6 @@ from collections.abc import Mapping
 from typing import Any
 
 from reconciler.actual import ActualIntegration
-from reconciler.assumptions import A16_DELETE_CREDENTIAL_FIELDS, A16_DELETE_REQUIRED_CREDENTIALS
 from reconciler.desired import DesiredIntegration
 from reconciler.secrets import Secret
 
@@ -31,7 +30,7 @@ def needed(actual: ActualIntegration | None, desired: DesiredIntegration | None)
     """The config fields without which Immuta refuses to delete `actual`; () when it needs none."""
     if actual is None or actual.payload.get("autoBootstrap") is not True:
         return ()
-    by_authentication = A16_DELETE_REQUIRED_CREDENTIALS.get(actual.type_schema.name)
+    by_authentication = actual.type_schema.rules.delete_required  # x-delete-credentials [A16]
     if not by_authentication:
         return ()
     written = _config(desired.body if desired is not None else None).get("authenticationType")
@@ -54,7 +53,7 @@ def delete_body(actual: ActualIntegration | None, desired: DesiredIntegration | 
         return None
     assert actual is not None
     config = _config(desired.body if desired is not None else None)
-    fields = A16_DELETE_CREDENTIAL_FIELDS.get(actual.type_schema.name, ())
+    fields = actual.type_schema.rules.delete_credentials
     body = {name: config[name] for name in fields if _given(config.get(name))}
     return body or None
 

@@ -28,7 +28,6 @@ import functools
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from reconciler.assumptions import A17_KEY_COMPARISON
 from reconciler.desired import DesiredIntegration
 from reconciler.model import Path, SourceLocation, normalised
 from reconciler.secrets import Secret, Unresolved
@@ -208,9 +207,7 @@ class _Shape:
         self.immutable = bool(path) and schema.is_immutable(path)
         own = node.get("default", _MISSING) if node is not None else _MISSING
         self.default = own if own is not _MISSING else inherited
-        self.key_rule = (
-            A17_KEY_COMPARISON.get(schema.name, {}).get(str(path[-1])) if path in schema.natural_key else None
-        )
+        self.key_rule = schema.rules.key_compare.get(str(path[-1])) if path in schema.natural_key else None
         self.children: dict[str | int, _Shape] = {}
 
     def same_key(self, old: Any, new: Any) -> bool:

@@ -13,7 +13,6 @@ from reconciler.actual import ActualState, read_actual
 from reconciler.client.immuta import ImmutaClient
 from reconciler.desired import DesiredState, SecretMode, load_desired
 from reconciler.errors import EXIT_USAGE, InputError, Problem, ReconcilerError
-from reconciler.memory import building
 from reconciler.planning.plan import Plan, PlanOptions, make_plan, unmatched_rotations
 from reconciler.planning.protection import BaseView
 from reconciler.secrets import Lookup, file_roots
@@ -125,15 +124,14 @@ def check_targets(request: PlanRequest, desired: DesiredState) -> None:
 
 
 def build(request: PlanRequest, schemas: SchemaSet, target: Target, client: ImmutaClient) -> Planned:
-    with building():
-        desired = load(request, schemas, target)  # files first: a typo fails before any API call
-        unknown = unmatched_rotations(desired, request.rotate)
-        if unknown:
-            raise InputError(
-                [Problem(None, "", f"--rotate {name}: no file or integration key of that name") for name in unknown]
-            )
-        check_targets(request, desired)
-        actual = observe(client, schemas)
-        desired, actual = targeted(desired, actual, request.targets)
-        plan = plan_for(desired, actual, schemas, target, request.prune, request.rotate, request.base)
+    desired = load(request, schemas, target)  # files first: a typo fails before any API call
+    unknown = unmatched_rotations(desired, request.rotate)
+    if unknown:
+        raise InputError(
+            [Problem(None, "", f"--rotate {name}: no file or integration key of that name") for name in unknown]
+        )
+    check_targets(request, desired)
+    actual = observe(client, schemas)
+    desired, actual = targeted(desired, actual, request.targets)
+    plan = plan_for(desired, actual, schemas, target, request.prune, request.rotate, request.base)
     return Planned(desired, actual, plan)

@@ -21,6 +21,7 @@ from typing import Any
 from reconciler.actual import ActualIntegration
 from reconciler.desired import DesiredIntegration, DesiredState
 from reconciler.model import IntegrationKey
+from reconciler.validation.schema import SchemaSet
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +55,7 @@ class BaseView:
         }
 
     @classmethod
-    def from_json(cls, raw: Any) -> BaseView:
+    def from_json(cls, raw: Any, schemas: SchemaSet) -> BaseView:
         """The view a saved plan recorded; anything malformed is dropped (its checksum then no longer matches)."""
         if not isinstance(raw, Mapping) or not isinstance(raw.get("revision"), str):
             return cls()
@@ -62,7 +63,8 @@ class BaseView:
         for item in raw.get("files", []) if isinstance(raw.get("files"), list) else []:
             if isinstance(item, Mapping) and isinstance(item.get("natural_key"), list):
                 parts = [(str(p[0]), str(p[1])) for p in item["natural_key"] if isinstance(p, list) and len(p) == 2]
-                key = IntegrationKey.of(str(item.get("type")), parts)
+                known = schemas.types.get(str(item.get("type")))
+                key = IntegrationKey.of(str(item.get("type")), parts, known.rules.key_compare if known else None)
                 files.append(BaseFile(str(item.get("path")), key, item.get("protected") is True))
         return cls(raw["revision"], tuple(files))
 
@@ -118,7 +120,7 @@ def previous_key(integration: DesiredIntegration) -> IntegrationKey | None:
     if not previously or not integration.present:
         return None
     parts = [(name, previously.get(name, value)) for name, value in integration.key.parts]
-    old = IntegrationKey.of(integration.key.type, parts)
+    old = IntegrationKey.of(integration.key.type, parts, integration.type_schema.rules.key_compare)
     return None if old == integration.key else old
 
 

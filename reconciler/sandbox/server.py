@@ -33,7 +33,7 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     sandbox: Sandbox
 
-    def handle_error(self, request: Any, client_address: Any) -> None:
+    def handle_error(self, _request: Any, _client_address: Any) -> None:
         """socketserver prints a traceback here; a connection that failed is simply closed."""
 
 

@@ -10,7 +10,6 @@ from typing import Any
 from reconciler.desired import SecretMode, build_desired, read_documents
 from reconciler.errors import InputError, Problem
 from reconciler.loading.environments import without_shadowed
-from reconciler.memory import building
 from reconciler.secrets import Lookup
 from reconciler.validation.schema import SchemaSet
 from reconciler.validation.validate import ValidationOptions, check_documents
@@ -37,12 +36,11 @@ def check_paths(
 ) -> ValidationReport:
     """Every problem of every file under `paths`; with `secrets`, also every reference that does not resolve
     (read only when the files are otherwise valid, as apply would read them)."""
-    with building():
-        documents, problems = read_documents(paths, schemas, variables)
-        problems = without_shadowed([*problems, *check_documents(documents, schemas, options)])
-        if secrets is not None and not any(p.severity == "error" for p in problems):
-            try:
-                build_desired(documents, schemas, mode=SecretMode.REQUIRE, lookup=secrets)
-            except InputError as exc:
-                problems.extend(exc.problems)
+    documents, problems = read_documents(paths, schemas, variables)
+    problems = without_shadowed([*problems, *check_documents(documents, schemas, options)])
+    if secrets is not None and not any(p.severity == "error" for p in problems):
+        try:
+            build_desired(documents, schemas, mode=SecretMode.REQUIRE, lookup=secrets)
+        except InputError as exc:
+            problems.extend(exc.problems)
     return ValidationReport(InputError(problems).problems, len(documents), len({d.file for d in documents}))

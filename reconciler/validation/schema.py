@@ -13,22 +13,19 @@ from importlib import resources
 from importlib.resources.abc import Traversable
 from typing import TYPE_CHECKING, Any
 
-from reconciler.assumptions import A9_NATURAL_KEY_KEYWORD, A13_IMMUTABLE_KEYWORD
-
 if TYPE_CHECKING:
     import jsonschema
     import referencing
 
 from reconciler.model import IntegrationKey, Path, parse_dotted
+from reconciler.validation.schema_keywords import dispatch, read_rules
 from reconciler.walk import copy_json, delete_path, get_path
 
 __all__ = ["copy_json", "delete_path", "get_path"]  # re-exported: their home is reconciler.walk
 
 SCHEMA_BASE = "https://reconciler.dev/schemas/"
 ENTRY_ID = SCHEMA_BASE + "integration.schema.json"
-UNIQUE_KEYWORD = "x-unique"
 WARNINGS_KEYWORD = "x-warnings"  # [{path, when: a JSON Schema the document matches, message}]
-ALL_FIELDS = "*"
 
 # Payload keys that are part of a file but never sent to Immuta.
 FILE_ONLY_KEYS = ("ensure", "lifecycle")
@@ -44,11 +41,11 @@ class TypeSchema:
     def __init__(self, name: str, root: Node) -> None:
         self.name = name
         self.root = root
-        self.natural_key: tuple[Path, ...] = tuple(parse_dotted(p) for p in root.get(A9_NATURAL_KEY_KEYWORD, []))
-        immutable = root.get(A13_IMMUTABLE_KEYWORD, [])
-        self.replace_on_any_change = ALL_FIELDS in immutable
-        self.immutable: frozenset[Path] = frozenset(parse_dotted(p) for p in immutable if p != ALL_FIELDS)
-        self.unique: tuple[Path, ...] = tuple(parse_dotted(p) for p in root.get(UNIQUE_KEYWORD, []))
+        self.rules = read_rules(name, root)  # every per-type rule: schema_keywords.py
+        self.natural_key = self.rules.natural_key
+        self.replace_on_any_change = self.rules.replace_on_any_change
+        self.immutable = self.rules.immutable
+        self.unique = self.rules.unique
         # id(node) → (node, its properties); the node is kept so its id cannot be reused while cached.
         self._properties: dict[int, tuple[Node, dict[str, Node] | None]] = {}
         self._defaults: dict[int, tuple[Node, dict[str, Node], tuple[tuple[str, Json], ...]]] = {}
@@ -152,7 +149,7 @@ class TypeSchema:
         for path in self.natural_key:
             value = get_path(payload, path)
             parts.append((str(path[-1]), "" if value is None else value))
-        return IntegrationKey.of(self.name, parts)
+        return IntegrationKey.of(self.name, parts, self.rules.key_compare)
 
     def apply_defaults(self, payload: Mapping[str, Json]) -> dict[str, Json]:
         """A copy of `payload` with every schema `default` filled in where the key is absent (in the declared
@@ -220,14 +217,19 @@ class SchemaSet:
     """All schemas, compiled once: the entry validator plus one `TypeSchema` per integration type."""
 
     def __init__(self, documents: dict[str, Node]) -> None:
-        self.documents = documents
         entry = documents[ENTRY_ID]
         type_names: list[str] = entry["properties"]["type"]["enum"]
         self.type_names = tuple(type_names)
         self.types: dict[str, TypeSchema] = {}
         for name in type_names:
-            doc = documents[SCHEMA_BASE + type_file(name)]
+            doc = documents.get(SCHEMA_BASE + type_file(name))
+            if doc is None:
+                raise ValueError(f"the entry schema lists {name!r}, but there is no {type_file(name)}")
             self.types[name] = TypeSchema(name, doc)
+        # The entry's dispatch on `type` is written from the types themselves: a type cannot be left unchecked.
+        files = {name: type_file(name) for name in type_names}
+        rules = {name: t.rules for name, t in self.types.items()}
+        self.documents = {**documents, ENTRY_ID: {**entry, "allOf": dispatch(type_names, files, rules)}}
 
     @functools.cached_property
     def version(self) -> str:

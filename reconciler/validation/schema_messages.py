@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from reconciler.model import Path
-from reconciler.validation.schema import SchemaSet, TypeSchema
+from reconciler.validation.schema import FILE_ONLY_KEYS, SchemaSet, TypeSchema
 
 if TYPE_CHECKING:
     import jsonschema  # its validator is built, and the library imported, only for a document found invalid
@@ -60,7 +61,6 @@ _SCHEMA_TYPES = {
 
 _YAML11_BOOLS = frozenset({"yes", "no", "on", "off", "y", "n"})
 _LEADING_ZERO = re.compile(r"^[-+]?0[0-9]+$")
-_FILE_ONLY_KEYS = ("ensure", "lifecycle")
 
 
 def kind(value: Any) -> str:
@@ -73,86 +73,128 @@ def _show(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
+@dataclass(frozen=True, slots=True)
+class _Error:
+    """One jsonschema error, with what every message needs to know about it."""
+
+    schemas: SchemaSet
+    type_schema: TypeSchema | None
+    error: jsonschema.ValidationError
+    instance: Any
+    rule: Any
+    path: Path
+    secret: bool
+    value: str  # the instance as a message shows it; `(secret)` for a secret field
+    schema: dict[str, Any]
+
+    def at(self, message: str) -> SchemaIssue:
+        return SchemaIssue(self.path, self.path, message)
+
+
 def describe(schemas: SchemaSet, type_schema: TypeSchema | None, error: jsonschema.ValidationError) -> SchemaIssue:
-    instance: Any = error.instance
-    rule: Any = error.validator_value
     path: Path = tuple(error.absolute_path)
     secret = type_schema is not None and type_schema.is_secret(path)
-    value = "(secret)" if secret else _show(instance)
-    schema = error.schema if isinstance(error.schema, dict) else {}
-    keyword = error.validator
-    when = _condition(schemas, error)
+    found = _Error(
+        schemas,
+        type_schema,
+        error,
+        error.instance,
+        error.validator_value,
+        path,
+        secret,
+        "(secret)" if secret else _show(error.instance),
+        error.schema if isinstance(error.schema, dict) else {},
+    )
+    keyword = str(error.validator)
+    describer = _DESCRIBERS.get(keyword)
+    if describer is None:
+        return found.at(f"fails the schema's {keyword!r} rule")
+    return describer(found)
 
-    if keyword == "required":
-        missing = _missing_name(error)
-        misspelt = _misspelling(type_schema, path, instance, missing)
-        if misspelt is not None:
-            # The same words as the unknown-field message, so one typo is reported once.
-            return SchemaIssue((*path, misspelt), (*path, misspelt), f"unknown field; did you mean {missing!r}?")
-        if not path and missing == "type":
-            return SchemaIssue(("type",), (), f"required field is missing: one of {', '.join(schemas.type_names)}")
-        return SchemaIssue((*path, missing), path, f"required field is missing{when}")
-    if keyword == "additionalProperties":
-        known = list(schema.get("properties", {}))
-        extra = sorted(set(instance) - set(known))
-        name = extra[0] if extra else "?"
+
+def _required(e: _Error) -> SchemaIssue:
+    missing = _missing_name(e.error)
+    misspelt = _misspelling(e.type_schema, e.path, e.instance, missing)
+    if misspelt is not None:
+        # The same words as the unknown-field message, so one typo is reported once.
+        where = (*e.path, misspelt)
+        return SchemaIssue(where, where, f"unknown field; did you mean {missing!r}?")
+    if not e.path and missing == "type":
+        return SchemaIssue(("type",), (), f"required field is missing: one of {', '.join(e.schemas.type_names)}")
+    return SchemaIssue((*e.path, missing), e.path, f"required field is missing{_condition(e.schemas, e.error)}")
+
+
+def _additional_properties(e: _Error) -> SchemaIssue:
+    known = list(e.schema.get("properties", {}))
+    extra = sorted(set(e.instance) - set(known))
+    name = extra[0] if extra else "?"
+    import difflib  # only for a message: not at start-up
+
+    close = difflib.get_close_matches(name, known, n=1, cutoff=0.7)
+    also = f" (also {', '.join(repr(other) for other in extra[1:])})" if len(extra) > 1 else ""
+    hint = f"did you mean {close[0]!r}?" if close else "allowed here: " + ", ".join(known)
+    return SchemaIssue((*e.path, name), (*e.path, name), f"unknown field{also}; {hint}")
+
+
+def _type(e: _Error) -> SchemaIssue:
+    names: list[str] = e.rule if isinstance(e.rule, list) else [e.rule]
+    expected = " or ".join(_SCHEMA_TYPES.get(n, n) for n in names)
+    shown = "" if e.secret else f" {e.value}"
+    return e.at(f"must be {expected}, not {kind(e.instance)}{shown}{_type_hint(names, e.instance, e.secret)}")
+
+
+def _enum(e: _Error) -> SchemaIssue:
+    allowed = ", ".join(json.dumps(v) for v in e.rule)
+    suggestion = ""
+    if isinstance(e.instance, str):
+        options = [v for v in e.rule if isinstance(v, str)]
         import difflib  # only for a message: not at start-up
 
-        close = difflib.get_close_matches(name, known, n=1, cutoff=0.7)
-        also = f" (also {', '.join(repr(e) for e in extra[1:])})" if len(extra) > 1 else ""
-        hint = f"did you mean {close[0]!r}?" if close else "allowed here: " + ", ".join(known)
-        return SchemaIssue((*path, name), (*path, name), f"unknown field{also}; {hint}")
-    if keyword == "type":
-        names: list[str] = rule if isinstance(rule, list) else [rule]
-        expected = " or ".join(_SCHEMA_TYPES.get(n, n) for n in names)
-        shown = "" if secret else f" {value}"
-        return SchemaIssue(
-            path,
-            path,
-            f"must be {expected}, not {kind(instance)}{shown}{_type_hint(names, instance, secret)}",
-        )
-    if keyword == "enum":
-        allowed = ", ".join(json.dumps(v) for v in rule)
-        suggestion = ""
-        if isinstance(instance, str):
-            options = [v for v in rule if isinstance(v, str)]
-            import difflib  # only for a message: not at start-up
+        match = difflib.get_close_matches(e.instance, options, n=1, cutoff=0.6)
+        suggestion = f" (did you mean {json.dumps(match[0])}?)" if match else ""
+    return e.at(f"{e.value} is not one of {allowed}{suggestion}")
 
-            match = difflib.get_close_matches(instance, options, n=1, cutoff=0.6)
-            suggestion = f" (did you mean {json.dumps(match[0])}?)" if match else ""
-        return SchemaIssue(path, path, f"{value} is not one of {allowed}{suggestion}")
-    if keyword == "const":
-        reason = str(schema.get("description", "")).rstrip(".")
-        expected = f"must be {json.dumps(rule)}"
-        if reason.lower().startswith(expected.lower()):  # the description says it better
-            return SchemaIssue(path, path, expected + reason[len(expected) :])
-        return SchemaIssue(path, path, f"{expected}, not {value}")
-    if keyword == "pattern":
-        reason = str(schema.get("description", "")).rstrip(".")
-        suffix = f" ({reason})" if reason else ""
-        return SchemaIssue(path, path, f"{value} does not match {rule}{suffix}")
-    if keyword == "minLength":
-        return SchemaIssue(path, path, "must not be empty" if rule == 1 else f"must be at least {rule} long")
-    if keyword in ("minimum", "exclusiveMinimum"):
-        bound = "at least" if keyword == "minimum" else "more than"
-        return SchemaIssue(path, path, f"must be {bound} {rule}, not {value}")
-    if keyword in ("maximum", "exclusiveMaximum"):
-        bound = "at most" if keyword == "maximum" else "less than"
-        return SchemaIssue(path, path, f"must be {bound} {rule}, not {value}")
-    if keyword == "uniqueItems":
-        return SchemaIssue(path, path, "must not contain duplicate items")
-    if keyword == "minItems":
-        return SchemaIssue(path, path, f"must have at least {rule} item(s)")
-    if keyword == "not":
-        inner = rule if isinstance(rule, dict) else {}
-        reason = str(inner.get("description") or schema.get("description") or "is not allowed here")
-        # A `not: {anyOf: [{required: [a]}, …]}` rule is about fields that are present: point at the first.
-        present = [name for name in _required_names(inner) if isinstance(instance, dict) and name in instance]
-        where: Path = (*path, present[0]) if present else path
-        return SchemaIssue(where, where, reason)
-    if keyword == "false":
-        return SchemaIssue(path, path, "is not allowed here")
-    return SchemaIssue(path, path, f"fails the schema's {keyword!r} rule")
+
+def _const(e: _Error) -> SchemaIssue:
+    reason = str(e.schema.get("description", "")).rstrip(".")
+    expected = f"must be {json.dumps(e.rule)}"
+    if reason.lower().startswith(expected.lower()):  # the description says it better
+        return e.at(expected + reason[len(expected) :])
+    return e.at(f"{expected}, not {e.value}")
+
+
+def _pattern(e: _Error) -> SchemaIssue:
+    reason = str(e.schema.get("description", "")).rstrip(".")
+    suffix = f" ({reason})" if reason else ""
+    return e.at(f"{e.value} does not match {e.rule}{suffix}")
+
+
+def _not(e: _Error) -> SchemaIssue:
+    inner = e.rule if isinstance(e.rule, dict) else {}
+    reason = str(inner.get("description") or e.schema.get("description") or "is not allowed here")
+    # A `not: {anyOf: [{required: [a]}, …]}` rule is about fields that are present: point at the first.
+    present = [name for name in _required_names(inner) if isinstance(e.instance, dict) and name in e.instance]
+    where: Path = (*e.path, present[0]) if present else e.path
+    return SchemaIssue(where, where, reason)
+
+
+_DESCRIBERS: dict[str, Callable[[_Error], SchemaIssue]] = {
+    "required": _required,
+    "additionalProperties": _additional_properties,
+    "type": _type,
+    "enum": _enum,
+    "const": _const,
+    "pattern": _pattern,
+    "minLength": lambda e: e.at("must not be empty" if e.rule == 1 else f"must be at least {e.rule} long"),
+    "minimum": lambda e: e.at(f"must be at least {e.rule}, not {e.value}"),
+    "exclusiveMinimum": lambda e: e.at(f"must be more than {e.rule}, not {e.value}"),
+    "maximum": lambda e: e.at(f"must be at most {e.rule}, not {e.value}"),
+    "exclusiveMaximum": lambda e: e.at(f"must be less than {e.rule}, not {e.value}"),
+    "uniqueItems": lambda e: e.at("must not contain duplicate items"),
+    "minItems": lambda e: e.at(f"must have at least {e.rule} item(s)"),
+    "not": _not,
+    "false": lambda e: e.at("is not allowed here"),
+}
 
 
 def _type_hint(names: list[str], instance: Any, secret: bool) -> str:
@@ -185,7 +227,7 @@ def _misspelling(type_schema: TypeSchema | None, path: Path, instance: Any, miss
     )
     if declared is None:
         return None
-    known = set(declared) | (set(_FILE_ONLY_KEYS) if not path else set())
+    known = set(declared) | (set(FILE_ONLY_KEYS) if not path else set())
     unknown = [key for key in instance if isinstance(key, str) and key not in known]
     for key in unknown:
         import difflib  # only for a message: not at start-up

@@ -38,7 +38,6 @@ from reconciler.actual import read_actual
 from reconciler.client.immuta import Auth, ImmutaClient
 from reconciler.desired import SecretMode, build_desired
 from reconciler.loading.loader import load_paths
-from reconciler.memory import building
 from reconciler.planning.plan import PlanOptions, make_plan
 from reconciler.render import plan_text
 from reconciler.sandbox import Sandbox, start_server
@@ -145,8 +144,7 @@ def stages(work: Path, url: str) -> list[tuple[str, float]]:
         timings.append((name, time.perf_counter() - started))
         return result
 
-    with building():  # as engine.build runs them in `plan`
-        return _stages(work, url, timed, timings)
+    return _stages(work, url, timed, timings)
 
 
 def _stages(work: Path, url: str, timed: Any, timings: list[tuple[str, float]]) -> list[tuple[str, float]]:
