@@ -17,6 +17,7 @@ import stat
 from collections.abc import Sequence
 from pathlib import Path as FsPath
 
+from reconciler import files as reader
 from reconciler.errors import Problem
 from reconciler.loading.yaml_source import SourceDocument, load_text
 from reconciler.model import SourceLocation
@@ -118,9 +119,10 @@ def load_paths(paths: Sequence[str]) -> tuple[list[SourceDocument], list[Problem
     documents: list[SourceDocument] = []
     for path in files:
         try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            problems.append(Problem(SourceLocation(str(path), 1, 1), "", f"cannot read file: {exc}"))
+            text = reader.read_text(path, reader.DESIRED_STATE)
+        except reader.FileError as exc:
+            message = exc.reason if exc.oversized else f"cannot read file: {exc.reason}"
+            problems.append(Problem(SourceLocation(str(path), 1, 1), "", message))
             continue
         if _is_saved_plan(text):
             problems.append(
