@@ -154,9 +154,7 @@ def check_out_file(option: str, out_file: str, paths: Sequence[str]) -> None:
         )
     if os.path.isdir(out_file) and not os.path.islink(out_file):
         raise ReconcilerError(f"{option} {out_file}: is a folder; name the file to write")
-    from reconciler import files
 
-    files.check_writable(out_file, "saved plan" if option == "--out" else "apply report")
     folder = os.path.dirname(os.path.abspath(out_file))
     while not os.path.lexists(folder):  # save() creates the missing folders: the nearest existing one counts
         folder = os.path.dirname(folder)
@@ -164,6 +162,9 @@ def check_out_file(option: str, out_file: str, paths: Sequence[str]) -> None:
         raise ReconcilerError(f"{option} {out_file}: cannot be written: {folder} is not a folder")
     if not os.access(folder, os.W_OK | os.X_OK):
         raise ReconcilerError(f"{option} {out_file}: cannot be written: no permission to write in {folder}")
+    from reconciler import files
+
+    files.check_writable(out_file, "saved plan" if option == "--out" else "apply report")
 
 
 def echo_err(text: str) -> None:

@@ -104,8 +104,8 @@ def failed_validations(record: Mapping[str, Json]) -> str:
 def decoded(call: Call, answer: Answer) -> Json:
     try:
         return answer.json()
-    except ValueError:
-        raise malformed(call, answer, "the answer is not valid JSON") from None
+    except ValueError as exc:
+        raise malformed(call, answer, f"the answer is not valid JSON: {exc}") from None
 
 
 def malformed(call: Call, answer: Answer, what: str) -> ApiError:

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from reconciler import __version__, files
+from reconciler import __version__, files, jsontext
 from reconciler.errors import ReconcilerError, RefusedError
 from reconciler.loading.loader import SAVED_PLAN_KIND
 from reconciler.planning import reviewed
@@ -24,6 +24,7 @@ from reconciler.render.plan_json import change_dict, plan_dict
 SAVED_KIND = SAVED_PLAN_KIND  # what the loader recognises as "not a desired-state file"
 # What a saved plan holds besides the plan's own JSON document (`plan --format json`).
 SAVED_ONLY = ("kind", "paths", "rotate", "targets")
+SAVED_PLAN_DEPTH = 2 * jsontext.MAX_DEPTH  # Immuta's values (at most MAX_DEPTH deep) inside the plan's own levels
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,13 +86,11 @@ def load(path: str) -> SavedPlan:
     except files.FileError as exc:
         raise _unreadable(path, exc.reason) from None
     try:
-        document = json.loads(data.decode("utf-8"))
+        document = jsontext.loads(data.decode("utf-8"), max_depth=SAVED_PLAN_DEPTH)
     except UnicodeDecodeError as exc:
         raise _unreadable(path, f"not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start})") from None
     except ValueError as exc:
         raise _unreadable(path, f"not JSON ({exc})") from None
-    except RecursionError:
-        raise _unreadable(path, "not JSON (nested too deep)") from None
     if not isinstance(document, dict) or document.get("kind") != SAVED_KIND:
         raise SavedPlanError(f"{path}: not a plan saved by `reconciler plan --out`")
     if document.get("format_version") != PLAN_FORMAT_VERSION:
