@@ -29,6 +29,7 @@ from typing import Any
 import yaml
 
 from reconciler import export_names
+from reconciler import files as writer
 from reconciler.actual import ActualIntegration, ActualState
 from reconciler.errors import ReconcilerError
 from reconciler.model import Path, dotted
@@ -239,10 +240,7 @@ def write(files: Sequence[ExportedFile], out_dir: str, *, force: bool) -> list[F
     try:
         folder.mkdir(parents=True, exist_ok=True)
         for exported, path in zip(files, paths, strict=True):
-            with open(path, "w" if force else "x", encoding="utf-8") as handle:
-                handle.write(exported.text)
-    except FileExistsError as exc:
-        raise ReconcilerError(f"not overwriting {exc.filename}, created meanwhile (pass --force)") from None
+            writer.write_text(path, exported.text, what="exported integration", replace=force)
     except OSError as exc:
         raise ReconcilerError(f"cannot write {exc.filename or out_dir}: {exc.strerror or exc}") from None
     return paths

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path as FsPath
 from typing import TYPE_CHECKING, Any, Literal
 
+from reconciler import files
 from reconciler.planning.plan import Action, Change, Plan
 from reconciler.validation.schema import payload_of
 
@@ -126,10 +127,7 @@ def write(scripts: list[Script], folder: str) -> list[FsPath]:
 
 
 def _write_private(path: FsPath, text: str) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    os.chmod(path, 0o600)
+    files.write_text(path, text, what="setup script", private=True)
 
 
 def readme(scripts: list[Script], files: list[FsPath]) -> str:

@@ -5,12 +5,12 @@ from __future__ import annotations
 import hmac
 import os
 import re
-import stat
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path as FsPath
 from typing import Any
 
+from reconciler import files
 from reconciler.walk import leaves, map_leaves
 
 PLACEHOLDER = "(secret)"
@@ -125,7 +125,7 @@ def is_reference_only(text: str) -> bool:
     return bool(REFERENCE.search(text)) and not REFERENCE.sub("", text).strip()
 
 
-FILE_LIMIT_BYTES = 1024 * 1024  # a ${file:} value: a key or a certificate is a few KiB; /dev/zero is endless
+FILE_LIMIT_BYTES = files.FILE_REFERENCE.limit  # a key or a certificate is a few KiB; /dev/zero is endless
 
 
 class Lookup:
@@ -170,42 +170,10 @@ class Lookup:
                 "(an environment file's fileRoots can name another)"
             )
         try:
-            content = _read_text(path)
-        except OSError as exc:
-            raise LookupError(f"cannot read file {shown}: {exc.strerror or exc}") from None
-        except _NotReadable as exc:
-            raise LookupError(f"cannot read file {shown}: {exc}") from None
+            content = files.read_text(path, files.FILE_REFERENCE)
+        except files.FileError as exc:
+            raise LookupError(f"cannot read file {shown}: {exc.reason}") from None
         return content.removesuffix("\n").removesuffix("\r")
-
-
-class _NotReadable(Exception):
-    pass
-
-
-def _read_text(path: FsPath) -> str:
-    # O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused just below.
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
-    try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise _NotReadable("not a regular file (a FIFO, socket, device or folder)")
-        chunks: list[bytes] = []
-        size = 0
-        while size <= FILE_LIMIT_BYTES:
-            chunk = os.read(fd, FILE_LIMIT_BYTES + 1 - size)
-            if not chunk:
-                break
-            chunks.append(chunk)
-            size += len(chunk)
-    finally:
-        os.close(fd)
-    if size > FILE_LIMIT_BYTES:
-        raise _NotReadable(f"larger than {FILE_LIMIT_BYTES // (1024 * 1024)} MiB, the limit of a ${{file:}} value")
-    data = b"".join(chunks)
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise _NotReadable(f"not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start})") from None
 
 
 def _shown_root(root: FsPath) -> str:

@@ -9,13 +9,14 @@ from collections.abc import Callable, Sequence
 
 from reconciler.applying.apply import Progress
 from reconciler.planning.plan import Change
+from reconciler.render.escape import terminal
 from reconciler.render.plan_text import MARKERS
 
 Write = Callable[[str], None]  # text as it should appear, newlines included
 
 
 def _line(change: Change, text: str) -> str:
-    return f"{MARKERS[change.action]} {change.key}: {text}"
+    return f"{MARKERS[change.action]} {terminal(str(change.key))}: {terminal(text)}"
 
 
 def live_lines(changes: Sequence[Change], write: Write) -> Progress:

@@ -123,6 +123,7 @@ def echo_err(text: str) -> None:
 def _report(exc: ReconcilerError) -> None:
     from reconciler.cli.options import in_github_actions
     from reconciler.errors import InputError, RefusedError
+    from reconciler.render.escape import terminal_lines
 
     if isinstance(exc, InputError):
         from reconciler.render import problems as problem_report
@@ -134,9 +135,9 @@ def _report(exc: ReconcilerError) -> None:
         echo_err(f"error: {len(errors)} problem(s) in the desired-state files; nothing was changed")
         return
     if isinstance(exc, RefusedError):
-        echo_err(f"refused: {exc}")
+        echo_err(f"refused: {terminal_lines(str(exc))}")
         return
-    echo_err(f"error: {exc}")
+    echo_err(f"error: {terminal_lines(str(exc))}")
 
 
 def _terminated(_signal_number: int, _frame: FrameType | None) -> None:

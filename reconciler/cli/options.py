@@ -152,8 +152,9 @@ def check_out_file(option: str, out_file: str, paths: Sequence[str]) -> None:
             f"{out_file} would be read as a desired-state file; save the plan as JSON, e.g. plan.json",
             param_hint=option,
         )
-    if os.path.isdir(out_file):
+    if os.path.isdir(out_file) and not os.path.islink(out_file):
         raise ReconcilerError(f"{option} {out_file}: is a folder; name the file to write")
+
     folder = os.path.dirname(os.path.abspath(out_file))
     while not os.path.lexists(folder):  # save() creates the missing folders: the nearest existing one counts
         folder = os.path.dirname(folder)
@@ -161,6 +162,9 @@ def check_out_file(option: str, out_file: str, paths: Sequence[str]) -> None:
         raise ReconcilerError(f"{option} {out_file}: cannot be written: {folder} is not a folder")
     if not os.access(folder, os.W_OK | os.X_OK):
         raise ReconcilerError(f"{option} {out_file}: cannot be written: no permission to write in {folder}")
+    from reconciler import files
+
+    files.check_writable(out_file, "saved plan" if option == "--out" else "apply report")
 
 
 def echo_err(text: str) -> None:
@@ -175,8 +179,9 @@ def step_summary(markdown: str) -> None:
     """Under GitHub Actions: append to the job's summary page."""
     summary_file = os.environ.get("GITHUB_STEP_SUMMARY")
     if summary_file:
-        with open(summary_file, "a", encoding="utf-8") as handle:
-            handle.write(markdown + "\n")
+        from reconciler import files
+
+        files.append_text(summary_file, markdown + "\n", what="GitHub step summary")
 
 
 def run_url() -> str | None:

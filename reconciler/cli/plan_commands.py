@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from reconciler import files
 from reconciler.cli import connect
 from reconciler.cli.options import (
     Output,
@@ -193,8 +194,7 @@ def apply(
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
     click.echo(registry.APPLY[output.format](outcome, context(output)), nl=False)
     if report_file:
-        with open(report_file, "w", encoding="utf-8") as handle:
-            handle.write(registry.APPLY["json"](outcome, context(output)))
+        files.write_text(report_file, registry.APPLY["json"](outcome, context(output)), what="apply report")
     if outcome.interruption is not None:
         raise outcome.interruption
     return apply_report.exit_code(outcome.results, outcome.verification)

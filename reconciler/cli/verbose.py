@@ -13,6 +13,11 @@ class _VerboseHandler(logging.StreamHandler):  # type: ignore[type-arg]
         super().__init__()
         self.setFormatter(logging.Formatter("%(asctime)s %(name)s %(message)s"))
 
+    def format(self, record: logging.LogRecord) -> str:
+        from reconciler.render.escape import terminal
+
+        return terminal(super().format(record))  # one line a record: whatever Immuta's answer held
+
     def emit(self, record: logging.LogRecord) -> None:
         self.stream = sys.stderr
         super().emit(record)

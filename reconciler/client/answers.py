@@ -16,6 +16,7 @@ from reconciler.client.retry import Call
 from reconciler.client.settings import AUTH_HINT, ENV_URL, FORBIDDEN_HINT
 from reconciler.client.wire import Answer
 from reconciler.errors import ApiError, AuthError, ConflictError, NotFoundError, TransientError, ValidationFailed
+from reconciler.render.escape import terminal
 
 Json = Any
 Record = dict[str, Any]
@@ -80,7 +81,7 @@ def message(answer: Answer, secrets: frozenset[str]) -> str:
         text = f"HTTP {answer.status} {answer.reason or 'error'}"
         if answer.body:
             text += " (no JSON error body)"
-    text = scrub(text, secrets)
+    text = terminal(scrub(text, secrets))  # Immuta's words: one line, whatever they hold
     return text if len(text) <= MESSAGE_LIMIT else text[:MESSAGE_LIMIT] + "…"
 
 
@@ -104,8 +105,8 @@ def failed_validations(record: Mapping[str, Json]) -> str:
 def decoded(call: Call, answer: Answer) -> Json:
     try:
         return answer.json()
-    except ValueError:
-        raise malformed(call, answer, "the answer is not valid JSON") from None
+    except ValueError as exc:
+        raise malformed(call, answer, f"the answer is not valid JSON: {exc}") from None
 
 
 def malformed(call: Call, answer: Answer, what: str) -> ApiError:

@@ -18,6 +18,7 @@ from typing import Any, Final
 import httpx
 
 from reconciler.client.deadlines import Watchdog
+from reconciler.client.decoder import ACCEPT_ENCODING, ContentDecoder, TooLarge, Undecodable
 from reconciler.client.tls import CA_HINT, ca_bundle_from, speaks_tls, trusting
 from reconciler.client.wire import Answer, NoAnswer
 
@@ -57,7 +58,7 @@ class Transport:
         self._http = httpx.Client(
             base_url=base_url,
             transport=transport,
-            headers=dict(headers),
+            headers={"accept-encoding": ACCEPT_ENCODING, **headers},
             follow_redirects=False,
             verify=verify,
             trust_env=True,  # HTTPS_PROXY, HTTP_PROXY, ALL_PROXY and NO_PROXY, as curl reads them
@@ -99,25 +100,36 @@ class Transport:
             raise NoAnswer(
                 _too_large(url, self._limit, f"it announces {int(declared):,} bytes"), reached=True, permanent=True
             )
-        chunks: list[bytes] = []
         size = 0
         stream = response.extensions.get("network_stream")
         with Watchdog(stream.get_extra_info("socket") if stream is not None else None, ends) as watchdog:
             try:
-                for chunk in response.iter_bytes():
+                decoder = ContentDecoder(response.headers.get("content-encoding", ""), self._limit)
+                for chunk in _raw(response):  # undecoded: the one decoder undoes the encodings, bounded
                     size += len(chunk)
                     if size > self._limit:
                         raise NoAnswer(_too_large(url, self._limit, "while reading it"), reached=True, permanent=True)
                     if time.monotonic() > ends:
                         raise NoAnswer(_too_slow(url, seconds, size), reached=True)
-                    chunks.append(chunk)
-            except httpx.DecodingError:
-                raise NoAnswer(f"the answer from {url} could not be decoded", reached=True, permanent=True) from None
+                    decoder.feed(chunk)
+                return decoder.finish()
+            except TooLarge:
+                raise NoAnswer(_too_large(url, self._limit, "once decoded"), reached=True, permanent=True) from None
+            except Undecodable as exc:
+                what = f"the answer from {url} could not be decoded: {exc}"
+                raise NoAnswer(what, reached=True, permanent=True) from None
             except httpx.TransportError as exc:
                 if watchdog.fired or time.monotonic() > ends:
                     raise NoAnswer(_too_slow(url, seconds, size), reached=True) from None
                 raise _no_answer(exc, response.request.url, self._connect, self._read) from None
-        return b"".join(chunks)
+
+
+def _raw(response: httpx.Response) -> Iterator[bytes]:
+    """The answer's bytes as sent. A response a test or the in-process sandbox built in memory was read
+    already (and decoded by httpx): its stream still holds the bytes as given, so they are decoded here too."""
+    if response.is_stream_consumed and isinstance(response.stream, httpx.SyncByteStream):
+        return iter(response.stream)
+    return response.iter_raw()
 
 
 def _may_use_tls(base_url: str, environ: Mapping[str, str]) -> bool:

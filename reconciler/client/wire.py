@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -29,8 +28,10 @@ class Answer:
         return self.body.decode("utf-8", errors="replace")
 
     def json(self) -> Any:
-        """The decoded body; ValueError when it is not JSON."""
-        return json.loads(self.body)
+        """The decoded body (client/decoder.py: strict, bounded); ValueError when it is not JSON we accept."""
+        from reconciler.client.decoder import parse_json
+
+        return parse_json(self.body)
 
 
 class NoAnswer(Exception):

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path as FsPath
 from typing import Any
 
+from reconciler import files
 from reconciler.errors import InputError, Problem
 from reconciler.loading.yaml_source import SourceDocument, load_text
 from reconciler.model import Path, SourceLocation, json_path
@@ -53,8 +54,10 @@ def load_environment(name: str, folder: str = ENVIRONMENTS_DIR) -> Environment:
     if not _NAME.match(name):
         raise InputError([Problem(None, "", f"--env {name!r}: use letters, digits, '-', '_' or '.'")])
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError:
+        text = files.read_text(path, files.ENVIRONMENT)
+    except files.FileError as exc:
+        if not exc.missing:
+            raise InputError([Problem(None, "", f"--env {name}: {exc}")]) from None
         known = sorted(p.stem for p in FsPath(folder).glob("*.yaml")) if FsPath(folder).is_dir() else []
         listing = f"; known: {', '.join(known)}" if known else f"; create {path}"
         raise InputError([Problem(None, "", f"no environment {name!r} ({path} not found){listing}")]) from None

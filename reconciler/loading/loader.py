@@ -11,12 +11,13 @@ a link to a folder (never followed: it could lead anywhere, or in a circle).
 
 from __future__ import annotations
 
-import json
 import os
 import stat
 from collections.abc import Sequence
 from pathlib import Path as FsPath
 
+from reconciler import files as reader
+from reconciler import jsontext
 from reconciler.errors import Problem
 from reconciler.loading.yaml_source import SourceDocument, load_text
 from reconciler.model import SourceLocation
@@ -118,9 +119,10 @@ def load_paths(paths: Sequence[str]) -> tuple[list[SourceDocument], list[Problem
     documents: list[SourceDocument] = []
     for path in files:
         try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            problems.append(Problem(SourceLocation(str(path), 1, 1), "", f"cannot read file: {exc}"))
+            text = reader.read_text(path, reader.DESIRED_STATE)
+        except reader.FileError as exc:
+            message = exc.reason if exc.oversized else f"cannot read file: {exc.reason}"
+            problems.append(Problem(SourceLocation(str(path), 1, 1), "", message))
             continue
         if _is_saved_plan(text):
             problems.append(
@@ -138,7 +140,7 @@ def _is_saved_plan(text: str) -> bool:
     if not text.lstrip().startswith("{") or SAVED_PLAN_KIND not in text:
         return False
     try:
-        document = json.loads(text)
-    except (ValueError, RecursionError):
+        document = jsontext.loads(text, max_depth=2 * jsontext.MAX_DEPTH)
+    except ValueError:
         return False
     return isinstance(document, dict) and document.get("kind") == SAVED_PLAN_KIND

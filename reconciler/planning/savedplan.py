@@ -10,14 +10,11 @@ before each write. A plan saved by another version of the reconciler, or edited 
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path as FsPath
 from typing import Any
 
-from reconciler import __version__
+from reconciler import __version__, files, jsontext
 from reconciler.errors import ReconcilerError, RefusedError
 from reconciler.loading.loader import SAVED_PLAN_KIND
 from reconciler.planning import reviewed
@@ -27,6 +24,7 @@ from reconciler.render.plan_json import change_dict, plan_dict
 SAVED_KIND = SAVED_PLAN_KIND  # what the loader recognises as "not a desired-state file"
 # What a saved plan holds besides the plan's own JSON document (`plan --format json`).
 SAVED_ONLY = ("kind", "paths", "rotate", "targets")
+SAVED_PLAN_DEPTH = 2 * jsontext.MAX_DEPTH  # Immuta's values (at most MAX_DEPTH deep) inside the plan's own levels
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,13 +71,7 @@ def save(
 ) -> None:
     document = {"kind": SAVED_KIND, **plan_dict(plan), "paths": paths, "rotate": sorted(rotate)}
     document["targets"] = sorted(targets)
-    target = FsPath(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".plan-", suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        json.dump(document, handle, indent=2)
-        handle.write("\n")
-    os.replace(tmp, target)
+    files.write_text(path, json.dumps(document, indent=2) + "\n", what="saved plan", private=True)
 
 
 class SavedPlanError(ReconcilerError):
@@ -90,17 +82,15 @@ def load(path: str) -> SavedPlan:
     """The saved plan, or a SavedPlanError saying why the file is not one (RefusedError when it was edited) —
     never a KeyError later: a plan is a file a person may open, edit by hand or truncate."""
     try:
-        data = FsPath(path).read_bytes()
-    except OSError as exc:
-        raise _unreadable(path, exc.strerror or str(exc)) from None
+        data = files.read_bytes(path, files.SAVED_PLAN)
+    except files.FileError as exc:
+        raise _unreadable(path, exc.reason) from None
     try:
-        document = json.loads(data.decode("utf-8"))
+        document = jsontext.loads(data.decode("utf-8"), max_depth=SAVED_PLAN_DEPTH)
     except UnicodeDecodeError as exc:
         raise _unreadable(path, f"not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start})") from None
     except ValueError as exc:
         raise _unreadable(path, f"not JSON ({exc})") from None
-    except RecursionError:
-        raise _unreadable(path, "not JSON (nested too deep)") from None
     if not isinstance(document, dict) or document.get("kind") != SAVED_KIND:
         raise SavedPlanError(f"{path}: not a plan saved by `reconciler plan --out`")
     if document.get("format_version") != PLAN_FORMAT_VERSION:

@@ -9,6 +9,7 @@ from reconciler.applying.apply import Result
 from reconciler.applying.verify import Verification
 from reconciler.errors import EXIT_ERROR, EXIT_OK, EXIT_REFUSED
 from reconciler.model import dotted
+from reconciler.render.escape import terminal, terminal_lines
 from reconciler.statuses import describe
 
 if TYPE_CHECKING:
@@ -30,27 +31,34 @@ def render(results: Sequence[Result], verification: Verification) -> str:
     refused = [r for r in results if r.outcome == "refused"]
     lines = ["", f"Apply: {len(done)} succeeded, {len(failed)} failed, {len(refused)} refused."]
     for result in done:
-        ident = f" (id {result.integration_id})" if result.integration_id else ""
-        lines.append(f"  ok      {result.change.action.value} {result.change.key}{ident}")
+        ident = f" (id {terminal(str(result.integration_id))})" if result.integration_id else ""
+        lines.append(f"  ok      {result.change.action.value} {terminal(str(result.change.key))}{ident}")
     for result in failed:
-        lines.append(f"  FAILED  {result.change.action.value} {result.change.key}: {result.message}")
+        lines.append(f"  FAILED  {result.change.action.value} {terminal(str(result.change.key))}: {_message(result)}")
     for result in refused:
-        lines.append(f"  REFUSED {result.change.action.value} {result.change.key}: {result.message}")
+        lines.append(f"  REFUSED {result.change.action.value} {terminal(str(result.change.key))}: {_message(result)}")
     if verification.read_error:
-        lines.append(f"Not verified: {verification.read_error}")
+        lines.append(f"Not verified: {terminal(verification.read_error)}")
     elif verification.unsettled:
         lines.append("Did not converge: after the writes Immuta still differs from the files:")
         for change in verification.unsettled:
             names = ", ".join(dotted(f.path) for f in change.fields) or change.reason or change.action.value
-            lines.append(f"  {change.key}: {names}")
+            lines.append(f"  {terminal(str(change.key))}: {terminal(names)}")
     if verification.unhealthy and not verification.read_error:
         lines.append("Not healthy: Immuta reports a status that is not enabled:")
-        lines.extend(f"  {c.key}: {describe(c.actual_status or '')}" for c in verification.unhealthy)
+        lines.extend(
+            f"  {terminal(str(c.key))}: {terminal(describe(c.actual_status or ''))}" for c in verification.unhealthy
+        )
     if verification.converged and done:
         lines.append("Verified: Immuta now matches the files for every integration written.")
     if failed or refused:
         lines.append("Running apply again continues from where this run stopped.")
     return "\n".join(lines)
+
+
+def _message(result: Result) -> str:
+    """An error's message may hold Immuta's words and a hint on a line of its own."""
+    return terminal_lines(result.message)
 
 
 def exit_code(results: Sequence[Result], verification: Verification) -> int:

@@ -3,25 +3,20 @@ workflow finds its open issue by it), a table per kind, and never longer than Gi
 
 from __future__ import annotations
 
-import html
-
 from reconciler.drift import HEADINGS, KIND_ORDER, DriftItem, DriftKind, DriftReport
 from reconciler.model import dotted
 from reconciler.render.drift_text import closing_line, git_and_immuta
+from reconciler.render.escape import html_block, markdown, markdown_code, without_comment_markers
 from reconciler.render.plan_markdown import LIMIT
 
 DRIFT_MARKER = "<!-- reconciler-drift -->"
 
 
-def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
-
-
 def _row(item: DriftItem) -> str:
     change = item.change
-    where = f"`{change.file}:{change.line}`" if change.file else ""
-    ident = change.actual_id or ""
-    return f"| `{_cell(str(change.key))}` | {ident} | {where} | {_cell(item.detail)} |"
+    where = markdown_code(f"{change.file}:{change.line}") if change.file else ""
+    ident = markdown(str(change.actual_id or ""))
+    return f"| {markdown_code(str(change.key))} | {ident} | {where} | {markdown(item.detail)} |"
 
 
 def _details(item: DriftItem) -> str:
@@ -29,15 +24,17 @@ def _details(item: DriftItem) -> str:
     for field in item.change.fields:
         in_git, in_immuta = git_and_immuta(field)
         lock = " 🔒" if field.immutable else ""
-        rows.append(f"| `{dotted(field.path)}`{lock} | `{_cell(in_git)}` | `{_cell(in_immuta)}` |")
-    key = html.escape(str(item.change.key))
+        rows.append(
+            f"| {markdown_code(dotted(field.path))}{lock} | {markdown_code(in_git)} | {markdown_code(in_immuta)} |"
+        )
+    key = html_block(str(item.change.key))
     summary = f"~ <code>{key}</code> — {len(item.change.fields)} field(s) changed outside Git"
     return "\n<details><summary>" + summary + "</summary>\n\n" + "\n".join(rows) + "\n\n</details>\n"
 
 
 def render(report: DriftReport, *, run_url: str | None = None, limit: int = LIMIT) -> str:
     head = [DRIFT_MARKER, "### reconciler drift", "", f"**{closing_line(report)}**", ""]
-    head.append(f"Target: `{report.target}`" + (f" · [run]({run_url})" if run_url else ""))
+    head.append(f"Target: {markdown_code(report.target, in_table=False)}" + (f" · [run]({run_url})" if run_url else ""))
     for kind in KIND_ORDER:
         group = report.of_kind(kind)
         if not group:
@@ -51,7 +48,7 @@ def render(report: DriftReport, *, run_url: str | None = None, limit: int = LIMI
         ]
         head.extend(_row(item) for item in group)
     head.append("")
-    tail = "\n".join([*(f"> {note}" for note in report.notes), "", _HOW_TO_FIX]) + "\n"
+    tail = "\n".join([*(f"> {markdown(note)}" for note in report.notes), "", _HOW_TO_FIX]) + "\n"
     body = "\n".join(head)
     blocks = [_details(item) for item in report.of_kind(DriftKind.CHANGED)]
     shown = 0
@@ -70,7 +67,8 @@ def render(report: DriftReport, *, run_url: str | None = None, limit: int = LIMI
         body = body[:cut].rsplit("\n", 1)[0] + (
             "\n\n**Truncated:** the tables are cut to fit GitHub's limit; the counts above are complete.\n"
         )
-    return body + "\n" + tail
+    # The one marker is ours: nothing after it can open an HTML comment, whatever slipped through.
+    return DRIFT_MARKER + without_comment_markers((body + "\n" + tail).removeprefix(DRIFT_MARKER))
 
 
 _HOW_TO_FIX = (

@@ -3,10 +3,9 @@ longer than GitHub's comment limit (65,536 characters; we stop at 65,000 to leav
 
 from __future__ import annotations
 
-import html
-
 from reconciler.model import dotted
 from reconciler.planning.plan import Action, Change, Plan
+from reconciler.render.escape import html_block, markdown, markdown_code, without_comment_markers
 from reconciler.render.plan_text import MARKERS, ORDER, closing_line
 from reconciler.render.values import show
 
@@ -26,7 +25,7 @@ def render(plan: Plan, *, commit: str | None = None, title: str = "reconciler pl
     orphans = plan.count(Action.ORPHAN)
     if orphans and not plan.prune:
         head += [f"{orphans} integration(s) in Immuta have no file; `--prune` would delete them.", ""]
-    head += [f"Target: `{plan.target}`" + (" · prune on" if plan.prune else ""), ""]
+    head += [f"Target: {markdown_code(plan.target, in_table=False)}" + (" · prune on" if plan.prune else ""), ""]
     head += ["| | action | integration | file | fields |", "|---|---|---|---|---|"]
     for action in ORDER:
         for change in plan.changes:
@@ -38,7 +37,7 @@ def render(plan: Plan, *, commit: str | None = None, title: str = "reconciler pl
         other = " other" if quiet < plan.count(Action.NOOP) else ""
         head.append(f"| = | no-op | {quiet}{other} integration(s) unchanged | | |")
     head.append("")
-    notes = [f"> {_shorten(note, NOTE_LIMIT)}" for note in plan.notes]
+    notes = [f"> {markdown(_shorten(note, NOTE_LIMIT))}" for note in plan.notes]
     footer = ["", f"Plan checksum: `{plan.checksum}`" + (f" · commit `{commit}`" if commit else "")]
 
     blocks = [_details(c) for action in ORDER for c in plan.changes if c.action is action and c.fields]
@@ -57,7 +56,8 @@ def render(plan: Plan, *, commit: str | None = None, title: str = "reconciler pl
     if len(body) + 1 + len(tail) > limit:  # even the table is too long: cut it at a row, say so
         cut = max(limit - len(tail) - len(TABLE_CUT) - 1, 0)
         body = body[:cut].rsplit("\n", 1)[0] + TABLE_CUT
-    return body + "\n" + tail
+    # The one marker is ours: nothing after it can open an HTML comment, whatever slipped through.
+    return STICKY_MARKER + without_comment_markers((body + "\n" + tail).removeprefix(STICKY_MARKER))
 
 
 def _shorten(text: str, limit: int) -> str:
@@ -69,29 +69,18 @@ def _status(change: Change) -> str:
     return change.status_note
 
 
-def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
-
-
-def _code(text: str) -> str:
-    """Inline code that survives backticks in the value."""
-    if "`" not in text:
-        return f"`{text}`"
-    return f"`` {text} ``"
-
-
 def _row(change: Change) -> str:
-    where = f"`{change.file}:{change.line}`" if change.file else ""
-    fields = ", ".join(f"`{dotted(f.path)}`" for f in change.fields[:5])
+    where = markdown_code(f"{change.file}:{change.line}") if change.file else ""
+    fields = ", ".join(markdown_code(dotted(f.path)) for f in change.fields[:5])
     if len(change.fields) > 5:
         fields += f" (+{len(change.fields) - 5})"
-    reason = f" — {change.reason}" if change.reason else ""
+    reason = f" — {markdown(change.reason)}" if change.reason else ""
     setup = " — **needs the setup script first**" if change.needs_setup_script else ""
     if change.missing_credentials:
         setup += f" — **apply will refuse: Immuta's DELETE needs {', '.join(change.missing_credentials)}**"
-    status = f" ({_status(change)})" if _status(change) else ""
-    label = f"`{change.key}`{status}{reason}{setup}"
-    return f"| {MARKERS[change.action]} | {change.action.value} | {_cell(label)} | {where} | {_cell(fields)} |"
+    status = f" ({markdown(_status(change))})" if _status(change) else ""
+    label = f"{markdown_code(str(change.key))}{status}{reason}{setup}"
+    return f"| {MARKERS[change.action]} | {change.action.value} | {label} | {where} | {fields} |"
 
 
 def _details(change: Change) -> str:
@@ -100,12 +89,13 @@ def _details(change: Change) -> str:
         old = "" if f.kind == "added" else show(f.old)
         new = "(removed)" if f.kind == "removed" else show(f.new)
         source = (
-            f"`{f.location.file}:{f.location.line}`"
+            markdown_code(f"{f.location.file}:{f.location.line}")
             if f.location
             else ("schema default" if f.kind != "removed" else "")
         )
         lock = " 🔒" if f.immutable else ""
-        rows.append(f"| `{dotted(f.path)}`{lock} | {_code(_cell(old))} | {_code(_cell(new))} | {source} |")
-    key = html.escape(str(change.key))
+        name = markdown_code(dotted(f.path))
+        rows.append(f"| {name}{lock} | {markdown_code(old)} | {markdown_code(new)} | {source} |")
+    key = html_block(str(change.key))
     summary = f"{MARKERS[change.action]} {change.action.value} <code>{key}</code> — {len(change.fields)} field(s)"
     return "\n<details><summary>" + summary + "</summary>\n\n" + "\n".join(rows) + "\n\n</details>\n"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from reconciler.model import dotted
 from reconciler.planning.diff import FieldChange
 from reconciler.planning.plan import Action, Change, Plan
+from reconciler.render.escape import terminal
 from reconciler.render.values import show
 
 MARKERS = {
@@ -46,7 +47,7 @@ def render(plan: Plan, *, color: bool = False, show_unchanged: bool = True) -> s
     def paint(action: Action, text: str) -> str:
         return f"\x1b[{_COLOURS[action]}m{text}\x1b[0m" if color else text
 
-    lines = [f"Target: {plan.target}" + (" (prune on)" if plan.prune else "")]
+    lines = [f"Target: {terminal(plan.target)}" + (" (prune on)" if plan.prune else "")]
     for action in ORDER:
         group = [c for c in plan.changes if c.action is action]
         if not group or (action is Action.NOOP and not show_unchanged):
@@ -54,12 +55,12 @@ def render(plan: Plan, *, color: bool = False, show_unchanged: bool = True) -> s
         lines.append("")
         lines.append(paint(action, f"{len(group)} {HEADINGS[action]}:"))
         for change in group:
-            lines.append(paint(action, f"  {MARKERS[action]} {change.key}") + _suffix(change))
+            lines.append(paint(action, f"  {MARKERS[action]} {terminal(str(change.key))}") + _suffix(change))
             lines.extend(f"      {_field_line(f)}" for f in change.fields)
             if change.ignored:
                 lines.append(f"      ({change.ignored} difference(s) ignored by lifecycle.ignoreChanges)")
     lines.append("")
-    lines.extend(f"Note: {note}" for note in plan.notes)
+    lines.extend(f"Note: {terminal(note)}" for note in plan.notes)
     if plan.notes:
         lines.append("")
     lines.append(closing_line(plan))
@@ -71,14 +72,14 @@ def render(plan: Plan, *, color: bool = False, show_unchanged: bool = True) -> s
 def _suffix(change: Change) -> str:
     parts = []
     if change.actual_id is not None:
-        parts.append(f"id {change.actual_id}")
+        parts.append(f"id {terminal(str(change.actual_id))}")
     if change.status_note:
-        parts.append(f"status {change.status_note}")
+        parts.append(f"status {terminal(change.status_note)}")
     if change.file:
-        parts.append(f"{change.file}:{change.line}")
+        parts.append(f"{terminal(change.file)}:{change.line}")
     text = f"  ({', '.join(parts)})" if parts else ""
     if change.reason:
-        text += f" — {change.reason}"
+        text += f" — {terminal(change.reason)}"
     if change.needs_setup_script:
         text += " — needs the setup script first (reconciler scripts)"
     if change.missing_credentials:
@@ -87,7 +88,7 @@ def _suffix(change: Change) -> str:
 
 
 def _field_line(field: FieldChange) -> str:
-    name = dotted(field.path)
+    name = terminal(dotted(field.path))
     if field.kind == "added":
         body = f"+ {name}: {show(field.new)}"
     elif field.kind == "removed":
@@ -97,7 +98,7 @@ def _field_line(field: FieldChange) -> str:
     if field.immutable:
         body += "  (immutable: forces replace)"
     if field.location:
-        body += f"  [{field.location.file}:{field.location.line}]"
+        body += f"  [{terminal(field.location.file)}:{field.location.line}]"
     elif field.kind != "removed":
         body += "  [schema default]"
     return body

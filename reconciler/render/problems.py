@@ -6,12 +6,14 @@ import json
 from collections.abc import Sequence
 
 from reconciler.errors import Problem
+from reconciler.render.escape import terminal, workflow_data, workflow_property
 
 REPORT_FORMAT_VERSION = 1
 
 
 def as_text(problems: Sequence[Problem]) -> str:
-    return "".join(f"{p}\n" for p in problems)
+    """One line a problem, whatever the file names, keys and values in it hold."""
+    return "".join(f"{terminal(str(p))}\n" for p in problems)
 
 
 def summary(problems: Sequence[Problem], documents: int, files: int) -> str:
@@ -49,16 +51,8 @@ def github_annotations(problems: Sequence[Problem]) -> str:
         props = ""
         if p.location:
             props = (
-                f" file={_prop(p.location.file)},line={p.location.line},col={p.location.column}"
-                f",title={_prop(p.json_path or 'reconciler')}"
+                f" file={workflow_property(p.location.file)},line={p.location.line},col={p.location.column}"
+                f",title={workflow_property(p.json_path or 'reconciler')}"
             )
-        lines.append(f"::{p.severity}{props}::{_data(p.message)}\n")
+        lines.append(f"::{p.severity}{props}::{workflow_data(p.message)}\n")
     return "".join(lines)
-
-
-def _data(text: str) -> str:
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-
-
-def _prop(text: str) -> str:
-    return _data(text).replace(":", "%3A").replace(",", "%2C")

@@ -1,13 +1,113 @@
-"""The state file's format: one JSON document, one integration per line (it diffs well)."""
+"""The state file: its format (one JSON document, one integration per line: it diffs well), and how it is
+read and written. The simulator imports nothing of the reconciler, so it has its own small reader and writer
+with the same promises: a regular file of at most MAX_STATE_BYTES, opened without waiting (a FIFO is refused,
+never waited on) and never through a link; written atomically beside itself (temporary file, fsync,
+`os.replace`), never over a link, device or FIFO, and no temporary file left behind whatever stops the write.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import json
-from typing import Any, cast
+import os
+import stat
+import tempfile
+from pathlib import Path
+from typing import IO, Any, cast
 
 from reconciler.sandbox.records import KINDS, Kind, Pending, Snapshot, StoredIntegration, TenantState
 
 FORMAT_VERSION = 1
+# A tenant of 10,000 integrations is about 20 MB; past this the file is not a state this tool wrote.
+MAX_STATE_BYTES = 256 * 1024 * 1024
+_NO_WAIT = getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+
+
+class StateFileError(Exception):
+    """The state file cannot be read or written; the message says why, the caller names the file."""
+
+
+def read_state(path: Path) -> bytes | None:
+    """The state file's bytes; None when there is none yet."""
+    try:
+        fd = os.open(path, os.O_RDONLY | _NO_WAIT)
+    except FileNotFoundError:
+        return None
+    except OSError as error:
+        raise StateFileError(_why(error)) from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise StateFileError(f"not a regular file: {_kind(info.st_mode)}")
+        if info.st_size > MAX_STATE_BYTES:
+            raise StateFileError(f"{info.st_size:,} bytes, over the limit of {MAX_STATE_BYTES:,}")
+        chunks: list[bytes] = []
+        size = 0
+        while size <= MAX_STATE_BYTES and (chunk := os.read(fd, min(1 << 20, MAX_STATE_BYTES + 1 - size))):
+            chunks.append(chunk)
+            size += len(chunk)
+    except OSError as error:
+        raise StateFileError(_why(error)) from None
+    finally:
+        os.close(fd)
+    if size > MAX_STATE_BYTES:
+        raise StateFileError(f"over the limit of {MAX_STATE_BYTES:,} bytes")
+    return b"".join(chunks)
+
+
+def write_state(path: Path, text: str) -> None:
+    _refuse_special(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temp = tempfile.mkstemp(prefix="." + path.name + ".", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        _refuse_special(path)
+        os.replace(temp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temp)
+        raise
+
+
+def open_lock(path: Path) -> IO[bytes]:
+    """The lock file beside the state file, opened (created) for `flock`: never through a link."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | _NO_WAIT, 0o600)
+    except OSError as error:
+        raise StateFileError(_why(error)) from None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise StateFileError("its lock file is not a regular file")
+    return os.fdopen(fd, "r+b")
+
+
+def _refuse_special(path: Path) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        mode = os.lstat(path).st_mode
+        if not stat.S_ISREG(mode):
+            raise StateFileError(f"not a regular file: {_kind(mode)}, which is never replaced")
+
+
+def _why(error: OSError) -> str:
+    import errno
+
+    if error.errno == errno.ELOOP:
+        return "a link, which is not followed"
+    return error.strerror or str(error)
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISLNK(mode):
+        return "a link"
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO"
+    return "a device or socket"
 
 
 def fingerprint(state: TenantState) -> str:

@@ -17,14 +17,13 @@ import contextlib
 import json
 import os
 import sys
-import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO
 
 from reconciler.sandbox.records import Pending, Snapshot, StoredIntegration, TenantState
-from reconciler.sandbox.statefile import decode, render, to_document
+from reconciler.sandbox.statefile import StateFileError, decode, open_lock, read_state, render, to_document, write_state
 from reconciler.sandbox.statefile import fingerprint as _fingerprint
 
 __all__ = ["Pending", "SandboxStateError", "Snapshot", "StoredIntegration", "Tenant", "TenantState"]
@@ -111,8 +110,10 @@ class Tenant:
         """Serialises separate processes (a server and CLI runs) on one state file, where the OS allows."""
         assert self.state_file is not None
         lock_path = self.state_file.with_name(self.state_file.name + ".lock")
-        lock_path.parent.mkdir(parents=True, exist_ok=True)
-        handle = open(lock_path, "a+b")  # noqa: SIM115 - held across calls (hold/release)
+        try:
+            handle = open_lock(lock_path)  # held across calls (hold/release)
+        except StateFileError as error:
+            raise SandboxStateError(f"{self.state_file}: cannot lock the sandbox state ({error})") from None
         if sys.platform != "win32":
             import fcntl
 
@@ -130,12 +131,12 @@ class Tenant:
     def _read(self) -> TenantState:
         assert self.state_file is not None
         try:
-            data = self.state_file.read_bytes()
-        except FileNotFoundError:
+            data = read_state(self.state_file)
+        except StateFileError as error:  # a folder, a FIFO, no permission: say so, never a traceback
+            raise SandboxStateError(f"{self.state_file}: cannot read the sandbox state ({error})") from None
+        if data is None:
             self._seen = None
             return TenantState()
-        except OSError as error:  # a folder, no permission: say so, never a traceback
-            raise SandboxStateError(f"{self.state_file}: cannot read the sandbox state ({error.strerror})") from None
         self.reads += 1
         self._seen = _signature(self.state_file)
         try:
@@ -155,19 +156,11 @@ class Tenant:
     def _write(self, text: str) -> None:
         """Atomically: a temporary file in the same folder, then `os.replace`."""
         assert self.state_file is not None
-        folder = self.state_file.parent
-        folder.mkdir(parents=True, exist_ok=True)
-        fd, temp = tempfile.mkstemp(prefix=self.state_file.name + ".", suffix=".tmp", dir=folder)
         try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(text)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(temp, self.state_file)
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(temp)
-            raise
+            write_state(self.state_file, text)
+        except (StateFileError, OSError) as error:
+            reason = error.strerror if isinstance(error, OSError) and error.strerror else error
+            raise SandboxStateError(f"{self.state_file}: cannot write the sandbox state ({reason})") from None
         self.writes += 1
         self._seen = _signature(self.state_file)
 

@@ -24,6 +24,7 @@ from collections.abc import Iterator
 from pathlib import Path as FsPath
 from typing import Any
 
+from reconciler import files
 from reconciler.validation.schema import SCHEMA_BASE, SchemaSet, copy_json
 
 VAR_DEF = "reconcilerVarReference"
@@ -63,7 +64,7 @@ def write_schemas(folder: str | FsPath, schemas: SchemaSet) -> list[FsPath]:
     paths = []
     for name, document in editor_schemas(schemas).items():
         path = target / name
-        path.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        files.write_text(path, json.dumps(document, indent=2, ensure_ascii=False) + "\n", what="JSON Schema")
         paths.append(path)
     return paths
 

@@ -104,4 +104,4 @@ def test_a_state_file_that_is_a_folder_is_a_located_error(tmp_path: Path, clock:
     with pytest.raises(SandboxStateError) as broken:
         Sandbox(api_key=KEY, clock=clock, state_file=tmp_path / "tenant.json").list_integrations()
 
-    assert str(broken.value) == f"{tmp_path}/tenant.json: cannot read the sandbox state (Is a directory)"
+    assert str(broken.value) == f"{tmp_path}/tenant.json: cannot read the sandbox state (not a regular file: a folder)"
