@@ -81,6 +81,7 @@ def test_plan_on_the_sandbox_survives_any_mutation(workdir: Path, run_cli: RunCl
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(240)  # a campaign of 1,500 runs: ~25 s alone, several times that beside the e2e tests
 @settings(
     max_examples=int(os.environ.get("RECONCILER_MUTANTS", "1500")),
     deadline=None,
