@@ -4,8 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, TypeAlias
 
 from reconciler.assumptions import A17_EXACT, A17_HOST
+
+if TYPE_CHECKING:
+    from reconciler.secrets import Secret, Unresolved
+
+# A JSON value as the tool compares it: what a file asks for or Immuta reports. A secret read from a reference
+# (or one left unresolved) is a leaf like a string.
+Json: TypeAlias = "dict[str, Json] | list[Json] | str | int | float | bool | Secret | Unresolved | None"
 
 # A path into a document: ("config", "privateKey", "content") or ("config", "warehouses", 0).
 Path = tuple[str | int, ...]

@@ -11,9 +11,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any, Final
 
+from reconciler.model import Json as JsonValue
 from reconciler.model import Path
 
-Json = Any
+Json = Any  # the tree helpers take any document; what compares data is typed JsonValue (model.Json)
 
 
 class _Missing:
@@ -85,7 +86,7 @@ def map_leaves(value: Json, change: Callable[[Path, Json], Json], path: Path = (
     return change(path, value)
 
 
-def same(value: Json, expected: Json) -> bool:
+def same(value: JsonValue, expected: JsonValue) -> bool:
     """Equality as JSON (and JSON Schema) means it: numbers by value (443 == 443.0), a boolean only equals a
     boolean, arrays and objects member by member."""
     if isinstance(expected, bool) or isinstance(value, bool):
@@ -107,5 +108,5 @@ def same(value: Json, expected: Json) -> bool:
     return type(value) is type(expected) and value == expected  # strings, null, Secrets
 
 
-def _is_number(value: Json) -> bool:
+def _is_number(value: JsonValue) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from reconciler.desired import DesiredIntegration
-from reconciler.model import Path, SourceLocation, normalised
+from reconciler.model import Json, Path, SourceLocation, normalised
 from reconciler.secrets import Secret, Unresolved
 from reconciler.validation.schema import TypeSchema
 from reconciler.walk import same  # JSON equality: 443 == 443.0, true != 1
@@ -41,8 +41,8 @@ Kind = Literal["changed", "added", "removed"]
 class FieldChange:
     path: Path
     kind: Kind
-    old: Any  # as Immuta reports it (None when added)
-    new: Any  # as the file asks, or the schema default (None when removed)
+    old: Json  # as Immuta reports it (None when added)
+    new: Json  # as the file asks, or the schema default (None when removed)
     immutable: bool
     location: SourceLocation | None  # where the file asks for the new value; None: the schema default
 
@@ -52,7 +52,7 @@ class Comparison:
     fields: tuple[FieldChange, ...]
     ignored: int  # differences skipped because of lifecycle.ignoreChanges
     not_compared: tuple[Path, ...]  # secrets, unreadable references, fields Immuta does not report (rule 2)
-    carried: tuple[tuple[Path, Any], ...] = ()  # rule 3: defaults a request sends for fields Immuta reports
+    carried: tuple[tuple[Path, Json], ...] = ()  # rule 3: defaults a request sends for fields Immuta reports
 
     @property
     def needs_replace(self) -> bool:
@@ -63,7 +63,7 @@ _MISSING: Any = object()
 _SCALARS = frozenset({str, int, float, bool, type(None)})  # exact types: Secret and Unresolved are not among them
 
 
-def compare(desired: DesiredIntegration, actual_payload: dict[str, Any]) -> Comparison:
+def compare(desired: DesiredIntegration, actual_payload: dict[str, Json]) -> Comparison:
     walk = _Walk(desired)
     walk.node(desired.body, actual_payload, _shape_of(desired.type_schema), ())
     ignore = desired.lifecycle.ignore_changes
@@ -84,9 +84,9 @@ class _Walk:
         self.desired = desired
         self.changes: list[FieldChange] = []
         self.not_compared: list[Path] = []
-        self.carried: list[tuple[Path, Any]] = []
+        self.carried: list[tuple[Path, Json]] = []
 
-    def node(self, written: dict[str, Any], reported: Any, shape: _Shape, path: Path) -> None:
+    def node(self, written: dict[str, Json], reported: Json, shape: _Shape, path: Path) -> None:
         """Both sides of an object the schema describes: each declared field, by the five rules."""
         reported_fields = reported if isinstance(reported, dict) else {}
         declared = shape.declared
@@ -114,7 +114,7 @@ class _Walk:
             else:
                 self.leaf(mine, theirs, inner, here)
 
-    def leaf(self, mine: Any, theirs: Any, shape: _Shape, path: Path) -> None:
+    def leaf(self, mine: Json, theirs: Json, shape: _Shape, path: Path) -> None:
         """Rule 1: written and reported, compared as one value (a list is read as a whole)."""
         wanted = _comparable(mine, shape)
         if wanted is _MISSING:
@@ -125,7 +125,7 @@ class _Walk:
             location = self.desired.location(path) if path in self.desired.source.locations else None
             self.changes.append(FieldChange(path, "changed", current, wanted, shape.immutable, location))
 
-    def unwritten(self, theirs: Any, shape: _Shape, path: Path) -> None:
+    def unwritten(self, theirs: Json, shape: _Shape, path: Path) -> None:
         """Rules 3 and 4: a field only Immuta reports is held to the schema default, if mutable and it has one."""
         if theirs is _MISSING or shape.immutable:
             return
@@ -152,11 +152,11 @@ def _order(change: FieldChange) -> tuple[str, ...]:
     return _order_path(change.path)
 
 
-def _carried_order(item: tuple[Path, Any]) -> tuple[str, ...]:
+def _carried_order(item: tuple[Path, Json]) -> tuple[str, ...]:
     return _order_path(item[0])
 
 
-def _comparable(value: Any, shape: _Shape) -> Any:
+def _comparable(value: Json, shape: _Shape) -> Any:  # Any: a Json value, or _MISSING
     """A copy of one value holding only what can be compared: no field the schema does not know and no
     secret inside it; `_MISSING` when it holds a reference that cannot be read here (then the whole value,
     a list included, is not compared)."""
@@ -168,7 +168,7 @@ def _comparable(value: Any, shape: _Shape) -> Any:
         return _MISSING  # only reached for a secret where the schema expects none (a literal, --allow-…)
     if isinstance(value, dict):
         declared = shape.declared
-        kept: dict[str, Any] = {}
+        kept: dict[str, Json] = {}
         for name, child in value.items():
             if declared is not None and name not in declared:
                 continue
@@ -210,7 +210,7 @@ class _Shape:
         self.key_rule = schema.rules.key_compare.get(str(path[-1])) if path in schema.natural_key else None
         self.children: dict[str | int, _Shape] = {}
 
-    def same_key(self, old: Any, new: Any) -> bool:
+    def same_key(self, old: Json, new: Json) -> bool:
         """A natural-key field compares as the platform compares it [A17]: a host name in any letter case."""
         if self.key_rule is None or not isinstance(old, str) or not isinstance(new, str):
             return False
@@ -230,7 +230,7 @@ def _shape_of(schema: TypeSchema) -> _Shape:
     return _Shape(schema, ())
 
 
-def differences(old: Any, new: Any, path: Path = ()) -> list[tuple[Path, Kind]]:
+def differences(old: Json, new: Json, path: Path = ()) -> list[tuple[Path, Kind]]:
     """Where two JSON values differ, as `same` judges: a key only one side has is added or removed as a
     whole, objects on both sides are walked, and anything else (a list, a scalar, a type change) is changed
     as a whole where it differs. Unordered."""

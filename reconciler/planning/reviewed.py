@@ -64,7 +64,7 @@ def moved(key: str, before: Mapping[str, Any], now: Mapping[str, Any]) -> list[s
         reasons.append(f"{key}: the plan was for id {before.get('id')}, Immuta now holds id {now.get('id')}")
     named: set[str] = set()
     old_after, new_after = before.get("after"), now.get("after")
-    if isinstance(old_after, Mapping) and isinstance(new_after, Mapping):
+    if isinstance(old_after, dict) and isinstance(new_after, dict):
         for path, kind in sorted(differences(old_after, new_after), key=lambda d: [str(p) for p in d[0]]):
             name = ".".join(map(str, path))
             named.add(name)
