@@ -11,6 +11,7 @@ a link to `/dev/zero`, a FIFO or a 2 GB file cost neither time nor memory. The l
 | environment file | 1 MiB | a URL, paths and a few hundred `${var:}` values |
 | `${file:}` value | 1 MiB | a key or a certificate is a few KiB |
 | saved plan | 128 MiB | twice the 64 MiB bound on Immuta's answer, plus what the files ask for |
+| CA bundle | 16 MiB | every public CA (certifi's bundle) is under 300 KB |
 
 Writing (`write_text`): atomically in the target's own folder — a temporary file beside it, written, flushed
 to disk (`fsync`) and renamed over the target (`os.replace`), so a reader sees the old file or the new one.
@@ -54,6 +55,7 @@ DESIRED_STATE: Final = FileKind("desired-state file", MIB, "split it into one fi
 ENVIRONMENT: Final = FileKind("environment file", MIB)
 FILE_REFERENCE: Final = FileKind("${file:} value", MIB)
 SAVED_PLAN: Final = FileKind("saved plan", 128 * MIB)
+CA_BUNDLE: Final = FileKind("CA bundle", 16 * MIB)
 
 
 class FileError(ReconcilerError):

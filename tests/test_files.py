@@ -350,3 +350,16 @@ def test_a_write_that_must_not_replace_refuses_a_file_created_meanwhile(tmp_path
     assert refused.value.reason == "not replacing the existing file with the exported integration"
     assert (tmp_path / "a.yaml").read_text(encoding="utf-8") == "theirs\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.yaml"]
+
+
+@pytest.mark.parametrize("kind", ["fifo", "zero"])
+def test_a_ca_bundle_that_is_not_a_regular_file_is_refused_without_waiting(tmp_path: Path, kind: str) -> None:
+    from reconciler.client.tls import trusting
+    from reconciler.errors import ReconcilerError
+
+    hostile(kind, tmp_path / "ca.pem")
+
+    with Timed(), pytest.raises(ReconcilerError) as refused:
+        trusting(str(tmp_path / "ca.pem"))
+
+    assert str(refused.value) == f"the CA bundle {tmp_path}/ca.pem cannot be read: {READ_REASONS[kind]}"
