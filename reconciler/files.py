@@ -3,7 +3,8 @@
 Reading (`read_text`): the path is opened without waiting (`O_NONBLOCK`: a FIFO with no writer is refused,
 never waited on) and, where the link itself must not be followed, with `O_NOFOLLOW`; the open file is then
 checked (`fstat`) to be a regular file within the limit of its kind, and at most limit + 1 bytes are read, so
-a link to `/dev/zero`, a FIFO or a 2 GB file cost neither time nor memory. The limits, one per kind:
+a link to `/dev/zero`, a FIFO or a 2 GB file cost neither time nor memory. A pseudo-file (`/proc/self/environ`:
+size 0, yet content) is refused too: it holds the process's environment, the API key included. The limits, one per kind:
 
 | kind | limit | why |
 |---|---|---|
@@ -105,6 +106,9 @@ def read_bytes(path: str | os.PathLike[str], kind: FileKind, *, follow_links: bo
         os.close(fd)
     if size > kind.limit:  # it grew while it was read
         raise _too_big(path, kind, size)
+    if size and not info.st_size:
+        # /proc/self/environ and its kind: "regular", size 0, and the process's secrets inside.
+        raise FileError(path, "not a file on disk (its size is 0 yet it has content, as in /proc or /sys)")
     return b"".join(chunks)
 
 

@@ -363,3 +363,15 @@ def test_a_ca_bundle_that_is_not_a_regular_file_is_refused_without_waiting(tmp_p
         trusting(str(tmp_path / "ca.pem"))
 
     assert str(refused.value) == f"the CA bundle {tmp_path}/ca.pem cannot be read: {READ_REASONS[kind]}"
+
+
+def test_a_link_to_the_processs_environment_is_never_read(repo: Path, run_cli: RunCli) -> None:
+    (repo / "integrations.d" / "environ.yaml").symlink_to("/proc/self/environ")
+
+    result = run_cli("validate")
+
+    assert result.stdout == (
+        "integrations.d/environ.yaml:1:1: cannot read file: not a file on disk "
+        "(its size is 0 yet it has content, as in /proc or /sys)\n"
+    )
+    assert result.exit_code == 1
