@@ -104,8 +104,8 @@ def read_bytes(path: str | os.PathLike[str], kind: FileKind, *, follow_links: bo
         raise _os_error(path, exc, follow_links) from None
     finally:
         os.close(fd)
-    if size > kind.limit:  # it grew while it was read
-        raise _too_big(path, kind, size)
+    if size > kind.limit:  # it grew while it was read, or says it is empty (a pseudo-file)
+        raise _too_big(path, kind, size, grew=True)
     if size and not info.st_size:
         # /proc/self/environ and its kind: "regular", size 0, and the process's secrets inside.
         raise FileError(path, "not a file on disk (its size is 0 yet it has content, as in /proc or /sys)")
@@ -129,7 +129,8 @@ def write_text(
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
             handle.write(text)
             handle.flush()
-            os.fchmod(handle.fileno(), 0o600 if private else 0o644)
+            if hasattr(os, "fchmod"):  # POSIX; on Windows the file keeps the folder's permissions
+                os.fchmod(handle.fileno(), 0o600 if private else 0o644)
             os.fsync(handle.fileno())
         _check_target(target, what, replace=replace)  # nothing swapped in meanwhile
         if replace:
@@ -205,13 +206,12 @@ def _kind(mode: int) -> str:
     return "a special file"
 
 
-def _too_big(path: str | os.PathLike[str], kind: FileKind, size: int) -> FileError:
+def _too_big(path: str | os.PathLike[str], kind: FileKind, size: int, *, grew: bool = False) -> FileError:
     limit = f"{kind.limit // MIB} MiB" if kind.limit % MIB == 0 else f"{kind.limit:,} bytes"
     advice = f": {kind.advice}" if kind.advice else ""
+    how = "more than its stated size, over" if grew else f"{size:,} bytes, over"
     return FileError(
-        path,
-        f"the file is {size:,} bytes, over the limit of {kind.limit:,} bytes ({limit}) for a {kind.name}{advice}",
-        size=size,
+        path, f"the file is {how} the limit of {kind.limit:,} bytes ({limit}) for a {kind.name}{advice}", size=size
     )
 
 

@@ -375,3 +375,23 @@ def test_a_link_to_the_processs_environment_is_never_read(repo: Path, run_cli: R
         "(its size is 0 yet it has content, as in /proc or /sys)\n"
     )
     assert result.exit_code == 1
+
+
+def test_a_file_that_grows_past_its_limit_while_read_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "growing.yaml").write_bytes(b"a" * (files.MIB + 10))
+    real = os.fstat
+
+    def stated_empty(fd: int) -> os.stat_result:  # what fstat said before the file grew
+        info = real(fd)
+        return os.stat_result((info.st_mode, *info[1:6], 0, *info[7:]))
+
+    monkeypatch.setattr(os, "fstat", stated_empty)
+    with pytest.raises(files.FileError) as refused:
+        files.read_text(tmp_path / "growing.yaml", files.DESIRED_STATE)
+
+    assert refused.value.reason == (
+        "the file is more than its stated size, over the limit of 1,048,576 bytes (1 MiB) for a desired-state file:"
+        " split it into one file per integration"
+    )
