@@ -3,7 +3,8 @@
 Reading (`read_text`): the path is opened without waiting (`O_NONBLOCK`: a FIFO with no writer is refused,
 never waited on) and, where the link itself must not be followed, with `O_NOFOLLOW`; the open file is then
 checked (`fstat`) to be a regular file within the limit of its kind, and at most limit + 1 bytes are read, so
-a link to `/dev/zero`, a FIFO or a 2 GB file cost neither time nor memory. The limits, one per kind:
+a link to `/dev/zero`, a FIFO or a 2 GB file cost neither time nor memory. A pseudo-file (`/proc/self/environ`:
+size 0, yet content) is refused too: it holds the process's environment, the API key included. The limits, one per kind:
 
 | kind | limit | why |
 |---|---|---|
@@ -11,6 +12,7 @@ a link to `/dev/zero`, a FIFO or a 2 GB file cost neither time nor memory. The l
 | environment file | 1 MiB | a URL, paths and a few hundred `${var:}` values |
 | `${file:}` value | 1 MiB | a key or a certificate is a few KiB |
 | saved plan | 128 MiB | twice the 64 MiB bound on Immuta's answer, plus what the files ask for |
+| CA bundle | 16 MiB | every public CA (certifi's bundle) is under 300 KB |
 
 Writing (`write_text`): atomically in the target's own folder — a temporary file beside it, written, flushed
 to disk (`fsync`) and renamed over the target (`os.replace`), so a reader sees the old file or the new one.
@@ -54,6 +56,7 @@ DESIRED_STATE: Final = FileKind("desired-state file", MIB, "split it into one fi
 ENVIRONMENT: Final = FileKind("environment file", MIB)
 FILE_REFERENCE: Final = FileKind("${file:} value", MIB)
 SAVED_PLAN: Final = FileKind("saved plan", 128 * MIB)
+CA_BUNDLE: Final = FileKind("CA bundle", 16 * MIB)
 
 
 class FileError(ReconcilerError):
@@ -101,8 +104,11 @@ def read_bytes(path: str | os.PathLike[str], kind: FileKind, *, follow_links: bo
         raise _os_error(path, exc, follow_links) from None
     finally:
         os.close(fd)
-    if size > kind.limit:  # it grew while it was read
-        raise _too_big(path, kind, size)
+    if size > kind.limit:  # it grew while it was read, or says it is empty (a pseudo-file)
+        raise _too_big(path, kind, size, grew=True)
+    if size and not info.st_size:
+        # /proc/self/environ and its kind: "regular", size 0, and the process's secrets inside.
+        raise FileError(path, "not a file on disk (its size is 0 yet it has content, as in /proc or /sys)")
     return b"".join(chunks)
 
 
@@ -123,7 +129,8 @@ def write_text(
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
             handle.write(text)
             handle.flush()
-            os.fchmod(handle.fileno(), 0o600 if private else 0o644)
+            if hasattr(os, "fchmod"):  # POSIX; on Windows the file keeps the folder's permissions
+                os.fchmod(handle.fileno(), 0o600 if private else 0o644)
             os.fsync(handle.fileno())
         _check_target(target, what, replace=replace)  # nothing swapped in meanwhile
         if replace:
@@ -199,13 +206,12 @@ def _kind(mode: int) -> str:
     return "a special file"
 
 
-def _too_big(path: str | os.PathLike[str], kind: FileKind, size: int) -> FileError:
+def _too_big(path: str | os.PathLike[str], kind: FileKind, size: int, *, grew: bool = False) -> FileError:
     limit = f"{kind.limit // MIB} MiB" if kind.limit % MIB == 0 else f"{kind.limit:,} bytes"
     advice = f": {kind.advice}" if kind.advice else ""
+    how = "more than its stated size, over" if grew else f"{size:,} bytes, over"
     return FileError(
-        path,
-        f"the file is {size:,} bytes, over the limit of {kind.limit:,} bytes ({limit}) for a {kind.name}{advice}",
-        size=size,
+        path, f"the file is {how} the limit of {kind.limit:,} bytes ({limit}) for a {kind.name}{advice}", size=size
     )
 
 

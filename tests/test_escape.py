@@ -194,3 +194,32 @@ def test_workflow_command_values_are_one_line() -> None:
 
 def test_no_comment_can_open() -> None:
     assert escape.without_comment_markers("x <!-- reconciler-plan --> y") == "x &lt;!-- reconciler-plan --> y"
+
+
+def test_a_key_written_in_a_file_forges_nothing_in_plan_apply_or_the_comment(
+    tmp_path: Path, run_cli: RunCli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "integrations.d").mkdir()
+    text = (REPO / "integrations.d" / "s3-datalake.yaml").read_text(encoding="utf-8")
+    name = '"lake\\n::error::forged</details><!-- reconciler-plan:prod -->`x`|"'
+    (tmp_path / "integrations.d" / "s3.yaml").write_text(
+        text.replace("  name: datalake-prod ", f"  name: {name} "), encoding="utf-8"
+    )
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("S3_IMMUTA_ACCESS_KEY_ID", "AKIA-escape-test")
+    monkeypatch.setenv("S3_IMMUTA_SECRET_ACCESS_KEY", "escape-test-secret")
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(tmp_path / "summary.md"))
+    shown = "Native S3[name=lake\\n::error::forged</details><!-- reconciler-plan:prod -->`x`|]"
+
+    comment = run_cli("plan", "--sandbox", "--format", "markdown").stdout
+    applied = run_cli("apply", "--sandbox", "--auto-approve")
+
+    assert f"  ok      create {shown} (id 1)\n" in applied.stdout
+    assert applied.exit_code == 0
+    no_forged_lines(applied.stdout + applied.stderr)
+    assert comment.count("<!--") == 1 and "\n</details>" not in comment
+    assert (
+        "| + | create | `` Native S3[name=lake\\n::error::forged</details>&lt;!-- reconciler-plan:prod -->`x`\\|] `` "
+    ) in comment
+    assert (tmp_path / "summary.md").read_text(encoding="utf-8").count("<!--") == 1

@@ -350,3 +350,48 @@ def test_a_write_that_must_not_replace_refuses_a_file_created_meanwhile(tmp_path
     assert refused.value.reason == "not replacing the existing file with the exported integration"
     assert (tmp_path / "a.yaml").read_text(encoding="utf-8") == "theirs\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.yaml"]
+
+
+@pytest.mark.parametrize("kind", ["fifo", "zero"])
+def test_a_ca_bundle_that_is_not_a_regular_file_is_refused_without_waiting(tmp_path: Path, kind: str) -> None:
+    from reconciler.client.tls import trusting
+    from reconciler.errors import ReconcilerError
+
+    hostile(kind, tmp_path / "ca.pem")
+
+    with Timed(), pytest.raises(ReconcilerError) as refused:
+        trusting(str(tmp_path / "ca.pem"))
+
+    assert str(refused.value) == f"the CA bundle {tmp_path}/ca.pem cannot be read: {READ_REASONS[kind]}"
+
+
+def test_a_link_to_the_processs_environment_is_never_read(repo: Path, run_cli: RunCli) -> None:
+    (repo / "integrations.d" / "environ.yaml").symlink_to("/proc/self/environ")
+
+    result = run_cli("validate")
+
+    assert result.stdout == (
+        "integrations.d/environ.yaml:1:1: cannot read file: not a file on disk "
+        "(its size is 0 yet it has content, as in /proc or /sys)\n"
+    )
+    assert result.exit_code == 1
+
+
+def test_a_file_that_grows_past_its_limit_while_read_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "growing.yaml").write_bytes(b"a" * (files.MIB + 10))
+    real = os.fstat
+
+    def stated_empty(fd: int) -> os.stat_result:  # what fstat said before the file grew
+        info = real(fd)
+        return os.stat_result((info.st_mode, *info[1:6], 0, *info[7:]))
+
+    monkeypatch.setattr(os, "fstat", stated_empty)
+    with pytest.raises(files.FileError) as refused:
+        files.read_text(tmp_path / "growing.yaml", files.DESIRED_STATE)
+
+    assert refused.value.reason == (
+        "the file is more than its stated size, over the limit of 1,048,576 bytes (1 MiB) for a desired-state file:"
+        " split it into one file per integration"
+    )

@@ -14,6 +14,7 @@ import ssl
 from collections.abc import Mapping
 from typing import Final
 
+from reconciler import files
 from reconciler.errors import ReconcilerError
 
 ENV_CA_FILES: Final = ("REQUESTS_CA_BUNDLE", "SSL_CERT_FILE")  # the first one set wins
@@ -34,7 +35,10 @@ def trusting(bundle: str) -> ssl.SSLContext:
     try:
         if os.path.isdir(bundle):
             return ssl.create_default_context(capath=bundle)
-        return ssl.create_default_context(cafile=bundle)
+        # Read by the one reader: a committed `caBundle: /dev/zero` or a FIFO would hold OpenSSL forever.
+        return ssl.create_default_context(cadata=files.read_text(bundle, files.CA_BUNDLE))
+    except files.FileError as exc:
+        raise ReconcilerError(f"the CA bundle {bundle} cannot be read: {exc.reason}") from None
     except (OSError, ssl.SSLError) as exc:
         raise ReconcilerError(f"the CA bundle {bundle} cannot be read as PEM certificates ({exc})") from None
 

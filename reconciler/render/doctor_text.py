@@ -3,29 +3,31 @@
 from __future__ import annotations
 
 from reconciler.doctor import DoctorReport
+from reconciler.render.escape import terminal
 
 
 def render(report: DoctorReport) -> str:
-    lines = [f"Target: {report.target}", ""]
+    lines = [f"Target: {terminal(report.target)}", ""]
     for check in report.checks:
-        lines.append(f"  {'ok  ' if check.ok else 'FAIL'} {check.name}: {check.detail}")
+        lines.append(f"  {'ok  ' if check.ok else 'FAIL'} {check.name}: {terminal(check.detail)}")
     dialect = report.dialect
     if dialect is not None:
         lines += ["", "Dialect (as far as the integrations present show it):"]
         lines.append(f"  ids: {dialect.id_type}")
         lines.append(f"  list order: {dialect.list_order}")
-        seen = ", ".join(f"{status} ×{count}" for status, count in dialect.statuses) or "none"
+        seen = ", ".join(f"{terminal(status)} ×{count}" for status, count in dialect.statuses) or "none"
         lines.append(f"  statuses: {seen}")
         for status in dialect.unknown_statuses:
             lines.append(f"  ! status {status!r} is unknown to this version: reported as not healthy, never as enabled")
         for name in dialect.unknown_types:
             lines.append(f"  ! type {name!r} is unknown to this version: left alone by plan and apply")
         for collision in dialect.collisions:
-            lines.append(f"  ! two integrations with one natural key: {collision} (plan leaves the second alone)")
+            shown = terminal(str(collision))
+            lines.append(f"  ! two integrations with one natural key: {shown} (plan leaves the second alone)")
         if dialect.top_level_fields:
-            lines.append(f"  server fields beside the payload: {', '.join(dialect.top_level_fields)}")
+            lines.append(f"  server fields beside the payload: {terminal(', '.join(dialect.top_level_fields))}")
         for found in dialect.types:
-            lines += ["", f"  {found.type} ({found.count}):"]
+            lines += ["", f"  {terminal(found.type)} ({found.count}):"]
             if found.defaults_echoed or found.defaults_not_echoed:
                 lines.append(f"    schema-defaulted fields reported: {', '.join(found.defaults_echoed) or 'none'}")
             if found.defaults_not_echoed:
@@ -37,7 +39,9 @@ def render(report: DoctorReport) -> str:
             if not (found.defaults_echoed or found.defaults_not_echoed or found.secrets or found.unknown_fields):
                 lines.append("    nothing reported beyond its type (no config fields in the schema)")
             if found.unknown_fields:
-                lines.append(f"    fields the schemas do not know (never compared): {', '.join(found.unknown_fields)}")
+                lines.append(
+                    f"    fields the schemas do not know (never compared): {terminal(', '.join(found.unknown_fields))}"
+                )
     lines += [
         "",
         "Ready: plan, then apply." if report.ok else "Not ready: fix the failed check above, then run doctor again.",
