@@ -225,16 +225,20 @@ def test_a_base_that_is_not_fetched_is_an_error(
     )
 
 
-def test_outside_a_checkout_only_the_declared_form_counts(
+def test_a_base_outside_a_checkout_is_an_error(
     tenant: Sandbox, run_cli: RunCli, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("GITHUB_BASE_REF", "main")
-    assert run_cli("plan", *SANDBOX, "--detailed-exitcode").exit_code == 0
-    result = run_cli("plan", *SANDBOX, "--base", "main")
-    assert (result.exit_code, result.stderr) == (
-        1,
-        "error: --base main: not in a Git checkout (or git is not installed)\n",
-    )
+    """A pull request's run that cannot read its base would protect nothing: it fails instead."""
+    before = records(tenant)
+    for args, revision in ((("--base", "main"), "main"), ((), "origin/main")):
+        monkeypatch.setenv("GITHUB_BASE_REF", "main")
+        result = run_cli("apply", *SANDBOX, "--prune", "--auto-approve", "--force", *args)
+        assert (result.exit_code, result.stdout) == (1, "")
+        assert result.stderr == (
+            f"error: the base revision {revision} cannot be read: not in a Git checkout (fatal: not a git repository "
+            "(or any of the parent directories): .git); check the repository out first (actions/checkout)\n"
+        )
+    assert records(tenant) == before
 
 
 # -- --prune needs the whole desired state ---------------------------------------------------------------

@@ -80,8 +80,9 @@ def plan_request(
     if saved is not None:  # what the review saw, even where the base revision cannot be read (main, after merge)
         view = protection.BaseView.from_json(saved.document.get("base"), schema_module.load())
     else:
-        revision, explicit = baserevision.base_revision(base, os.environ)
-        view = baserevision.read_base(revision, explicit, chosen, schema_module.load(), where.variables)
+        revision = baserevision.base_revision(base, os.environ)
+        named = where.environment.name if where.environment else None
+        view = baserevision.read_base(revision, named, chosen, schema_module.load())
     return engine.PlanRequest(
         chosen,
         prune=pruning,

@@ -45,7 +45,7 @@ class BaseView:
             "revision": self.revision,
             "files": [
                 {
-                    "path": f.path,
+                    "path": printable(f.path),  # JSON holds text: a name that is not UTF-8 as `\\xNN`
                     "type": f.key.type,
                     "natural_key": [list(p) for p in f.key.parts],
                     "protected": f.protected,
@@ -86,7 +86,8 @@ class Rename:
 def renames(desired: DesiredState, base: BaseView) -> dict[IntegrationKey, Rename]:
     """New key → the key it had: `lifecycle.previously` first, else the same file on the base revision."""
     found: dict[IntegrationKey, Rename] = {
-        new: Rename(src.key, f"{src.path} on {base.revision}") for new, src in _base_renames(desired, base).items()
+        new: Rename(src.key, f"{printable(src.path)} on {base.revision}")
+        for new, src in _base_renames(desired, base).items()
     }
     for integration in desired.integrations:
         old = previous_key(integration)
@@ -126,7 +127,7 @@ def previous_key(integration: DesiredIntegration) -> IntegrationKey | None:
 
 def protections(base: BaseView) -> dict[IntegrationKey, str]:
     """Key → the base revision's file that protects it."""
-    return {f.key: f"{f.path} on {base.revision}" for f in base.files if f.protected}
+    return {f.key: f"{printable(f.path)} on {base.revision}" for f in base.files if f.protected}
 
 
 def _base_renames(desired: DesiredState, base: BaseView) -> dict[IntegrationKey, BaseFile]:
@@ -148,6 +149,11 @@ def _base_renames(desired: DesiredState, base: BaseView) -> dict[IntegrationKey,
             if current.present and current.key.type == previous.key.type and current.key != previous.key:
                 found[current.key] = previous
     return found
+
+
+def printable(path: str) -> str:
+    """A file name as messages show it: bytes that are not UTF-8 (kept by the file system) as `\\xNN`."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
 
 
 def _normal(path: str) -> str:
