@@ -90,8 +90,13 @@ def tenant(repo: Path) -> Sandbox:
 
 def refused(run_cli: RunCli, tenant: Sandbox, *reasons: str, args: tuple[str, ...] = ("--prune",)) -> None:
     before = records(tenant)
+    listed = "".join(f"  {r}\n" for r in reasons)
     result = run_cli("apply", "--auto-approve", *RUN, "--base", "main", *args)
-    assert (result.exit_code, result.stdout, result.stderr) == (3, "", GATE + "".join(f"  {r}\n" for r in reasons))
+    assert (result.exit_code, result.stdout, result.stderr) == (3, "", GATE + listed)
+    planned = run_cli("plan", *RUN, "--base", "main", *args)  # the pull request's check fails before merge
+    assert planned.exit_code == 3
+    assert planned.stdout.endswith("\nRefused by a safety gate: apply would change nothing.\n" + listed)
+    assert planned.stderr.endswith("refused: a safety gate refuses this plan; apply would change nothing:\n" + listed)
     assert records(tenant) == before
 
 
