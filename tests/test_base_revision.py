@@ -274,3 +274,45 @@ def test_git_refusing_a_checkout_of_another_user_names_the_fix(repo: Path, tenan
         f"git refuses to read {repo}: detected dubious ownership (the checkout belongs to another user); trust it "
         f"with `git config --global --add safe.directory {repo}`, then run again",
     )
+
+
+def test_a_rename_read_from_the_base_stays_a_rename_under_target(repo: Path, tenant: Sandbox, run_cli: RunCli) -> None:
+    edit(repo / "environments/dev.yaml", "LAKE: datalake-prod", "LAKE: datalake-main")
+    refused(
+        run_cli,
+        tenant,
+        f"{LAKE_NEW} (lake.d/lake.yaml:4): lifecycle.preventDestroy forbids replace (renamed from {LAKE_OLD} "
+        "(lake.d/lake.yaml on main): delete, then create); remove preventDestroy from the file first",
+        args=("--target", "lake.d/lake.yaml"),
+    )
+
+
+def test_git_refusing_is_an_error_naming_the_fix_whoever_runs_it(
+    repo: Path, tenant: Sandbox, run_cli: RunCli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As git answers in a container whose checkout another user owns (the message is git's own)."""
+    fake = repo.parent / "fake-bin"
+    fake.mkdir()
+    (fake / "git").write_text(
+        "#!/bin/sh\n"
+        f"echo \"fatal: detected dubious ownership in repository at '{repo}'\" >&2\n"
+        "echo 'To add an exception for this directory, call:' >&2\n"
+        "echo >&2\n"
+        f"printf '\\tgit config --global --add safe.directory {repo}\\n' >&2\n"
+        "exit 128\n"
+    )
+    (fake / "git").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{fake}{os.pathsep}{os.environ['PATH']}")
+    failed(
+        run_cli,
+        tenant,
+        f"git refuses to read {repo}: detected dubious ownership (the checkout belongs to another user); trust it "
+        f"with `git config --global --add safe.directory {repo}`, then run again",
+    )
+
+
+def test_git_missing_is_an_error_when_a_base_is_asked_for(
+    repo: Path, tenant: Sandbox, run_cli: RunCli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PATH", str(repo / "no-such-bin"))
+    failed(run_cli, tenant, "the base revision main cannot be read: git is not installed")

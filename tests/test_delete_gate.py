@@ -268,3 +268,21 @@ def test_an_id_changed_since_the_saved_plan_is_named(tenant: Sandbox, run_cli: R
     )
     assert records(tenant) == before
     assert os.path.exists("reviewed.plan")
+
+
+def test_plan_refuses_the_blast_radius_apply_refuses_unless_forced(
+    tenant: Sandbox, run_cli: RunCli, tmp_path: Path
+) -> None:
+    for n in range(1, 5):
+        write(tmp_path, f"integrations.d/lake{n}.yaml", lake(f"lake-{n}", bucket=f"bucket-{n}"))
+    assert run_cli("apply", *SANDBOX, "--auto-approve").exit_code == 0
+    (tmp_path / "integrations.d/lake1.yaml").unlink()
+    (tmp_path / "integrations.d/lake2.yaml").unlink()
+    refused(
+        run_cli,
+        tenant,
+        ("--prune",),
+        "the plan deletes or replaces 2 of 6 managed integrations, more than 30%; re-run with --force if that is "
+        "intended",
+    )
+    assert run_cli("plan", *SANDBOX, "--prune", "--force", "--detailed-exitcode").exit_code == 2

@@ -62,6 +62,8 @@ def context(output: Output) -> registry.Context:
     help="Exit 3 naming what changed if a saved plan no longer matches; 0 if it does.",
 )
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when the plan has changes.")
+@click.option("--force", is_flag=True, help="As apply's: a plan over --max-destroy-share is not refused.")
+@click.option("--max-destroy-share", type=click.FloatRange(0, 1), default=0.30, show_default=True)
 @selection_options
 @target_options
 @input_options
@@ -72,6 +74,8 @@ def plan(
     out_file: str | None,
     check_file: str | None,
     detailed_exitcode: bool,
+    force: bool,
+    max_destroy_share: float,
     rotate: tuple[str, ...],
     targets: tuple[str, ...],
     base: str | None,
@@ -98,7 +102,8 @@ def plan(
         click.echo(f"The saved plan {check_file} still matches (checksum {saved.checksum[:12]}).")
         return EXIT_OK
     # The delete gate apply runs, run here: a refused delete fails the pull request's check, not the merge.
-    refused = gate.destroy_refusals(planned.plan, engine.what_is_declared(planned.plan, schema_module.load()))
+    declared = engine.what_is_declared(planned.plan, schema_module.load())
+    refused = gate.refusals(planned.plan, gate.GateOptions(force, max_destroy_share), declared)
     shown = dataclasses.replace(planned.plan, refused=tuple(refused))
     click.echo(registry.PLAN[output.format](shown, context(output)), nl=False)
     if in_github_actions():

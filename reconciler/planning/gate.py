@@ -9,7 +9,7 @@ the integration, its file and what would allow it.
 - Only `--prune` deletes an orphan: a `lifecycle.previously` naming what no file declared renames it only
   under `--prune`.
 - `--prune` runs over the whole declared desired state only (`prune_scope`).
-- Immuta's DELETE credentials, and the blast radius (apply's `--force`).
+- Immuta's DELETE credentials, and the blast radius (lifted by `--force`, on plan as on apply).
 """
 
 from __future__ import annotations
@@ -32,8 +32,8 @@ class GateOptions:
 
 
 def refusals(plan: Plan, options: GateOptions, declared: Declared = Declared()) -> list[str]:  # noqa: B008
-    """Everything apply refuses in this plan: `destroy_refusals`, then the blast radius."""
-    reasons = destroy_refusals(plan, declared)
+    """Everything apply refuses in this plan (and `plan` reports, exit 3): each destroy, then the blast radius."""
+    reasons = _destroy_refusals(plan, declared)
     destructive = [c for c in plan.changes if c.action in DESTRUCTIVE and not _failed_creation(c)]
     managed = sum(1 for c in plan.changes if c.actual_id is not None and (c.file is not None or plan.prune))
     if (
@@ -48,8 +48,8 @@ def refusals(plan: Plan, options: GateOptions, declared: Declared = Declared()) 
     return reasons
 
 
-def destroy_refusals(plan: Plan, declared: Declared = Declared()) -> list[str]:  # noqa: B008 - frozen value
-    """The refusals no flag of apply lifts: what `plan` reports (exit 3) so that review sees them."""
+def _destroy_refusals(plan: Plan, declared: Declared = Declared()) -> list[str]:  # noqa: B008 - frozen value
+    """The refusals no flag of apply lifts (all of them but the blast radius)."""
     reasons: list[str] = []
     for change in plan.changes:
         if change.action in DESTRUCTIVE:
