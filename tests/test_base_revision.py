@@ -316,3 +316,14 @@ def test_git_missing_is_an_error_when_a_base_is_asked_for(
 ) -> None:
     monkeypatch.setenv("PATH", str(repo / "no-such-bin"))
     failed(run_cli, tenant, "the base revision main cannot be read: git is not installed")
+
+
+def test_paths_given_absolute_or_outside_the_repository_are_read_as_the_base_has_them(
+    repo: Path, tenant: Sandbox, run_cli: RunCli, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    elsewhere = tmp_path_factory.mktemp("elsewhere")  # outside the repository: the base holds nothing there
+    (repo / "lake.d/lake.yaml").unlink()
+    edit(repo / "environments/dev.yaml", "[integrations.d, lake.d]", f"[{repo / 'integrations.d'}, {elsewhere}]")
+    result = run_cli("plan", *RUN, "--base", "main")
+    assert result.exit_code == 0, result.stdout + result.stderr  # no --prune: the lake is an orphan, shown
+    assert "  ? Native S3[name=datalake-prod]  (id 1) — no file declares it (use --prune to delete)\n" in result.stdout

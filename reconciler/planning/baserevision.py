@@ -73,7 +73,8 @@ def read_base(revision: str | None, environment: str | None, given: Sequence[str
         return BaseView(revision)  # the environment is new in this change: nothing of it was protected yet
     roots = [*(settings.paths if settings and settings.paths else DEFAULT_ROOTS), *given]
     files: list[BaseFile] = []
-    for name, resolved in tree.files_under([tree.inside(prefix, r) for r in roots]).items():
+    inside = [path for path in (tree.inside(prefix, r) for r in roots) if path is not None]
+    for name, resolved in tree.files_under(inside).items():
         found, problems = load_text(tree.text(resolved, name), f"{revision}:{name}")
         documents, more = apply_values(found, settings.values if settings else None, schemas)
         if problems or more:
@@ -91,7 +92,7 @@ def read_base(revision: str | None, environment: str | None, given: Sequence[str
 
 def _environment(tree: _Tree, prefix: str, name: str) -> Environment | None:
     path = tree.inside(prefix, posixpath.join(ENVIRONMENTS_DIR, f"{name}.yaml"))
-    if tree.resolve(path) not in tree.entries:
+    if path is None or tree.resolve(path) not in tree.entries:
         return None
     located = f"{tree.revision}:{path}"
     try:
@@ -125,11 +126,13 @@ class _Tree:
     def error(self, lines: Sequence[str]) -> BaseRevisionError:
         return BaseRevisionError("\n".join([f"the base revision {self.revision} cannot be read:", *lines]))
 
-    def inside(self, prefix: str, path: str) -> str:
-        """A path as the working directory names it, as a path of the tree; leaving the repository is an error."""
-        joined = posixpath.normpath(posixpath.join(prefix.replace(os.sep, "/"), path.replace(os.sep, "/")))
-        if os.path.isabs(path) or joined == ".." or joined.startswith("../"):
-            raise self.error([f"{path}: outside the repository, so not in the base revision"])
+    def inside(self, prefix: str, path: str) -> str | None:
+        """A path as the working directory names it, as a path of the tree; None outside the repository
+        (where the base revision holds nothing)."""
+        relative = os.path.relpath(path, self.root) if os.path.isabs(path) else os.path.join(prefix, path)
+        joined = posixpath.normpath(relative.replace(os.sep, "/"))
+        if joined == ".." or joined.startswith("../"):
+            return None
         return "" if joined == "." else joined
 
     def resolve(self, path: str) -> str:
