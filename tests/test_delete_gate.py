@@ -4,6 +4,7 @@ nothing written). Each case checks the tenant afterwards."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from collections.abc import Callable
@@ -171,13 +172,29 @@ def environments(tenant: Sandbox, tmp_path: Path) -> Path:
 def test_an_integration_another_environment_declares_is_never_pruned(
     environments: Path, tenant: Sandbox, run_cli: RunCli
 ) -> None:
-    refused(
-        run_cli,
-        tenant,
-        ("--env", "dev", "--prune"),
+    reason = (
         "Native S3[name=datalake-old]: prod.d/lake.yaml declares it, so it is never deleted as undeclared (pruned: "
-        "no file declares it); remove it from that file in a reviewed change first",
+        "no file declares it); remove it from that file in a reviewed change first"
     )
+    refused(run_cli, tenant, ("--env", "dev", "--prune"), reason)
+    comment = run_cli("plan", *SANDBOX, "--env", "dev", "--prune", "--format", "markdown").stdout
+    assert comment.startswith(
+        "<!-- reconciler-plan -->\n### reconciler plan\n\n**Plan: 0 to create, 0 to update, 0 to replace, 1 to "
+        "delete, 1 unchanged.**\n\n> [!CAUTION]\n> **Refused by a safety gate: merging applies nothing until this "
+        f"is fixed.**\n> - {reason}\n\n"
+    )
+
+
+def test_a_refusal_cannot_forge_the_comment() -> None:
+    """A reason carries names from files and the server: in the comment it is one escaped list item."""
+    from reconciler.planning.plan import Plan
+    from reconciler.render import registry
+
+    forged = "x <!-- reconciler-plan --> </details>\n### Plan: 0 to delete"
+    plan = Plan(changes=(), target="t", prune=False, desired_digest="", schema_version="", tool_version="")
+    shown = registry.PLAN["markdown"](dataclasses.replace(plan, refused=(forged,)), registry.Context())
+    assert "> - x &lt;!-- reconciler-plan --&gt; &lt;/details&gt; ### Plan: 0 to delete\n" in shown
+    assert shown.count("<!-- reconciler-plan -->") == 1
 
 
 def test_a_declared_file_that_cannot_be_read_stops_the_prune(
