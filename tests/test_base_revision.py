@@ -327,3 +327,21 @@ def test_paths_given_absolute_or_outside_the_repository_are_read_as_the_base_has
     result = run_cli("plan", *RUN, "--base", "main")
     assert result.exit_code == 0, result.stdout + result.stderr  # no --prune: the lake is an orphan, shown
     assert "  ? Native S3[name=datalake-prod]  (id 1) — no file declares it (use --prune to delete)\n" in result.stdout
+
+
+def test_a_submodule_in_a_base_root_is_an_error(repo: Path, tenant: Sandbox, run_cli: RunCli) -> None:
+    head = git(repo, "rev-parse", "HEAD").strip()
+    git(repo, "update-index", "--add", "--cacheinfo", f"160000,{head},lake.d/vendored")
+    git(repo, "commit", "-q", "-m", "a submodule")
+    failed(
+        run_cli,
+        tenant,
+        "the base revision main cannot be read:\nlake.d/vendored: a submodule, whose files the base revision does "
+        "not hold",
+    )
+
+
+def test_a_revision_that_looks_like_an_option_is_not_one(repo: Path, tenant: Sandbox, run_cli: RunCli) -> None:
+    result = run_cli("plan", *RUN, "--base=--output=/tmp/x")
+    assert (result.exit_code, result.stdout) == (1, "")
+    assert result.stderr.startswith("error: the base revision --output=/tmp/x is not in this checkout: fetch it")

@@ -59,8 +59,8 @@ def read_base(revision: str | None, environment: str | None, given: Sequence[str
     if revision is None:
         return BaseView()
     root = _toplevel(revision)
-    commit = _git(root, "rev-parse", "--verify", "--quiet", f"{revision}^{{commit}}")
-    if commit.returncode != 0:
+    commit = _git(root, "rev-parse", "--verify", "--quiet", "--end-of-options", f"{revision}^{{commit}}")
+    if commit.returncode != 0 or revision.startswith("-"):
         _refused(root, commit)
         raise BaseRevisionError(
             f"the base revision {revision} is not in this checkout: fetch it (e.g. `git fetch origin "
