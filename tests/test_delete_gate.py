@@ -181,7 +181,8 @@ def test_an_integration_another_environment_declares_is_never_pruned(
     assert comment.startswith(
         "<!-- reconciler-plan -->\n### reconciler plan\n\n**Plan: 0 to create, 0 to update, 0 to replace, 1 to "
         "delete, 1 unchanged.**\n\n> [!CAUTION]\n> **Refused by a safety gate: merging applies nothing until this "
-        f"is fixed.**\n> - {reason}\n\n"
+        "is fixed.**\n> - Native S3\\[name=datalake-old\\]: prod.d/lake.yaml declares it, so it is never deleted "
+        "as undeclared (pruned: no file declares it); remove it from that file in a reviewed change first\n\n"
     )
 
 
@@ -193,7 +194,7 @@ def test_a_refusal_cannot_forge_the_comment() -> None:
     forged = "x <!-- reconciler-plan --> </details>\n### Plan: 0 to delete"
     plan = Plan(changes=(), target="t", prune=False, desired_digest="", schema_version="", tool_version="")
     shown = registry.PLAN["markdown"](dataclasses.replace(plan, refused=(forged,)), registry.Context())
-    assert "> - x &lt;!-- reconciler-plan --&gt; &lt;/details&gt; ### Plan: 0 to delete\n" in shown
+    assert "> - x &lt;!-- reconciler-plan --&gt; &lt;/details&gt;\\\\n### Plan: 0 to delete\n" in shown
     assert shown.count("<!-- reconciler-plan -->") == 1
 
 

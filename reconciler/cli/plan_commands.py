@@ -35,6 +35,7 @@ from reconciler.cli.plan_request import (
 from reconciler.desired import SecretMode
 from reconciler.errors import EXIT_CHANGES, EXIT_ERROR, EXIT_OK, EXIT_REFUSED
 from reconciler.render import registry
+from reconciler.render.escape import terminal
 from reconciler.validation import schema as schema_module
 from reconciler.validation.validate import ValidationOptions
 
@@ -114,7 +115,7 @@ def plan(
     if refused:
         echo_err("refused: a safety gate refuses this plan; apply would change nothing:")
         for reason in refused:
-            echo_err(f"  {reason}")
+            echo_err(f"  {terminal(reason)}")
         return EXIT_REFUSED
     return EXIT_CHANGES if detailed_exitcode and planned.plan.has_changes else EXIT_OK
 

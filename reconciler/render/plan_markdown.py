@@ -24,7 +24,7 @@ def render(plan: Plan, *, commit: str | None = None, title: str = "reconciler pl
     head = [STICKY_MARKER, f"### {title}", "", f"**{closing_line(plan)}**", ""]
     if plan.refused:  # the delete gate's refusals (planning/gate.py): the check fails, merging applies nothing
         head += ["> [!CAUTION]", "> **Refused by a safety gate: merging applies nothing until this is fixed.**"]
-        head += [f"> - {html.escape(' '.join(r.split()))}" for r in plan.refused] + [""]
+        head += [f"> - {markdown(reason)}" for reason in plan.refused] + [""]
     orphans = plan.count(Action.ORPHAN)
     if orphans and not plan.prune:
         head += [f"{orphans} integration(s) in Immuta have no file; `--prune` would delete them.", ""]

@@ -17,6 +17,10 @@ REASON = (
     f"{S3}: lifecycle.preventDestroy in integrations.d/s3-datalake.yaml on origin/main forbids delete (pruned: no "
     "file declares it); lift the protection in a reviewed change of its own first"
 )
+SHOWN = (  # as the comment shows it: brackets escaped, never a link
+    "Native S3\\[name=datalake-prod\\]: lifecycle.preventDestroy in integrations.d/s3-datalake.yaml on origin/main "
+    "forbids delete (pruned: no file declares it); lift the protection in a reviewed change of its own first"
+)
 
 
 def git(root: Path, *args: str) -> None:
@@ -45,7 +49,7 @@ def test_a_protected_delete_is_red_at_plan_and_refused_at_merge(
     planned = run_cli("plan", "--prune", "--format", "markdown", "--out", "reviewed.plan")
     assert planned.exit_code == 3
     assert (
-        f"> [!CAUTION]\n> **Refused by a safety gate: merging applies nothing until this is fixed.**\n> - {REASON}\n"
+        f"> [!CAUTION]\n> **Refused by a safety gate: merging applies nothing until this is fixed.**\n> - {SHOWN}\n"
         in (planned.stdout)
     )
     monkeypatch.delenv("GITHUB_BASE_REF")  # the merge job: no base, the saved plan carries it
