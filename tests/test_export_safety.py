@@ -78,10 +78,10 @@ def in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_keys_that_read_alike_get_distinct_files_and_variables(run_cli: RunCli, tmp_path: Path) -> None:
     tenant(run_cli, tmp_path, payloads=[s3("lake_a", "bucket-1"), s3("lake-a", "bucket-2"), s3("Lake.A", "b-3")])
-    result = run_cli("export", "--sandbox", "--out", "exported")
+    result = run_cli("export", "--sandbox", "--out", "integrations.d")
     assert result.exit_code == 0, result.stderr
-    assert result.stdout.splitlines()[-1] == "Exported 3 integration(s) to exported."
-    files = {p.name: yaml.safe_load(p.read_text()) for p in (tmp_path / "exported").iterdir()}
+    assert result.stdout.splitlines()[-1] == "Exported 3 integration(s) to integrations.d."
+    files = {p.name: yaml.safe_load(p.read_text()) for p in (tmp_path / "integrations.d").iterdir()}
     assert sorted(files) == [
         "native-s3-lake-a-8a45f59e.yaml",  # the first 8 hex digits of SHA-256("Native S3\0name=Lake.A")
         "native-s3-lake-a-e03bfbad.yaml",
@@ -92,7 +92,7 @@ def test_keys_that_read_alike_get_distinct_files_and_variables(run_cli: RunCli, 
     assert len(set(variables)) == 3
     assert "${env:NATIVE_S3_LAKE_A_FAC4924A_AWS_SECRET_ACCESS_KEY}" in variables
     # Nothing was lost: the next plan, pruning included, is empty.
-    planned = run_cli("plan", "exported", "--sandbox", "--prune", "--detailed-exitcode")
+    planned = run_cli("plan", "integrations.d", "--sandbox", "--prune", "--detailed-exitcode")
     assert planned.exit_code == 0, planned.stdout + planned.stderr
     assert "Plan: 0 to create, 0 to update, 0 to replace, 0 to delete, 3 unchanged." in planned.stdout
 
@@ -101,32 +101,32 @@ def test_a_hashed_name_stays_when_the_integration_is_exported_alone(run_cli: Run
     """Without a collision the readable name is kept: adopting one more integration never renames others
     unless it reads like them."""
     tenant(run_cli, tmp_path, payloads=[s3("lake_a", "bucket-1")])
-    assert run_cli("export", "--sandbox", "--out", "exported").exit_code == 0
-    assert [p.name for p in (tmp_path / "exported").iterdir()] == ["native-s3-lake-a.yaml"]
+    assert run_cli("export", "--sandbox", "--out", "integrations.d").exit_code == 0
+    assert [p.name for p in (tmp_path / "integrations.d").iterdir()] == ["native-s3-lake-a.yaml"]
 
 
 def test_an_over_long_key_gets_a_short_name_with_a_hash(run_cli: RunCli, tmp_path: Path) -> None:
     long_name = "datalake-" + "x" * 400
     tenant(run_cli, tmp_path, payloads=[s3(long_name, "bucket-1")])
-    result = run_cli("export", "--sandbox", "--out", "exported")
+    result = run_cli("export", "--sandbox", "--out", "integrations.d")
     assert result.exit_code == 0, result.stderr
-    [path] = (tmp_path / "exported").iterdir()
+    [path] = (tmp_path / "integrations.d").iterdir()
     assert len(path.name) == 120
     assert path.name == "native-s3-datalake-" + "x" * 87 + "-3521e550.yaml"
     variable = yaml.safe_load(path.read_text())["config"]["awsSecretAccessKey"]
     assert variable == "${env:NATIVE_S3_DATALAKE_" + "X" * 52 + "_3521E550_AWS_SECRET_ACCESS_KEY}"
-    planned = run_cli("plan", "exported", "--sandbox", "--detailed-exitcode")
+    planned = run_cli("plan", "integrations.d", "--sandbox", "--detailed-exitcode")
     assert planned.exit_code == 0, planned.stdout + planned.stderr
 
 
 def test_a_second_export_never_overwrites_the_first(run_cli: RunCli, tmp_path: Path) -> None:
     tenant(run_cli, tmp_path, payloads=[s3("lake_a", "bucket-1"), s3("lake-a", "bucket-2")])
-    assert run_cli("export", "--sandbox", "--out", "exported").exit_code == 0
-    before = {p.name: p.read_text() for p in (tmp_path / "exported").iterdir()}
-    again = run_cli("export", "--sandbox", "--out", "exported")
+    assert run_cli("export", "--sandbox", "--out", "integrations.d").exit_code == 0
+    before = {p.name: p.read_text() for p in (tmp_path / "integrations.d").iterdir()}
+    again = run_cli("export", "--sandbox", "--out", "integrations.d")
     assert again.exit_code == 1
     assert again.stderr.startswith("error: not overwriting existing file(s) (pass --force to replace them): ")
-    assert {p.name: p.read_text() for p in (tmp_path / "exported").iterdir()} == before
+    assert {p.name: p.read_text() for p in (tmp_path / "integrations.d").iterdir()} == before
 
 
 @pytest.mark.parametrize("secrets", ["omitted", "masked", "clear"])
@@ -134,9 +134,9 @@ def test_secret_fields_become_references_whatever_the_server_returns(
     run_cli: RunCli, tmp_path: Path, secrets: str
 ) -> None:
     tenant(run_cli, tmp_path, f"secrets={secrets}", payloads=[s3("lake", "bucket-1"), SNOWFLAKE])
-    result = run_cli("export", "--sandbox", "--out", "exported", "-v")
+    result = run_cli("export", "--sandbox", "--out", "integrations.d", "-v")
     assert result.exit_code == 0, result.stderr
-    folder = tmp_path / "exported"
+    folder = tmp_path / "integrations.d"
     lake = yaml.safe_load((folder / "native-s3-lake.yaml").read_text())["config"]
     assert lake["awsAccessKeyId"] == "${env:NATIVE_S3_LAKE_AWS_ACCESS_KEY_ID}"
     assert lake["awsSecretAccessKey"] == "${env:NATIVE_S3_LAKE_AWS_SECRET_ACCESS_KEY}"
@@ -148,8 +148,8 @@ def test_secret_fields_become_references_whatever_the_server_returns(
 
 def test_unknown_fields_are_named_in_a_comment_never_written(run_cli: RunCli, tmp_path: Path) -> None:
     tenant(run_cli, tmp_path, "extra=extra", payloads=[SNOWFLAKE])
-    assert run_cli("export", "--sandbox", "--out", "exported").exit_code == 0
-    text = (tmp_path / "exported" / "snowflake-acme-snowflakecomputing-com.yaml").read_text()
+    assert run_cli("export", "--sandbox", "--out", "integrations.d").exit_code == 0
+    text = (tmp_path / "integrations.d" / "snowflake-acme-snowflakecomputing-com.yaml").read_text()
     assert (
         "# Not exported: fields Immuta reports that the schemas do not know (never compared):\n"
         "#   config.connectArgs, config.createdAt, createdAt, createdBy, updatedAt\n"
@@ -167,13 +167,13 @@ def test_the_trino_api_key_is_never_written_printed_logged_or_saved(
     [record] = simulator.list_integrations()
     key = record.get("apiKey") or record.get("config", {}).get("apiKey")
     assert (key is None) == (where == "none")
-    exported = run_cli("export", "--sandbox", "--out", "exported", "-v")
+    exported = run_cli("export", "--sandbox", "--out", "integrations.d", "-v")
     assert exported.exit_code == 0, exported.stderr
-    assert yaml.safe_load((tmp_path / "exported" / "trino.yaml").read_text()) == {"type": "Trino"}
-    planned = run_cli("plan", "exported", "--sandbox", "-v", "--out", "saved.plan", "--detailed-exitcode")
+    assert yaml.safe_load((tmp_path / "integrations.d" / "trino.yaml").read_text()) == {"type": "Trino"}
+    planned = run_cli("plan", "integrations.d", "--sandbox", "-v", "--out", "saved.plan", "--detailed-exitcode")
     assert planned.exit_code == 0, planned.stdout + planned.stderr
     shown = run_cli("show", "saved.plan") if (tmp_path / "saved.plan").exists() else planned
-    text = outputs(tmp_path / "exported", exported, planned, shown) + (tmp_path / "saved.plan").read_text()
+    text = outputs(tmp_path / "integrations.d", exported, planned, shown) + (tmp_path / "saved.plan").read_text()
     if key is not None:
         assert key not in text
         assert key[:8] not in text
@@ -183,13 +183,13 @@ def test_a_reported_value_holding_a_reference_is_refused(run_cli: RunCli, tmp_pa
     """A hostile server's `${file:…}` in a field would make apply read a local file and send it."""
     hostile = {**SNOWFLAKE, "config": {**SNOWFLAKE["config"], "warehouse": "${file:/etc/passwd}"}}
     tenant(run_cli, tmp_path, payloads=[hostile, s3("lake", "bucket-1")])
-    result = run_cli("export", "--sandbox", "--out", "exported")
+    result = run_cli("export", "--sandbox", "--out", "integrations.d")
     assert (result.exit_code, result.stderr) == (
         1,
         "error: cannot export Snowflake[host=acme.snowflakecomputing.com] (id 1): Immuta reports config.warehouse "
         "with a `${` in the value, which a desired-state file would read as a reference; nothing was written\n",
     )
-    assert not (tmp_path / "exported").exists()
+    assert not (tmp_path / "integrations.d").exists()
 
 
 @pytest.mark.parametrize(
@@ -206,9 +206,9 @@ def test_a_reported_value_holding_a_reference_is_refused(run_cli: RunCli, tmp_pa
 def test_right_after_an_export_the_plan_is_empty(run_cli: RunCli, tmp_path: Path, dialect: tuple[str, ...]) -> None:
     payloads = [s3("lake_a", "bucket-1"), s3("lake-a", "bucket-2"), SNOWFLAKE, {"type": "Trino"}]
     tenant(run_cli, tmp_path, *dialect, payloads=payloads)
-    exported = run_cli("export", "--sandbox", "--out", "exported")
+    exported = run_cli("export", "--sandbox", "--out", "integrations.d")
     assert exported.exit_code == 0, exported.stderr
-    planned = run_cli("plan", "exported", "--sandbox", "--prune", "--detailed-exitcode")
+    planned = run_cli("plan", "integrations.d", "--sandbox", "--prune", "--detailed-exitcode")
     assert planned.exit_code == 0, planned.stdout + planned.stderr
     assert "Plan: 0 to create, 0 to update, 0 to replace, 0 to delete, 4 unchanged." in planned.stdout
-    assert [value for value in VALUES if value in outputs(tmp_path / "exported", exported, planned)] == []
+    assert [value for value in VALUES if value in outputs(tmp_path / "integrations.d", exported, planned)] == []

@@ -339,7 +339,9 @@ def test_an_export_key_too_long_for_a_file_name_gets_a_short_name_with_a_hash(re
     assert len(names) == 2 and all(len(name.encode()) <= 120 for name in names), names
     [long_name] = [n for n in names if n.startswith("native-s3-lake-")]
     assert re.fullmatch(r"native-s3-lake-x+-[0-9a-f]{8}\.yaml", long_name), long_name
-    plan = run_cli("plan", "--sandbox", "--prune", "--detailed-exitcode", "exported")
+    (repo / "environments").mkdir()  # --prune runs over a declared folder only
+    (repo / "environments" / "exported.yaml").write_text("url: https://x.example.invalid\npaths: [exported]\n")
+    plan = run_cli("plan", "--sandbox", "--sandbox-state", STATE, "--env", "exported", "--prune", "--detailed-exitcode")
     assert plan.exit_code == 0, plan.stdout + plan.stderr
 
 

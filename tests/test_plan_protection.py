@@ -103,7 +103,7 @@ def test_a_declared_rename_of_a_protected_integration_is_refused(
 def test_a_declared_rename_is_planned_as_a_replace(tenant: Sandbox, run_cli: RunCli, tmp_path: Path) -> None:
     rename_s3(tmp_path, previously=True)
     result = run_cli("plan", *SANDBOX, "--prune")
-    assert result.exit_code == 0, result.stderr
+    assert result.exit_code == 3, result.stderr  # refused at plan time, as apply refuses it
     assert (
         f"1 to REPLACE (delete, then create):\n  -/+ {NEW}  (id {s3_id(tenant)}, {S3_FILE}:16) — renamed from {OLD} "
         f"(lifecycle.previously in {S3_FILE}): delete, then create — needs the setup script first (reconciler "
@@ -191,7 +191,7 @@ def test_a_saved_plan_carries_the_base_revision_to_main(checkout: Path, tenant: 
     """The pull request's plan read the base; apply on main (no base to read) applies what it saw."""
     (checkout / S3_FILE).unlink()
     saved = run_cli("plan", *SANDBOX, "--prune", "--base", "main", "--out", "reviewed.plan")
-    assert saved.exit_code == 0, saved.stderr
+    assert saved.exit_code == 3, saved.stderr  # the pull request's check is red; the plan is saved as shown
     shutil.rmtree(checkout / ".git")
     refused(
         run_cli,
@@ -225,16 +225,20 @@ def test_a_base_that_is_not_fetched_is_an_error(
     )
 
 
-def test_outside_a_checkout_only_the_declared_form_counts(
+def test_a_base_outside_a_checkout_is_an_error(
     tenant: Sandbox, run_cli: RunCli, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("GITHUB_BASE_REF", "main")
-    assert run_cli("plan", *SANDBOX, "--detailed-exitcode").exit_code == 0
-    result = run_cli("plan", *SANDBOX, "--base", "main")
-    assert (result.exit_code, result.stderr) == (
-        1,
-        "error: --base main: not in a Git checkout (or git is not installed)\n",
-    )
+    """A pull request's run that cannot read its base would protect nothing: it fails instead."""
+    before = records(tenant)
+    for args, revision in ((("--base", "main"), "main"), ((), "origin/main")):
+        monkeypatch.setenv("GITHUB_BASE_REF", "main")
+        result = run_cli("apply", *SANDBOX, "--prune", "--auto-approve", "--force", *args)
+        assert (result.exit_code, result.stdout) == (1, "")
+        assert result.stderr == (
+            f"error: the base revision {revision} cannot be read: not in a Git checkout (fatal: not a git repository "
+            "(or any of the parent directories): .git); check the repository out first (actions/checkout)\n"
+        )
+    assert records(tenant) == before
 
 
 # -- --prune needs the whole desired state ---------------------------------------------------------------
@@ -266,20 +270,22 @@ def test_prune_with_the_whole_desired_state_written_another_way_plans(tenant: Sa
 
 
 @pytest.mark.parametrize(
-    ("given", "roots", "left_out"),
+    ("given", "roots", "refused"),
     [
-        (["integrations.d/s3.yaml"], ["integrations.d"], ["integrations.d"]),
-        (["integrations.d"], ["integrations.d"], []),
-        (["."], ["integrations.d"], []),
-        (["shared"], ["shared", "dev"], ["dev"]),  # an environment's paths: each one is needed
-        (["shared", "dev/"], ["shared", "dev"], []),
-        (["/elsewhere/integrations.d"], ["integrations.d"], []),  # a desired state of its own
+        (["integrations.d/s3.yaml"], ["integrations.d"], "needs the whole desired state (integrations.d)"),
+        (["integrations.d"], ["integrations.d"], None),
+        (["."], ["integrations.d"], None),  # more files than the roots: more declared, less pruned
+        (["shared"], ["shared", "dev"], "needs the whole desired state (shared, dev)"),
+        (["shared", "dev/"], ["shared", "dev"], None),
+        (["/elsewhere/integrations.d"], ["integrations.d"], "/elsewhere/integrations.d is not declared"),
+        (["infra/immuta"], ["integrations.d"], "infra/immuta is not declared"),
     ],
 )
 def test_which_paths_are_the_whole_desired_state(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, given: list[str], roots: list[str], left_out: list[str]
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, given: list[str], roots: list[str], refused: str | None
 ) -> None:
-    from reconciler.planning.protection import uncovered_roots
+    from reconciler.planning.gate import prune_scope
 
     monkeypatch.chdir(tmp_path)
-    assert uncovered_roots(given, roots) == left_out
+    problem = prune_scope(given, roots)
+    assert (problem is None) if refused is None else (problem is not None and refused in problem)

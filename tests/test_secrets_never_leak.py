@@ -262,7 +262,7 @@ def test_a_failing_apply_over_http(
         assert result.stdout.endswith("Running apply again continues from where this run stopped.\n")
     assert len(server.sandbox.list_integrations()) == (0 if then == "create" else 7)
     again = hunt.run("plan", "--verbose", "--format", "json")
-    assert again.exit_code == 0
+    assert again.exit_code == (3 if then == "replace" else 0)  # replacing a preventDestroy one is refused
     assert json.loads(again.stdout)["summary"][then] == 7
 
 

@@ -46,7 +46,7 @@ def test_show_prints_what_plan_printed_without_a_tenant(
 ) -> None:
     monkeypatch.setenv("GITHUB_SHA", "3f2c1e0d9b8a")  # the Markdown footer names the commit, in both
     planned = run_cli("plan", *SANDBOX, "--prune", "--format", output_format, "--out", SAVED)
-    assert planned.exit_code == 0, planned.stderr
+    assert planned.exit_code == 3, planned.stderr  # the delete is refused: the check is red, the plan saved
     (tenant / STATE).unlink()  # nothing left to ask: a plan made now would be all creates
     shown = run_cli("show", SAVED, "--format", output_format)
     assert (shown.exit_code, shown.stderr) == (0, "")
@@ -54,13 +54,14 @@ def test_show_prints_what_plan_printed_without_a_tenant(
 
 
 def test_the_scenario_has_an_update_a_create_and_a_refused_delete(tenant: Path, run_cli: RunCli) -> None:
-    assert run_cli("plan", *SANDBOX, "--prune", "--out", SAVED).exit_code == 0
+    assert run_cli("plan", *SANDBOX, "--prune", "--out", SAVED).exit_code == 3
     shown = run_cli("show", SAVED).stdout
     assert "  ~ Snowflake[host=acme.us-east-1.snowflakecomputing.com]  (id " in shown
     assert '      ~ config.warehouse: "IMMUTA_WH" → "IMMUTA_WH_XL"  [integrations.d/snowflake-prod.yaml:' in shown
     assert "  + Native S3[name=archive-prod]  (integrations.d/s3-archive.yaml:" in shown
     assert " — apply will refuse: Immuta's DELETE needs config." in shown
-    assert shown.endswith("Plan: 1 to create, 1 to update, 0 to replace, 1 to delete, 5 unchanged.\n")
+    assert "\nPlan: 1 to create, 1 to update, 0 to replace, 1 to delete, 5 unchanged.\n" in shown
+    assert "\nRefused by a safety gate: apply would change nothing.\n  Redshift[" in shown
 
 
 def test_the_json_plan_names_the_missing_delete_credentials(tenant: Path, run_cli: RunCli) -> None:

@@ -75,7 +75,7 @@ def run_apply(
     saved = request.saved
     if saved is not None:
         refuse_if_stale(saved, plan, advice="; plan again and review")
-    refusals = gate.refusals(plan, request.gate)
+    refusals = gate.refusals(plan, request.gate, engine.what_is_declared(plan, schemas))
     if refusals:
         raise RefusedError(
             ["the plan was refused by a safety gate; nothing was changed:", *(f"  {r}" for r in refusals)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
 import sys
@@ -32,8 +33,9 @@ from reconciler.cli.plan_request import (
     usage_errors,
 )
 from reconciler.desired import SecretMode
-from reconciler.errors import EXIT_CHANGES, EXIT_ERROR, EXIT_OK
+from reconciler.errors import EXIT_CHANGES, EXIT_ERROR, EXIT_OK, EXIT_REFUSED
 from reconciler.render import registry
+from reconciler.render.escape import terminal
 from reconciler.validation import schema as schema_module
 from reconciler.validation.validate import ValidationOptions
 
@@ -61,6 +63,8 @@ def context(output: Output) -> registry.Context:
     help="Exit 3 naming what changed if a saved plan no longer matches; 0 if it does.",
 )
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when the plan has changes.")
+@click.option("--force", is_flag=True, help="As apply's: a plan over --max-destroy-share is not refused.")
+@click.option("--max-destroy-share", type=click.FloatRange(0, 1), default=0.30, show_default=True)
 @selection_options
 @target_options
 @input_options
@@ -71,6 +75,8 @@ def plan(
     out_file: str | None,
     check_file: str | None,
     detailed_exitcode: bool,
+    force: bool,
+    max_destroy_share: float,
     rotate: tuple[str, ...],
     targets: tuple[str, ...],
     base: str | None,
@@ -80,7 +86,7 @@ def plan(
 ) -> int:
     """Show what apply would change: create, update, replace, delete — field by field."""
     from reconciler.applying.workflow import refuse_if_stale
-    from reconciler.planning import engine, savedplan
+    from reconciler.planning import engine, gate, savedplan
 
     refuse_prune_with_targets(prune, targets)
     target = where.target()
@@ -96,14 +102,21 @@ def plan(
         refuse_if_stale(saved, planned.plan)
         click.echo(f"The saved plan {check_file} still matches (checksum {saved.checksum[:12]}).")
         return EXIT_OK
-    click.echo(registry.PLAN[output.format](planned.plan, context(output)), nl=False)
+    # The delete gate apply runs, run here: a refused delete fails the pull request's check, not the merge.
+    declared = engine.what_is_declared(planned.plan, schema_module.load())
+    refused = gate.refusals(planned.plan, gate.GateOptions(force, max_destroy_share), declared)
+    shown = dataclasses.replace(planned.plan, refused=tuple(refused))
+    click.echo(registry.PLAN[output.format](shown, context(output)), nl=False)
     if in_github_actions():
-        step_summary(registry.PLAN["markdown"](planned.plan, context(output)))
+        step_summary(registry.PLAN["markdown"](shown, context(output)))
     if out_file:
-        savedplan.save(
-            planned.plan, out_file, paths=list(request.paths), rotate=request.rotate, targets=request.targets
-        )
+        savedplan.save(shown, out_file, paths=list(request.paths), rotate=request.rotate, targets=request.targets)
         echo_err(f"Saved the plan to {out_file} (checksum {planned.plan.checksum[:12]}).")
+    if refused:
+        echo_err("refused: a safety gate refuses this plan; apply would change nothing:")
+        for reason in refused:
+            echo_err(f"  {terminal(reason)}")
+        return EXIT_REFUSED
     return EXIT_CHANGES if detailed_exitcode and planned.plan.has_changes else EXIT_OK
 
 

@@ -66,22 +66,19 @@ def plan_request(
 ) -> engine.PlanRequest:
     """What plan and apply plan: a saved plan's paths (unless given), prune, rotation, targets and base
     revision's view, else the flags'. --prune with only part of the desired state is a usage error."""
-    from reconciler.planning import baserevision, engine, protection
+    from reconciler.planning import baserevision, engine, gate, protection
 
     chosen = where.paths(paths or (saved.paths if saved else []))
     pruning = saved.prune if saved else prune
-    roots = where.paths(())
-    missing = protection.uncovered_roots(chosen, roots) if pruning else []
-    if missing:
-        raise click.UsageError(
-            f"--prune deletes what no file declares, so it needs the whole desired state ({', '.join(roots)}), "
-            f"not part of it ({', '.join(chosen)}): drop --prune, or give {' '.join(missing)}"
-        )
+    out_of_scope = gate.prune_scope(chosen, where.paths(())) if pruning else None
+    if out_of_scope:
+        raise click.UsageError(out_of_scope)
     if saved is not None:  # what the review saw, even where the base revision cannot be read (main, after merge)
         view = protection.BaseView.from_json(saved.document.get("base"), schema_module.load())
     else:
-        revision, explicit = baserevision.base_revision(base, os.environ)
-        view = baserevision.read_base(revision, explicit, chosen, schema_module.load(), where.variables)
+        revision = baserevision.base_revision(base, os.environ)
+        named = where.environment.name if where.environment else None
+        view = baserevision.read_base(revision, named, chosen, schema_module.load())
     return engine.PlanRequest(
         chosen,
         prune=pruning,

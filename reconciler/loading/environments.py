@@ -61,9 +61,14 @@ def load_environment(name: str, folder: str = ENVIRONMENTS_DIR) -> Environment:
         known = sorted(p.stem for p in FsPath(folder).glob("*.yaml")) if FsPath(folder).is_dir() else []
         listing = f"; known: {', '.join(known)}" if known else f"; create {path}"
         raise InputError([Problem(None, "", f"no environment {name!r} ({path} not found){listing}")]) from None
-    documents, problems = load_text(text, str(path))
+    return environment_from_text(name, text, str(path))
+
+
+def environment_from_text(name: str, text: str, file: str) -> Environment:
+    """An environment file's settings from its text (read from the working tree, or from a base revision)."""
+    documents, problems = load_text(text, file)
     if problems or len(documents) != 1 or not isinstance(documents[0].data, dict):
-        problems = problems or [Problem(SourceLocation(str(path), 1, 1), "$", "must be one mapping")]
+        problems = problems or [Problem(SourceLocation(file, 1, 1), "$", "must be one mapping")]
         raise InputError(problems)
     return _parse(name, documents[0])
 

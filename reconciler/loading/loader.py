@@ -23,6 +23,7 @@ from reconciler.loading.yaml_source import SourceDocument, load_text
 from reconciler.model import SourceLocation
 
 __all__ = [
+    "DEFAULT_ROOTS",
     "SAVED_PLAN_KIND",
     "YAML_SUFFIXES",
     "SourceDocument",
@@ -33,6 +34,9 @@ __all__ = [
 ]
 
 YAML_SUFFIXES = (".yaml", ".yml")
+# The whole desired state of a repository, without an environment: its declared roots. An environment file
+# declares its own (`paths`); a folder of another name counts only once one of them declares it.
+DEFAULT_ROOTS = ("integrations.d",)
 SAVED_PLAN_KIND = "reconciler-plan"  # the `kind` of a file written by `plan --out` (planning/savedplan.py)
 
 

@@ -13,8 +13,9 @@ from reconciler.actual import ActualState, read_actual
 from reconciler.client.immuta import ImmutaClient
 from reconciler.desired import DesiredState, SecretMode, load_desired
 from reconciler.errors import EXIT_USAGE, InputError, Problem, ReconcilerError
-from reconciler.planning.plan import Plan, PlanOptions, make_plan, unmatched_rotations
-from reconciler.planning.protection import BaseView
+from reconciler.planning.declared import Declared, declared
+from reconciler.planning.plan import Action, Plan, PlanOptions, make_plan, unmatched_rotations
+from reconciler.planning.protection import BaseView, renames
 from reconciler.secrets import Lookup, file_roots
 from reconciler.target import Target
 from reconciler.validation.schema import SchemaSet
@@ -87,15 +88,24 @@ def plan_for(
     )
 
 
-def targeted(desired: DesiredState, actual: ActualState, targets: frozenset[str]) -> tuple[DesiredState, ActualState]:
+def targeted(
+    desired: DesiredState,
+    actual: ActualState,
+    targets: frozenset[str],
+    base: BaseView = BaseView(),  # noqa: B008 - frozen value object
+) -> tuple[DesiredState, ActualState]:
     """--target: only the integrations the files declare under those names (paths or keys, as --rotate
-    takes them), and what Immuta holds under their keys — compared loosely, so that the plan's safety net
-    still pairs a key written differently. Nothing else is planned, so nothing else shows as an orphan (nor
-    as an unknown type), and the notes name only the chosen files' references."""
+    takes them), and what Immuta holds under their keys or the keys they were renamed from — compared
+    loosely, so that the plan's safety net still pairs a key written differently, and a rename stays a
+    rename (the delete gate judges it) instead of a create beside the original. Nothing else is planned,
+    so nothing else shows as an orphan (nor as an unknown type), and the notes name only the chosen files'
+    references."""
     if not targets:
         return desired, actual
     chosen = tuple(d for d in desired.integrations if str(d.key) in targets or os.path.normpath(d.file) in targets)
     loose = {d.key.loosely() for d in chosen}
+    chosen_state = dataclasses.replace(desired, integrations=chosen)
+    loose |= {rename.old.loosely() for rename in renames(chosen_state, base).values()}
     held = tuple(a for a in actual.integrations if a.key.loosely() in loose)
     texts = {text for d in chosen for _, text in d.references}
     narrowed = dataclasses.replace(
@@ -132,6 +142,14 @@ def build(request: PlanRequest, schemas: SchemaSet, target: Target, client: Immu
         )
     check_targets(request, desired)
     actual = observe(client, schemas)
-    desired, actual = targeted(desired, actual, request.targets)
+    desired, actual = targeted(desired, actual, request.targets, request.base)
     plan = plan_for(desired, actual, schemas, target, request.prune, request.rotate, request.base)
     return Planned(desired, actual, plan)
+
+
+def what_is_declared(plan: Plan, schemas: SchemaSet) -> Declared:
+    """What the repository declares, read only when the plan prunes or renames something away (the delete
+    gate's input: planning/declared.py)."""
+    renaming = any(c.actual is not None and c.actual.key != c.key for c in plan.changes)
+    pruning = plan.prune and any(c.action is Action.DELETE and c.desired is None for c in plan.changes)
+    return declared(schemas) if renaming or pruning else Declared()

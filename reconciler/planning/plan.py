@@ -1,5 +1,4 @@
 """The plan is a value: the changes that turn the actual state into the desired one, in a stable order.
-
 `plan` renders it, `apply` consumes it, `--out` saves it. Nothing here talks to the API or prints.
 """
 
@@ -56,6 +55,7 @@ class Change:
     # What protects the integration this change would delete beyond its own file (planning.protection): a
     # file on the base revision, or a file whose lifecycle.previously names it. The gate refuses a destroy.
     protected_by: str | None = None
+    orphan_rename: str | None = None  # a `previously` renaming what no base file declared: --prune only (gate)
     desired: DesiredIntegration | None = field(default=None, repr=False, compare=False)
     actual: ActualIntegration | None = field(default=None, repr=False, compare=False)
 
@@ -101,6 +101,7 @@ class Plan:
     tool_version: str
     notes: tuple[str, ...] = ()
     base: protection.BaseView = protection.BaseView()  # noqa: RUF009 - what the base revision said (saved)
+    refused: tuple[str, ...] = ()  # what the delete gate refuses (planning/gate.py): `plan` shows it, exits 3
 
     @property
     def writes(self) -> tuple[Change, ...]:
@@ -143,16 +144,14 @@ def make_plan(
         )
         for key in sorted((set(wanted) | set(existing)) - taken)
     ]
-    changes = _written_differently(changes)
-    notes = list(_notes(desired, actual))
     return Plan(
-        changes=tuple(changes),
+        changes=tuple(_written_differently(changes)),
         target=target,
         prune=options.prune,
         desired_digest=desired.digest,
         schema_version=schema_version,
         tool_version=tool_version,
-        notes=tuple(notes),
+        notes=tuple(_notes(desired, actual)),
         base=options.base.relevant(desired),
     )
 
@@ -222,6 +221,7 @@ def _renamed(desired: DesiredIntegration, actual: ActualIntegration, rename: pro
     return Change(
         Action.REPLACE,
         reason=f"renamed from {rename.old} ({rename.source}): delete, then create",
+        orphan_rename=rename.source if rename.orphan else None,
         fields=comparison.fields,
         ignored=comparison.ignored,
         not_compared=comparison.not_compared,

@@ -14,7 +14,7 @@ A saved plan records this view (`BaseView.as_json`), so `apply FILE` on main see
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,7 +45,7 @@ class BaseView:
             "revision": self.revision,
             "files": [
                 {
-                    "path": f.path,
+                    "path": printable(f.path),  # JSON holds text: a name that is not UTF-8 as `\\xNN`
                     "type": f.key.type,
                     "natural_key": [list(p) for p in f.key.parts],
                     "protected": f.protected,
@@ -69,29 +69,36 @@ class BaseView:
         return cls(raw["revision"], tuple(files))
 
     def relevant(self, desired: DesiredState) -> BaseView:
-        """Only what can change a plan — protected integrations and the sources of renames — so that a
-        saved plan stays small and its checksum does not depend on unrelated files."""
+        """Only what can change a plan — protected integrations, the sources of renames and the keys that
+        `lifecycle.previously` names — so that a saved plan stays small and its checksum does not depend on
+        unrelated files."""
         if self.revision is None:
             return self
         renamed = {src.path for src in _base_renames(desired, self).values()}
-        return BaseView(self.revision, tuple(f for f in self.files if f.protected or f.path in renamed))
+        previous = {old.loosely() for old in map(previous_key, desired.integrations) if old is not None}
+        kept = (f for f in self.files if f.protected or f.path in renamed or f.key.loosely() in previous)
+        return BaseView(self.revision, tuple(kept))
 
 
 @dataclass(frozen=True, slots=True)
 class Rename:
     old: IntegrationKey
     source: str  # what says so, for the plan's reason
+    orphan: bool = False  # no file on the base revision declared `old` (or no base was read): only --prune deletes it
 
 
 def renames(desired: DesiredState, base: BaseView) -> dict[IntegrationKey, Rename]:
     """New key → the key it had: `lifecycle.previously` first, else the same file on the base revision."""
     found: dict[IntegrationKey, Rename] = {
-        new: Rename(src.key, f"{src.path} on {base.revision}") for new, src in _base_renames(desired, base).items()
+        new: Rename(src.key, f"{printable(src.path)} on {base.revision}")
+        for new, src in _base_renames(desired, base).items()
     }
+    declared = {f.key.loosely() for f in base.files}
     for integration in desired.integrations:
         old = previous_key(integration)
         if old is not None:
-            found[integration.key] = Rename(old, f"lifecycle.previously in {integration.file}")
+            source = f"lifecycle.previously in {integration.file}"
+            found[integration.key] = Rename(old, source, old.loosely() not in declared)
     return found
 
 
@@ -126,7 +133,7 @@ def previous_key(integration: DesiredIntegration) -> IntegrationKey | None:
 
 def protections(base: BaseView) -> dict[IntegrationKey, str]:
     """Key → the base revision's file that protects it."""
-    return {f.key: f"{f.path} on {base.revision}" for f in base.files if f.protected}
+    return {f.key: f"{printable(f.path)} on {base.revision}" for f in base.files if f.protected}
 
 
 def _base_renames(desired: DesiredState, base: BaseView) -> dict[IntegrationKey, BaseFile]:
@@ -150,20 +157,10 @@ def _base_renames(desired: DesiredState, base: BaseView) -> dict[IntegrationKey,
     return found
 
 
+def printable(path: str) -> str:
+    """A file name as messages show it: bytes that are not UTF-8 (kept by the file system) as `\\xNN`."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
 def _normal(path: str) -> str:
     return os.path.normcase(os.path.normpath(os.path.abspath(path)))
-
-
-def uncovered_roots(given: Sequence[str], roots: Sequence[str]) -> list[str]:
-    """The desired-state roots that the paths given leave out, when they give part of it: `--prune` deletes
-    what no file declares, so with only some of the files it would delete what the others declare. Paths
-    wholly outside the roots are a desired state of their own."""
-    held = [_normal(p) for p in given]
-    wanted = [_normal(r) for r in roots]
-    if not any(_inside(h, r) for h in held for r in wanted):
-        return []
-    return [root for root, r in zip(roots, wanted, strict=True) if not any(_inside(r, h) for h in held)]
-
-
-def _inside(path: str, folder: str) -> bool:
-    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)

@@ -53,6 +53,7 @@ def recorded_plan(saved: SavedPlan) -> Plan:
             schema_version=str(document["schema_version"]),
             tool_version=str(document["tool_version"]),
             notes=tuple(str(note) for note in document.get("notes", [])),
+            refused=tuple(str(reason) for reason in document.get("refused", [])),
             recorded_checksum=saved.checksum,
         )
     except (KeyError, TypeError, ValueError, AttributeError) as exc:

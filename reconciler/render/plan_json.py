@@ -120,6 +120,7 @@ def plan_dict(plan: Plan) -> dict[str, Any]:
         "summary": summary(plan),
         "changes": [change_dict(c) for c in plan.changes],
         "notes": list(plan.notes),
+        "refused": list(plan.refused),  # what the delete gate refuses: apply would change nothing
         "base": plan.base.as_json(),
     }
     document["checksum"] = reviewed.checksum(document)

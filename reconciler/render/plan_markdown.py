@@ -22,6 +22,9 @@ TABLE_CUT = "\n\n**Truncated:** the table is cut to fit GitHub's comment limit; 
 
 def render(plan: Plan, *, commit: str | None = None, title: str = "reconciler plan", limit: int = LIMIT) -> str:
     head = [STICKY_MARKER, f"### {title}", "", f"**{closing_line(plan)}**", ""]
+    if plan.refused:  # the delete gate's refusals (planning/gate.py): the check fails, merging applies nothing
+        head += ["> [!CAUTION]", "> **Refused by a safety gate: merging applies nothing until this is fixed.**"]
+        head += [f"> - {markdown(reason)}" for reason in plan.refused] + [""]
     orphans = plan.count(Action.ORPHAN)
     if orphans and not plan.prune:
         head += [f"{orphans} integration(s) in Immuta have no file; `--prune` would delete them.", ""]

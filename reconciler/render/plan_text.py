@@ -66,6 +66,12 @@ def render(plan: Plan, *, color: bool = False, show_unchanged: bool = True) -> s
     lines.append(closing_line(plan))
     if plan.count(Action.ORPHAN) and not plan.prune:
         lines.append(f"{plan.count(Action.ORPHAN)} integration(s) in Immuta have no file; --prune would delete them.")
+    if plan.refused:
+        lines += [
+            "",
+            "Refused by a safety gate: apply would change nothing.",
+            *(f"  {terminal(r)}" for r in plan.refused),
+        ]
     return "\n".join(lines) + "\n"
 
 

@@ -43,8 +43,9 @@ def tenant(make_tenant: MakeTenant) -> Tenant:
 
 
 @pytest.fixture
-def files(tmp_path: Path) -> Path:
-    """A copy of the shipped integrations.d/ to edit."""
+def files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A copy of the shipped integrations.d/ to edit, in the working directory: the declared desired state."""
+    monkeypatch.chdir(tmp_path)
     target = tmp_path / "integrations.d"
     shutil.copytree(SHIPPED, target)
     return target

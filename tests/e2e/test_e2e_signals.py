@@ -119,7 +119,9 @@ def rerun_converges(folder: Path, env: dict[str, str], state: Path) -> None:
     finished = subprocess.run(apply_command(folder), env=env, capture_output=True, text=True, timeout=120, check=False)
     assert finished.returncode == 0, finished.stdout + finished.stderr
     plan = [sys.executable, "-m", "reconciler", "plan", "--detailed-exitcode", "--prune", str(folder)]
-    settled = subprocess.run(plan, env=env, capture_output=True, text=True, timeout=60, check=False)
+    settled = subprocess.run(  # from the repository holding the folder: --prune runs over its declared roots
+        plan, env=env, cwd=folder.parent, capture_output=True, text=True, timeout=60, check=False
+    )
     assert settled.returncode == 0, settled.stdout + settled.stderr
     hosts = Counter(r["config"]["host"] for r in tenant(state))
     assert hosts == Counter(f"acct{n}.snowflakecomputing.com" for n in range(WRITES))
