@@ -17,11 +17,13 @@ from reconciler.sandbox.paths import copy_json, fill, merged, parse, put
 from reconciler.sandbox.records import StoredIntegration
 from reconciler.sandbox.replies import validation_results
 
-# `defaults=many`: objects a server may fill in although the contract gives them no default (or another).
+# `defaults=many`: objects a server may fill in although the contract gives them no default (or another):
+# Snowflake `lineage.enabled` is true here where the contract's default is false (§8: "with values that may
+# differ from the schema's defaults").
 MANY_DEFAULTS: Mapping[str, Mapping[str, Any]] = {
     "Snowflake": {
         "impersonation": {"enabled": False, "role": "IMMUTA_IMPERSONATION"},
-        "lineage": {"enabled": False, "lineageConfig": {"ingestBatchSize": 1000, "tableFilter": ".*"}},
+        "lineage": {"enabled": True, "lineageConfig": {"ingestBatchSize": 1000, "tableFilter": ".*"}},
         "workspaces": {"enabled": False, "warehouses": []},
         "userRolePattern": {"exclude": []},
     },
