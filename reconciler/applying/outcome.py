@@ -57,7 +57,8 @@ def explain(change: Change, exc: ApiError) -> str:
     if next_step and _prerequisites_failed(exc):
         return f"{exc.message} — {next_step}"
     code = f" → {exc.status}" if exc.status is not None else ""
-    hint = f" ({exc.hint})" if exc.hint else ""
+    # A 409 that reaches here is not Immuta being busy (applying/busy.py waited that out): no hint saying so.
+    hint = f" ({exc.hint})" if exc.hint and exc.status != 409 else ""
     then = f" — {next_step}" if next_step else ""
     return f"{exc.method} {exc.path}{code}: {exc.message}{hint}{then}"
 
@@ -88,7 +89,7 @@ def _next_step(change: Change, exc: ApiError) -> str:
     if exc.status == 400:
         return credentials.explain_refusal(exc.message) or ""
     if exc.status == 409:
-        return "Immuta is still working on this integration (creating, editing or deleting): wait, then apply again"
+        return "Immuta refused it as a conflict while the integration was not busy: its message says with what"
     if exc.status == 422:
         return "Immuta could not process the delete: fix what its message names in Immuta, then apply again"
     return ""

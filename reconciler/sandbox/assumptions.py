@@ -48,7 +48,8 @@ A13_IMMUTABLE_CHANGE_STATUS: Final = 422
 # A14 — a body failing validation answers 400 with one Joi-style message (dialect `errors`).
 A14_VALIDATION_STATUS: Final = 400
 
-# A15 — PUT/DELETE while creating, editing or deleting answer 409 (dialect `transitional`).
+# A15 — PUT/DELETE while creating, editing or deleting answer 409 (dialect `transitional`), with the text a
+# secondary source quotes (contract §9.5) for both.
 A15_TRANSITIONAL_STATUSES: Final = frozenset({"creating", "editing", "deleting"})
 A15_TRANSITIONAL_CONFLICT_STATUS: Final = 409
 
@@ -79,3 +80,4 @@ CREDENTIALS_NOT_REQUIRED_DATABRICKS_OLD: Final = (
     "If you need to update your integration credentials, use PUT to update the integration before disabling."
 )
 MASK: Final = "********"
+TRANSITIONAL_REFUSAL: Final = "Unable to edit integration with ID {id} in current state {status}."

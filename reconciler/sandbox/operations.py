@@ -121,7 +121,7 @@ class Operations:
     def update(self, state: TenantState, id_: str, body: Any, dialect: Dialect) -> dict[str, Any]:
         """PUT takes the whole payload [A4]; immutable fields and the type cannot change [A13]."""
         integration = self.find(state, id_)
-        self._refuse_transitional(integration, "edited", dialect)
+        self._refuse_transitional(integration, dialect)
         contract = self.check(body, dialect)
         if contract.name != integration.type:
             raise Rejected(
@@ -163,7 +163,7 @@ class Operations:
         integration = state.integrations.get(id_)
         if integration is None:
             raise Rejected(404, a.NOT_FOUND_DELETE.format(id=id_))
-        self._refuse_transitional(integration, "deleted", dialect)
+        self._refuse_transitional(integration, dialect)
         credentials = self._credentials(body, dialect)
         contract = TYPES[integration.type]
         if credentials and contract.name == DATABRICKS:
@@ -208,18 +208,16 @@ class Operations:
     def regenerate(self, state: TenantState, id_: str, dialect: Dialect) -> dict[str, Any]:
         """Regenerates the integration's Immuta API key (SaaS); the new key is not shown in the answer."""
         integration = self.find(state, id_)
-        self._refuse_transitional(integration, "changed", dialect)
+        self._refuse_transitional(integration, dialect)
         if integration.api_key is not None:
             integration.api_key = token_source.token_hex(16)
         return short_view(integration, dialect)
 
-    def _refuse_transitional(self, integration: StoredIntegration, verb: str, dialect: Dialect) -> None:
+    def _refuse_transitional(self, integration: StoredIntegration, dialect: Dialect) -> None:
         if integration.status not in a.A15_TRANSITIONAL_STATUSES or dialect["transitional"] == "queued":
             return
         status = a.A15_TRANSITIONAL_CONFLICT_STATUS if dialect["transitional"] == "409" else 422
-        raise Rejected(
-            status, f"Integration {integration.id} cannot be {verb} while its status is {integration.status}."
-        )
+        raise Rejected(status, a.TRANSITIONAL_REFUSAL.format(id=integration.id, status=integration.status))
 
     def _due(self, queued_after: StoredIntegration | None = None) -> float:
         """When a transition started now ends; `transitional=queued`: after the one under way."""
