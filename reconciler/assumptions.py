@@ -47,6 +47,8 @@ A9_NATURAL_KEY_KEYWORD: Final = "x-naturalKey"
 # A13 — immutable fields per type: schemas/*.schema.json `x-immutable`; a PUT changing one answers 422.
 A13_IMMUTABLE_KEYWORD: Final = "x-immutable"
 A13_IMMUTABLE_CHANGE_STATUS: Final = 422
+# Contract §9.4 [secondary]: the other answer, 400 with this text; both are read as "this needs a replace".
+A13_NON_EDITABLE_TEXT: Final = "changes of non-editable attribute"
 
 # A14 — a POST/PUT body failing validation answers 400, Joi-style: `"config.warehouse" is required`.
 A14_VALIDATION_STATUS: Final = 400

@@ -666,7 +666,9 @@ def test_a_create_that_meets_an_integration_created_since_the_plan_is_refused(
 # -- gates -----------------------------------------------------------------------------------------------
 
 
-def test_replacing_integrations_whose_creation_failed_is_not_destruction(make_world: Callable[..., World]) -> None:
+def test_integrations_whose_creation_failed_are_repaired_with_put_not_destroyed(
+    make_world: Callable[..., World],
+) -> None:
     world = make_world()
     for n in range(5):
         document = snowflake(f"acct{n}.snowflakecomputing.com")
@@ -676,8 +678,11 @@ def test_replacing_integrations_whose_creation_failed_is_not_destruction(make_wo
             world.sandbox.oob_set_status(id_, "createError")
     plan = world.planned().plan
 
-    assert [c.action for c in plan.writes] == [Action.REPLACE] * 3
+    assert [c.action for c in plan.writes] == [Action.UPDATE] * 3  # contract §9.6
+    assert {c.reason for c in plan.writes} == {"creation failed in Immuta (createError): repaired with PUT"}
     assert gate.refusals(plan, GateOptions()) == []
+    assert [r.outcome for r in world.apply(plan)] == ["done"] * 3
+    assert {r["status"] for r in world.sandbox.list_integrations()} == {"enabled"}
 
 
 def test_orphans_count_as_managed_only_when_pruning(make_world: Callable[..., World]) -> None:
@@ -900,3 +905,27 @@ def test_a_409_that_is_not_about_a_busy_integration_is_not_waited_on(make_world:
     assert "Native S3 integration already exists with awsLocationPath s3://taken/ (id = 1)." in result.message
     assert not any("busy" in text for _, text in world.events)
     assert world.sandbox.payload(id_)["config"]["awsLocationPath"] == "s3://mine/"
+
+
+def test_a_put_refused_for_a_non_editable_attribute_is_read_as_needing_a_replace(
+    make_world: Callable[..., World],
+) -> None:
+    world = make_world()
+    world.sandbox.oob_add(resolved(snowflake()))
+    world.write("snowflake.yaml", snowflake(warehouse="OTHER"))
+
+    def non_editable(request: SandboxRequest, handle: Handler) -> SandboxResponse:
+        if request.method == "PUT":  # contract §9.4
+            return boom(400, "Unable to edit integration due to changes of non-editable attribute(s).")
+        return handle(request)
+
+    world.intercept = non_editable
+    [result] = world.apply(world.planned().plan)
+
+    assert (result.outcome, result.message) == (
+        "failed",
+        "PUT /integrations/1 → 400: Unable to edit integration due to changes of non-editable attribute(s). — "
+        "Immuta will not change a field of it by PUT: this change needs a replace (delete, then create), which "
+        "this version plans only for the fields its schema marks immutable — replace it deliberately (a "
+        "tombstone, apply, then the file again), and report the field",
+    )

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from reconciler.assumptions import A13_NON_EDITABLE_TEXT
 from reconciler.client.answers import failed_validations as validation_guidance
 from reconciler.client.redaction import scrub
 from reconciler.errors import ApiError, ReconcilerError, ValidationFailed
@@ -84,6 +85,14 @@ def _next_step(change: Change, exc: ApiError) -> str:
             "Immuta could not set the platform up with the privileged credentials given: check that they "
             "(and the role) are right and may create what Immuta needs, then apply again"
         )
+    if exc.method == "PUT" and A13_NON_EDITABLE_TEXT in exc.message.casefold():
+        return (
+            "Immuta will not change a field of it by PUT: this change needs a replace (delete, then create), "
+            "which this version plans only for the fields its schema marks immutable — replace it deliberately "
+            "(a tombstone, apply, then the file again), and report the field"
+        )
+    if exc.method == "POST" and exc.status == 400 and "PUT /integrations/" in exc.message:
+        return "Immuta holds it in createError: plan again, and the plan repairs it with PUT"
     if exc.method != "DELETE":
         return ""
     if exc.status == 400:

@@ -24,6 +24,8 @@ from reconciler.sandbox.replies import Rejected
 from reconciler.sandbox.views import effective_config, short_view, status_view, view
 
 DATABRICKS = "Databricks"
+SYNAPSE = "Azure Synapse Analytics"
+FAILED = "createError"
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +72,7 @@ class Operations:
 
     def create(self, state: TenantState, body: Any, dialect: Dialect) -> dict[str, Any]:
         contract = self.check(body, dialect)
-        self.check_unique(state, contract, body, None)
+        self.check_unique(state, contract, body, None, dialect)
         manual = body.get("autoBootstrap") is False
         required = self.settings.require_manual_setup or state.require_manual_setup
         if required and manual and setup_key(contract, body) not in state.setup_run:
@@ -97,16 +99,27 @@ class Operations:
         return integration
 
     def check_unique(
-        self, state: TenantState, contract: TypeContract, payload: Mapping[str, Any], own_id: str | None
+        self,
+        state: TenantState,
+        contract: TypeContract,
+        payload: Mapping[str, Any],
+        own_id: str | None,
+        dialect: Dialect = Dialect(),  # noqa: B008 - frozen value object
     ) -> None:
-        """409 on a natural-key twin [doc: Snowflake; A9 others], or on a taken unique value (S3 path).
-        Integrations still `deleting` count until they are gone."""
-        key = [key_text(get(payload, path)) for path in contract.key_paths()]
+        """409 on a natural-key twin [doc: Snowflake; A9 others; §9.7: Synapse on the host alone, dialect
+        `synapse_conflict`], or on a taken unique value (S3 path). Integrations still `deleting` count until
+        they are gone."""
+        paths = contract.key_paths()
+        if contract.name == SYNAPSE and dialect["synapse_conflict"] == "host":
+            paths = (("config", "host"),)
+        key = [key_text(get(payload, path)) for path in paths]
         for other in state.integrations.values():
             if other.type != contract.name or other.id == own_id:
                 continue
             theirs = {"config": other.config}  # read only: no copy (a create checks every integration)
-            if [key_text(get(theirs, path)) for path in contract.key_paths()] == key:
+            if [key_text(get(theirs, path)) for path in paths] == key and own_id is None and other.status == FAILED:
+                raise Rejected(400, a.REPEATED_FAILED_CREATE.format(id=other.id))  # §9.6: repair it with PUT
+            if [key_text(get(theirs, path)) for path in paths] == key:
                 where = f" on {'/'.join(key)}" if key else ""
                 raise Rejected(409, f"{contract.name} integration already exists{where} (id = {other.id}).")
             for name in contract.unique:
@@ -143,13 +156,15 @@ class Operations:
         before = effective_config(contract, integration.config or {})
         after = effective_config(contract, config)
         for path in contract.immutable_paths():
+            if get(before, path[1:]) != get(after, path[1:]) and dialect["immutable_change"] == "400":
+                raise Rejected(400, a.NON_EDITABLE)  # §9.4
             if get(before, path[1:]) != get(after, path[1:]):
                 raise Rejected(
                     a.A13_IMMUTABLE_CHANGE_STATUS,
                     f'"{dotted(path)}" cannot be changed after the integration is created; '
                     "delete and re-create the integration to change it.",
                 )
-        self.check_unique(state, contract, {**body, "config": config}, integration.id)
+        self.check_unique(state, contract, {**body, "config": config}, integration.id, dialect)
         previous = integration.snapshot()
         integration.auto_bootstrap = stored.get("autoBootstrap")
         integration.config = config
