@@ -92,3 +92,10 @@ A17_EXACT: Final = "exact"
 A18_USER_ONLY_FIELDS: Final[dict[str, tuple[tuple[str, ...], ...]]] = {
     "Databricks": (("config", "groupPattern"), ("config", "proxyOptions")),
 }
+
+# A19 — a tenant knows every field the schemas declare with a default, so every create and update may send
+# those defaults (issue 21: a tenant whose own default differs then converges). Contract §9.15: Snowflake
+# `lineage` and `workspaces` were removed in 2026, and a current release may ignore them (never reporting
+# them) or refuse them (400 `"config.lineage" is not allowed`; simulator dialect `snowflake_features`). A
+# default Immuta refuses is sent no more for that request (applying/sending.py); one the file writes is kept.
+A19_DEFAULTS_SENT: Final = True

@@ -929,3 +929,24 @@ def test_a_put_refused_for_a_non_editable_attribute_is_read_as_needing_a_replace
         "this version plans only for the fields its schema marks immutable — replace it deliberately (a "
         "tombstone, apply, then the file again), and report the field",
     )
+
+
+# -- a schema default the tenant does not know (contract §9.15, A19) ---------------------------------------
+
+
+def test_a_default_immuta_refuses_is_sent_no_more_but_a_written_field_is_kept(
+    make_world: Callable[..., World],
+) -> None:
+    world = make_world(dialect=Dialect.of({"snowflake_features": "refused"}))
+    world.write("a.yaml", snowflake("a.snowflakecomputing.com"))
+    world.write("b.yaml", snowflake("b.snowflakecomputing.com", lineage={"enabled": True}))
+
+    results = {str(r.change.key): r for r in world.apply(world.planned().plan)}
+
+    defaulted = results["Snowflake[host=a.snowflakecomputing.com]"]
+    assert (defaulted.outcome, defaulted.message) == ("done", "")
+    for name in ("lineage", "workspaces"):
+        note = f"Immuta does not know config.{name}, a schema default the file does not write: sent again without it"
+        assert ("Snowflake[host=a.snowflakecomputing.com]", note) in world.events
+    written = results["Snowflake[host=b.snowflakecomputing.com]"]
+    assert (written.outcome, written.message) == ("failed", 'POST /integrations → 400: "config.lineage" is not allowed')

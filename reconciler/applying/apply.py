@@ -8,6 +8,7 @@ A saved plan's integration is re-read just before its write and refused if it mo
 from __future__ import annotations
 
 import contextlib
+import functools
 import signal
 import threading
 from collections.abc import Callable, Mapping, Sequence
@@ -17,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from reconciler.actual import record_fingerprint
-from reconciler.applying import busy, stopping
+from reconciler.applying import busy, sending, stopping
 from reconciler.applying.outcome import explain, settled
 from reconciler.applying.poller import Poller, Record
 from reconciler.applying.stopping import DEFAULT_GRACE, Stop, exit_code_of, name_of, signal_of
@@ -225,10 +226,9 @@ def _write(change: Change, client: ImmutaClient, options: ApplyOptions, report: 
         assert change.actual_id is not None
         options.stop.check()
         report(change, f"updating id {change.actual_id}")
-        body = _body(change)
-        busy.written(
-            lambda: client.update(change.actual_id or "", body), client, change, "update", **_waits(options, report)
-        )
+        put = functools.partial(client.update, change.actual_id)
+        send = functools.partial(sending.sent, put, change, _body(change), report)
+        busy.written(send, client, change, "update", **_waits(options, report))
         settled(change, _wait(change, client, change.actual_id, options, gone_ok=False, after="editing"), gone=False)
         return change.actual_id
     return _create(change, client, options, report)
@@ -266,7 +266,7 @@ def _create(change: Change, client: ImmutaClient, options: ApplyOptions, report:
     options.stop.check()
     report(change, "creating")
     try:
-        created = client.create(_body(change))
+        created = sending.sent(client.create, change, _body(change), report)
     except ConflictError as exc:
         raise Refused(f"{exc.message} It was created since the plan: plan again and review.") from None
     new_id = str(created["id"])

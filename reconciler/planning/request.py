@@ -21,6 +21,7 @@ import copy
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from reconciler.assumptions import A19_DEFAULTS_SENT
 from reconciler.desired import DesiredIntegration
 from reconciler.model import Path
 from reconciler.validation.schema import payload_of
@@ -32,7 +33,8 @@ def request_body(
 ) -> dict[str, Any]:
     """The POST body (`reported` None) or the PUT body of an integration Immuta reports as `reported`;
     `carried` is the plan's comparison's (`Change.carried`): the diff is not walked a second time."""
-    body: dict[str, Any] = copy.deepcopy(payload_of(desired.payload))  # the file, every schema default filled in
+    # The file, every schema default filled in [A19]
+    body: dict[str, Any] = copy.deepcopy(payload_of(desired.payload if A19_DEFAULTS_SENT else desired.body))
     if reported is None:
         for path in desired.lifecycle.ignore_changes:  # owned elsewhere: a create imposes no default there
             written = get_path(desired.body, path, default=MISSING)
@@ -53,3 +55,30 @@ def request_body(
         else:
             set_path(body, path, copy.deepcopy(current))
     return body
+
+
+def refused_default(desired: DesiredIntegration, body: Mapping[str, Any], message: str) -> Path | None:
+    """The field of `body` that Immuta's 400 `message` says it does not know (`"config.lineage" is not
+    allowed`, or the same words unquoted) when the request added it — a schema default the file does not
+    write — so that the request can be sent again without it [A19]; None when the message names no such field
+    (a field the file writes is the file's to fix)."""
+    text = message.casefold()
+    if "not allowed" not in text:
+        return None
+    for path in _added(payload_of(desired.body), body, ()):
+        name = ".".join(map(str, path)).casefold()
+        if f'"{name}" is not allowed' in text or f" {name} is not allowed" in f" {text}":
+            return path
+    return None
+
+
+def _added(written: Any, sent: Mapping[str, Any], path: Path) -> list[Path]:
+    """Where `sent` holds an object key `written` does not: the defaults a request added (their tops only)."""
+    found: list[Path] = []
+    for name, value in sent.items():
+        mine = written.get(name, MISSING) if isinstance(written, dict) else MISSING
+        if mine is MISSING:
+            found.append((*path, name))
+        elif isinstance(value, dict):
+            found.extend(_added(mine, value, (*path, name)))
+    return found

@@ -74,6 +74,11 @@ SWITCHES: tuple[Switch, ...] = (
         "a PUT changing an immutable field: 422 [A13], or 400 `… non-editable attribute(s).` (§9.4)",
     ),
     Switch(
+        "snowflake_features",
+        ("present", "ignored", "refused"),
+        "Snowflake lineage and workspaces (§9.15): known; accepted but never reported; refused as not allowed (400)",
+    ),
+    Switch(
         "synapse_conflict",
         ("host", "key"),
         "a second Synapse integration answers 409 on the same host alone (§9.7), or only on host+database+schema [A9]",

@@ -21,7 +21,7 @@ from reconciler.sandbox.paths import dotted, get, merged
 from reconciler.sandbox.payloads import key_text, payload_of, secrets_sent, setup_key, without_secrets
 from reconciler.sandbox.records import Pending, StoredIntegration, TenantState
 from reconciler.sandbox.replies import Rejected
-from reconciler.sandbox.views import effective_config, short_view, status_view, view
+from reconciler.sandbox.views import REMOVED_FEATURES, effective_config, short_view, status_view, view
 
 DATABRICKS = "Databricks"
 SYNAPSE = "Azure Synapse Analytics"
@@ -68,7 +68,13 @@ class Operations:
 
     def check(self, body: Any, dialect: Dialect, *, secrets_optional: bool = False) -> TypeContract:
         free = dialect["errors"] == "free"
-        return validation.check(body, secrets_optional=secrets_optional, free_text=free)
+        contract = validation.check(body, secrets_optional=secrets_optional, free_text=free)
+        if dialect["snowflake_features"] == "refused" and contract.name == "Snowflake":
+            for name in REMOVED_FEATURES:  # §9.15: features a current release no longer knows
+                if name in (body.get("config") or {}):
+                    issue = validation.Issue((), ("config", name), "is not allowed")
+                    raise Rejected(400, issue.free() if free else issue.joi())
+        return contract
 
     def create(self, state: TenantState, body: Any, dialect: Dialect) -> dict[str, Any]:
         contract = self.check(body, dialect)

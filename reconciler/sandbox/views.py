@@ -31,7 +31,9 @@ MANY_DEFAULTS: Mapping[str, Mapping[str, Any]] = {
     "Redshift": {"impersonation": {"enabled": False, "role": "immuta_impersonation"}},
     "Azure Synapse Analytics": {"impersonation": {"enabled": False}},
 }
-SOME_DEFAULTS = ("port", "audit")  # `defaults=some`: only these are filled in
+SOME_DEFAULTS = ("port", "audit")
+# §9.15: Snowflake features removed in 2026; dialect `snowflake_features` ignores or refuses them.
+REMOVED_FEATURES = ("lineage", "workspaces")  # `defaults=some`: only these are filled in
 
 
 def server_defaults(contract: TypeContract, mode: str) -> dict[str, Any]:
@@ -75,6 +77,8 @@ def view(integration: StoredIntegration, dialect: Dialect) -> dict[str, Any]:
 
 def _config(contract: TypeContract, integration: StoredIntegration, dialect: Dialect) -> dict[str, Any]:
     config = fill(copy_json(integration.config), server_defaults(contract, dialect["defaults"]))
+    if dialect["snowflake_features"] != "present" and contract.name == "Snowflake":
+        config = {name: value for name, value in config.items() if name not in REMOVED_FEATURES}
     if dialect["secrets"] != "omitted":
         for path, value in integration.secrets.items():
             shown = value if dialect["secrets"] == "clear" and value is not None else MASK
