@@ -47,6 +47,8 @@ A9_NATURAL_KEY_KEYWORD: Final = "x-naturalKey"
 # A13 — immutable fields per type: schemas/*.schema.json `x-immutable`; a PUT changing one answers 422.
 A13_IMMUTABLE_KEYWORD: Final = "x-immutable"
 A13_IMMUTABLE_CHANGE_STATUS: Final = 422
+# Contract §9.4 [secondary]: the other answer, 400 with this text; both are read as "this needs a replace".
+A13_NON_EDITABLE_TEXT: Final = "changes of non-editable attribute"
 
 # A14 — a POST/PUT body failing validation answers 400, Joi-style: `"config.warehouse" is required`.
 A14_VALIDATION_STATUS: Final = 400
@@ -78,3 +80,22 @@ A16_DELETE_CREDENTIALS_KEYWORD: Final = "x-delete-credentials"
 A17_KEY_COMPARE_KEYWORD: Final = "x-key-compare"
 A17_HOST: Final = "host"
 A17_EXACT: Final = "exact"
+
+# A18 — settings only a user makes (issue 21): fields without a default that Immuta never fills in on its own,
+# so one that Immuta reports and the file does not write was written before (by a file or in the UI) and is
+# planned as removed — the exception to rule 3 of "What is compared", under which a reported field the file
+# does not write is Immuta's. Only fields no dialect of contract §8 fills in belong here: a field a tenant
+# may fill (Snowflake impersonation.role, lineage.lineageConfig, Databricks additionalWorkspaceConnections…)
+# would then never settle. The Git base revision was the other way to know a file once wrote a field; it
+# does not exist in nightly drift or verify, and a saved plan could not repeat it after the merge.
+# A replacing PUT removes such a field; a merging one (§8, A4) cannot: apply then says so and exits 1.
+A18_USER_ONLY_FIELDS: Final[dict[str, tuple[tuple[str, ...], ...]]] = {
+    "Databricks": (("config", "groupPattern"), ("config", "proxyOptions")),
+}
+
+# A19 — a tenant knows every field the schemas declare with a default, so every create and update may send
+# those defaults (issue 21: a tenant whose own default differs then converges). Contract §9.15: Snowflake
+# `lineage` and `workspaces` were removed in 2026, and a current release may ignore them (never reporting
+# them) or refuse them (400 `"config.lineage" is not allowed`; simulator dialect `snowflake_features`). A
+# default Immuta refuses is sent no more for that request (applying/sending.py); one the file writes is kept.
+A19_DEFAULTS_SENT: Final = True

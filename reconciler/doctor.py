@@ -18,6 +18,7 @@ from reconciler.errors import ApiError, AuthError, ReconcilerError
 from reconciler.model import Path, dotted
 from reconciler.statuses import Health, health
 from reconciler.validation.schema import SchemaSet, TypeSchema, get_path
+from reconciler.validation.schema_values import same
 
 DOCTOR_FORMAT_VERSION = 1
 SERVER_FIELDS = frozenset({"id", "status", "validationResults", "type", "autoBootstrap", "config"})
@@ -34,6 +35,17 @@ class Check:
 
 
 @dataclass(frozen=True, slots=True)
+class DifferingDefault:
+    """A schema-defaulted field some integration reports with another value: the tenant's own default when no
+    file writes it (issue 21) — the reconciler then sends the schema's on every create and update."""
+
+    path: str
+    schema_default: Any
+    reported: tuple[Any, ...]  # the other values reported, each once (booleans, numbers, delimiters)
+    integrations: int  # how many of the type's integrations report another value
+
+
+@dataclass(frozen=True, slots=True)
 class TypeDialect:
     """What the integrations of one type show about the tenant."""
 
@@ -41,6 +53,7 @@ class TypeDialect:
     count: int
     defaults_echoed: tuple[str, ...]  # schema defaults some integration of this type reports
     defaults_not_echoed: tuple[str, ...]  # schema defaults none of them reports
+    defaults_differing: tuple[DifferingDefault, ...]  # schema defaults reported with another value
     secrets: tuple[tuple[str, SecretHandling], ...]  # secret field reported → masked/returned; ("*", "omitted")
     unknown_fields: tuple[str, ...]  # fields the schemas do not know (maybe a newer release's)
 
@@ -154,6 +167,7 @@ def _list_order(ids: list[Any]) -> str:
 def _type_dialect(type_schema: TypeSchema, records: list[Mapping[str, Any]]) -> TypeDialect:
     defaults = sorted(set(default_paths(type_schema)), key=dotted)
     echoed = [p for p in defaults if any(get_path(r, p) is not None for r in records)]
+    differing = tuple(d for d in (_differing(type_schema, p, records) for p in echoed) if d is not None)
     # Which secret fields an integration uses is in the files, not in the answer: a secret field no record
     # reports is "omitted" only as a whole (`*` below); the ones reported say how.
     secrets: dict[str, SecretHandling] = {}
@@ -171,9 +185,31 @@ def _type_dialect(type_schema: TypeSchema, records: list[Mapping[str, Any]]) -> 
         count=len(records),
         defaults_echoed=tuple(dotted(p) for p in echoed),
         defaults_not_echoed=tuple(dotted(p) for p in defaults if p not in echoed),
+        defaults_differing=differing,
         secrets=tuple(secrets.items()),
         unknown_fields=tuple(unknown),
     )
+
+
+def _differing(type_schema: TypeSchema, path: Path, records: list[Mapping[str, Any]]) -> DifferingDefault | None:
+    """Where integrations report `path` with a value other than the schema default. Only JSON scalars are
+    shown: a defaulted field is a flag, a port or a delimiter, never a secret (secrets have no default)."""
+    default = schema_default(type_schema, path)
+    other = [v for v in (get_path(r, path) for r in records) if v is not None and not same(v, default)]
+    if not other:
+        return None
+    shown = tuple(dict.fromkeys(v if isinstance(v, bool | int | float | str) else "(an object)" for v in other))
+    return DifferingDefault(dotted(path), default, shown, len(other))
+
+
+def schema_default(type_schema: TypeSchema, path: Path) -> Any:
+    """The default of a leaf field: its own, or the one its enclosing objects' defaults give it."""
+    value: Any = None
+    for depth in range(1, len(path) + 1):
+        node = type_schema.field(path[:depth])
+        inherited = value.get(path[depth - 1]) if isinstance(value, dict) else None
+        value = node.get("default", inherited) if node is not None else inherited
+    return value
 
 
 def _unknown_fields(type_schema: TypeSchema, record: Mapping[str, Any]) -> Iterator[Path]:

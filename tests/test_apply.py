@@ -32,6 +32,7 @@ from reconciler.planning.gate import GateOptions
 from reconciler.planning.plan import Action, Change, Plan
 from reconciler.render import apply_report
 from reconciler.sandbox import Faults, Sandbox, SandboxRequest, SandboxResponse
+from reconciler.sandbox.dialects import Dialect
 from reconciler.sandbox.replies import boom, json_response
 from reconciler.sandbox.transport import SandboxTransport
 from reconciler.target import Target
@@ -407,9 +408,11 @@ def test_a_prerequisite_failure_is_recognised_whatever_its_case(make_world: Call
             "recurringValidationError",
             "recurringValidationError: Immuta's periodic validation failed: the integration may be misconfigured",
         ),
-        (
+        (  # not settled until --timeout (contract §9.16), never taken as enabled
             "quarantined",
-            "'quarantined': a status this version of the reconciler does not know (treated as not healthy)",
+            "GET /integrations/1/status: Snowflake[host=acme.snowflakecomputing.com] (id 1) is still 'quarantined' "
+            "(a status this version does not know) after 10s (It may still settle: check it in Immuta, then re-run "
+            "plan.)",
         ),
     ],
 )
@@ -663,7 +666,9 @@ def test_a_create_that_meets_an_integration_created_since_the_plan_is_refused(
 # -- gates -----------------------------------------------------------------------------------------------
 
 
-def test_replacing_integrations_whose_creation_failed_is_not_destruction(make_world: Callable[..., World]) -> None:
+def test_integrations_whose_creation_failed_are_repaired_with_put_not_destroyed(
+    make_world: Callable[..., World],
+) -> None:
     world = make_world()
     for n in range(5):
         document = snowflake(f"acct{n}.snowflakecomputing.com")
@@ -673,8 +678,11 @@ def test_replacing_integrations_whose_creation_failed_is_not_destruction(make_wo
             world.sandbox.oob_set_status(id_, "createError")
     plan = world.planned().plan
 
-    assert [c.action for c in plan.writes] == [Action.REPLACE] * 3
+    assert [c.action for c in plan.writes] == [Action.UPDATE] * 3  # contract §9.6
+    assert {c.reason for c in plan.writes} == {"creation failed in Immuta (createError): repaired with PUT"}
     assert gate.refusals(plan, GateOptions()) == []
+    assert [r.outcome for r in world.apply(plan)] == ["done"] * 3
+    assert {r["status"] for r in world.sandbox.list_integrations()} == {"enabled"}
 
 
 def test_orphans_count_as_managed_only_when_pruning(make_world: Callable[..., World]) -> None:
@@ -842,3 +850,103 @@ def test_a_signal_before_any_write_exits_with_the_shells_code(
     (tmp_path / "integrations.d").mkdir()
     result = run_cli("plan", "--sandbox")
     assert (result.exit_code, result.stderr) == (code, f"\n{said}\n")  # the blank line is click's
+
+
+# -- a write that meets Immuta busy with the integration (contract §9.5, A15; issue 21) ----------------------
+
+
+@pytest.mark.parametrize("answer", ["409", "422"])
+def test_a_write_meeting_another_admins_edit_waits_for_it_and_writes_again(
+    make_world: Callable[..., World], answer: str
+) -> None:
+    world = make_world(provisioning_seconds=5.0, dialect=Dialect.of({"transitional": answer}))
+    id_ = world.sandbox.oob_add(resolved(snowflake()))
+    world.write("snowflake.yaml", snowflake(warehouse="OURS"))
+    plan = world.planned().plan
+    world.client.update(id_, resolved(snowflake(warehouse="THEIRS")))  # another admin: `editing` for 5 s
+
+    [result] = world.apply(plan)
+
+    assert (result.outcome, result.message) == ("done", "")
+    busy = "Immuta is busy with it ('editing'): waiting for it to settle, then sending the update again"
+    assert ("Snowflake[host=acme.snowflakecomputing.com]", busy) in world.events
+    assert world.sandbox.payload(id_)["config"]["warehouse"] == "OURS"
+
+
+def test_a_delete_meeting_a_busy_integration_fails_at_the_timeout_with_advice_that_fits(
+    make_world: Callable[..., World],
+) -> None:
+    world = make_world(provisioning_seconds=60.0)
+    id_ = world.sandbox.oob_add(resolved(snowflake()))
+    world.write("snowflake.yaml", {**snowflake(), "ensure": "absent"})
+    plan = world.planned().plan
+    world.client.update(id_, resolved(snowflake(warehouse="THEIRS")))
+
+    [result] = world.apply(plan, world.options(timeout=3.0))
+
+    assert result.outcome == "failed"
+    assert result.message == (
+        "Immuta was still busy with it ('editing': DELETE answered 409 'Unable to edit integration with ID 1 in "
+        "current state editing.') after --timeout 3s, so the delete was not carried out: wait until its status "
+        "settles (plan shows it), then apply again"
+    )
+    assert "fix what its message names" not in result.message
+
+
+def test_a_409_that_is_not_about_a_busy_integration_is_not_waited_on(make_world: Callable[..., World]) -> None:
+    world = make_world()
+    world.sandbox.oob_add(resolved(s3("lake", "s3://taken/")))
+    id_ = world.sandbox.oob_add(resolved(s3("mine", "s3://mine/")))
+    world.write("s3.yaml", s3("mine", "s3://taken/"))
+
+    [result] = world.apply(world.planned().plan)
+
+    assert result.outcome == "failed"
+    assert "Native S3 integration already exists with awsLocationPath s3://taken/ (id = 1)." in result.message
+    assert not any("busy" in text for _, text in world.events)
+    assert world.sandbox.payload(id_)["config"]["awsLocationPath"] == "s3://mine/"
+
+
+def test_a_put_refused_for_a_non_editable_attribute_is_read_as_needing_a_replace(
+    make_world: Callable[..., World],
+) -> None:
+    world = make_world()
+    world.sandbox.oob_add(resolved(snowflake()))
+    world.write("snowflake.yaml", snowflake(warehouse="OTHER"))
+
+    def non_editable(request: SandboxRequest, handle: Handler) -> SandboxResponse:
+        if request.method == "PUT":  # contract §9.4
+            return boom(400, "Unable to edit integration due to changes of non-editable attribute(s).")
+        return handle(request)
+
+    world.intercept = non_editable
+    [result] = world.apply(world.planned().plan)
+
+    assert (result.outcome, result.message) == (
+        "failed",
+        "PUT /integrations/1 → 400: Unable to edit integration due to changes of non-editable attribute(s). — "
+        "Immuta will not change a field of it by PUT: this change needs a replace (delete, then create), which "
+        "this version plans only for the fields its schema marks immutable — replace it deliberately (a "
+        "tombstone, apply, then the file again), and report the field",
+    )
+
+
+# -- a schema default the tenant does not know (contract §9.15, A19) ---------------------------------------
+
+
+def test_a_default_immuta_refuses_is_sent_no_more_but_a_written_field_is_kept(
+    make_world: Callable[..., World],
+) -> None:
+    world = make_world(dialect=Dialect.of({"snowflake_features": "refused"}))
+    world.write("a.yaml", snowflake("a.snowflakecomputing.com"))
+    world.write("b.yaml", snowflake("b.snowflakecomputing.com", lineage={"enabled": True}))
+
+    results = {str(r.change.key): r for r in world.apply(world.planned().plan)}
+
+    defaulted = results["Snowflake[host=a.snowflakecomputing.com]"]
+    assert (defaulted.outcome, defaulted.message) == ("done", "")
+    for name in ("lineage", "workspaces"):
+        note = f"Immuta does not know config.{name}, a schema default the file does not write: sent again without it"
+        assert ("Snowflake[host=a.snowflakecomputing.com]", note) in world.events
+    written = results["Snowflake[host=b.snowflakecomputing.com]"]
+    assert (written.outcome, written.message) == ("failed", 'POST /integrations → 400: "config.lineage" is not allowed')

@@ -148,7 +148,8 @@ def test_immutas_delete_400_answers_are_recognised(tmp_path: Path, message: str,
         (
             409,
             "Conflict",
-            "Immuta is still working on this integration (creating, editing or deleting): wait, then apply again",
+            # apply has already waited out a busy integration (applying/busy.py): this 409 is another conflict
+            "Immuta refused it as a conflict while the integration was not busy: its message says with what",
         ),
         (
             422,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from reconciler.doctor import diagnose, examine
@@ -105,3 +106,26 @@ def test_the_json_document_is_versioned() -> None:
     assert document["ok"] is True
     assert document["dialect"]["types"][0]["type"] == "Snowflake"
     assert document["dialect"]["statuses"] == {"enabled": 1}
+
+
+def test_a_default_the_tenant_reports_otherwise_is_named_with_both_values() -> None:
+    records = [
+        snowflake(1, "a.example.com", port=443, lineage={"enabled": True}, audit={"enabled": True}),
+        snowflake(2, "b.example.com", port=443, lineage={"enabled": True}, audit={"enabled": False}),
+    ]
+    report = diagnose("https://acme.immuta.example", lambda: records, SCHEMAS, auth_kind="API key")
+    [found] = report.dialect.types  # type: ignore[union-attr]
+    differing = {d.path: (d.schema_default, d.reported, d.integrations) for d in found.defaults_differing}
+    assert differing == {"config.lineage.enabled": (False, (True,), 2), "config.audit.enabled": (False, (True,), 1)}
+    text = doctor_text.render(report)
+    assert (
+        "    ! config.lineage.enabled: reported true by 2 of 2, the schema's default is false — where no file "
+        "writes it, this tenant's default differs: the reconciler sends the schema's on every create and update"
+    ) in text
+    document = json.loads(doctor_json.render(report))
+    assert document["dialect"]["types"][0]["defaults_differing"][1] == {
+        "path": "config.lineage.enabled",
+        "schema_default": False,
+        "reported": [True],
+        "integrations": 2,
+    }

@@ -29,7 +29,7 @@ OTHER_AUTH = [
     {"type": "Snowflake", "autoBootstrap": True, "config": {
         "host": "oauth.eu-west-1.snowflakecomputing.com", "warehouse": "WH", "database": "IMMUTA_OA",
         "authenticationType": "oAuthClientCredentials",
-        "oAuthClientConfig": {"clientId": "abc", "authorityUrl": "https://login.example.com/token",
+        "oAuthClientConfig": {"provider": "Okta", "clientId": "abc", "authorityUrl": "https://login.example.com/token",
                               "useCertificate": True, "oauthPrivateKey": "-----BEGIN PRIVATE KEY-----y",
                               "publicCertificateThumbprint": "AB12"}}},
     {"type": "Databricks", "autoBootstrap": True, "config": {

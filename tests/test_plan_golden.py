@@ -84,7 +84,7 @@ config:
   metadataDelimiters:
     hashDelimiter: "#"
 """,
-    # replace: the integration is in createError in Immuta
+    # update: the integration is in createError in Immuta, repaired with PUT (contract §9.6)
     "bigquery-marketing.yaml": """\
 type: Google BigQuery
 autoBootstrap: false
@@ -250,7 +250,7 @@ def test_the_plan_has_every_kind_of_change(plans: dict[bool, Plan]) -> None:
     assert {k: c.action for k, c in by_key.items()} == {
         "Azure Synapse Analytics": Action.REPLACE,
         "Databricks": Action.CREATE,
-        "Google BigQuery": Action.REPLACE,
+        "Google BigQuery": Action.UPDATE,  # in createError: repaired with PUT (contract §9.6)
         "Native S3": Action.DELETE,
         "Redshift": Action.NOOP,
         "Snowflake": Action.UPDATE,
@@ -298,9 +298,9 @@ def test_no_escape_codes_without_colour_and_some_with(plans: dict[bool, Plan]) -
 
 def test_the_closing_line_counts_every_action(plans: dict[bool, Plan]) -> None:
     text = plan_text.render(plans[False])
-    assert "Plan: 1 to create, 1 to update, 2 to replace, 1 to delete, 1 unchanged." in text
+    assert "Plan: 1 to create, 2 to update, 1 to replace, 1 to delete, 1 unchanged." in text
     assert "1 integration(s) in Immuta have no file; --prune would delete them." in text
-    assert "Plan: 1 to create, 1 to update, 2 to replace, 2 to delete, 1 unchanged." in plan_text.render(plans[True])
+    assert "Plan: 1 to create, 2 to update, 1 to replace, 2 to delete, 1 unchanged." in plan_text.render(plans[True])
 
 
 class Terminal(io.StringIO):

@@ -52,8 +52,16 @@ def test_every_transitional_status_of_the_table_is_waited_on(status: str) -> Non
     assert poll.wait(Statuses(status, "enabled"), "1", timeout=60, label="x").reads == 2
 
 
-@pytest.mark.parametrize("status", ["enabled", "createError", "recurringValidationError", "disabled", "brandNew"])
-def test_a_settled_failed_gone_or_unknown_status_ends_the_wait(status: str) -> None:
+def test_an_unknown_status_is_not_settled_until_the_deadline() -> None:
+    poll, _ = poller()
+    assert poll.wait(Statuses("brandNew", "enabled"), "1", timeout=60, label="x").reads == 2  # contract §9.16
+    with pytest.raises(TransientError) as raised:
+        poll.wait(Statuses("brandNew"), "1", timeout=60, label="Trino")
+    assert raised.value.message == "Trino (id 1) is still 'brandNew' (a status this version does not know) after 60s"
+
+
+@pytest.mark.parametrize("status", ["enabled", "createError", "recurringValidationError", "disabled", "deleted"])
+def test_a_settled_failed_or_gone_status_ends_the_wait(status: str) -> None:
     poll, _ = poller()
     waited = poll.wait(Statuses(status), "1", timeout=60, label="x")
     assert (waited.reads, waited.record) == (1, {"id": "1", "status": status})

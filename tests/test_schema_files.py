@@ -172,6 +172,7 @@ def test_an_unknown_type_yields_one_error_listing_the_seven_types() -> None:
                 "Snowflake",
                 config__authenticationType="oAuthClientCredentials",
                 config__oAuthClientConfig={
+                    "provider": "Okta",
                     "clientId": "c",
                     "authorityUrl": "https://idp",
                     "useCertificate": True,
@@ -182,6 +183,23 @@ def test_an_unknown_type_yields_one_error_listing_the_seven_types() -> None:
                 ("$.config.oAuthClientConfig", "'publicCertificateThumbprint' is a required property"),
             ],
             id="snowflake-oauth-certificate-without-key",
+        ),
+        pytest.param(
+            variant(
+                "Snowflake",
+                config__authenticationType="oAuthClientCredentials",
+                config__oAuthClientConfig={
+                    "clientId": "c",
+                    "authorityUrl": "https://idp",
+                    "useCertificate": True,
+                },
+            ),
+            [
+                ("$.config.oAuthClientConfig", "'oauthPrivateKey' is a required property"),
+                ("$.config.oAuthClientConfig", "'provider' is a required property"),  # contract §9.9
+                ("$.config.oAuthClientConfig", "'publicCertificateThumbprint' is a required property"),
+            ],
+            id="snowflake-oauth-without-provider",
         ),
         pytest.param(
             variant("Snowflake", config__host="https://acme.snowflakecomputing.com"),

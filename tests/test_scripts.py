@@ -285,19 +285,30 @@ def test_minimal_tombstone_of_a_manual_synapse_has_both_cleanup_scripts(run_cli:
 
 
 @pytest.mark.parametrize(
+    ("document", "expected"),
+    [(SNOWFLAKE, ["snowflake.edit.sql"]), (SNOWFLAKE_AUTO, []), (SYNAPSE, ["synapse.edit.sql"])],
+    ids=["manual", "auto", "synapse"],
+)
+def test_a_failed_create_still_declared_is_repaired_with_put_and_gets_no_cleanup_script(
+    run_cli: RunCli, tmp_path: Path, document: dict[str, Any], expected: list[str]
+) -> None:
+    """Contract §9.6: Immuta says to repair it with PUT, so nothing is removed from the platform."""
+    state = tmp_path / "state.json"
+    sandbox = Sandbox(state_file=state)
+    sandbox.oob_set_status(sandbox.oob_add(resolved(document)), "createError")
+    file = write_doc(tmp_path / "d", "synapse" if document is SYNAPSE else "snowflake", document)
+    out = tmp_path / "out"
+    run_scripts(run_cli, state, out, file)
+    assert stages(out) == expected
+
+
+@pytest.mark.parametrize(
     ("document", "ensure", "expected"),
     [
-        (SNOWFLAKE, "present", ["snowflake.cleanup.sql", "snowflake.create.sql"]),
-        (SNOWFLAKE_AUTO, "present", ["snowflake.cleanup.sql"]),
         (SNOWFLAKE, "absent", ["snowflake.cleanup.sql"]),
-        (
-            SYNAPSE,
-            "present",
-            ["synapse.cleanup.sql", "synapse.post-cleanup.sql", "synapse.initial-create.sql", "synapse.create.sql"],
-        ),
         (SYNAPSE, "absent", ["synapse.cleanup.sql", "synapse.post-cleanup.sql"]),
     ],
-    ids=["manual-replace", "auto-replace", "manual-tombstone", "synapse-replace", "synapse-tombstone"],
+    ids=["manual-tombstone", "synapse-tombstone"],
 )
 def test_an_integration_whose_create_failed_gets_the_cleanup_script(
     run_cli: RunCli, tmp_path: Path, document: dict[str, Any], ensure: str, expected: list[str]

@@ -8,6 +8,7 @@ A saved plan's integration is re-read just before its write and refused if it mo
 from __future__ import annotations
 
 import contextlib
+import functools
 import signal
 import threading
 from collections.abc import Callable, Mapping, Sequence
@@ -17,14 +18,13 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from reconciler.actual import record_fingerprint
-from reconciler.applying import stopping
+from reconciler.applying import busy, sending, stopping
 from reconciler.applying.outcome import explain, settled
-from reconciler.applying.poller import Poller
+from reconciler.applying.poller import Poller, Record
 from reconciler.applying.stopping import DEFAULT_GRACE, Stop, exit_code_of, name_of, signal_of
 from reconciler.client.immuta import ImmutaClient
 from reconciler.errors import ApiError, ConflictError, NotFoundError, ReconcilerError, ValidationFailed
 from reconciler.planning import credentials
-from reconciler.planning.credentials import delete_body
 from reconciler.planning.plan import Action, Change, Plan
 from reconciler.planning.request import request_body
 from reconciler.statuses import Health, health
@@ -51,7 +51,6 @@ class Result:
 
 
 Progress = Callable[[Change, str], None]
-Record = Mapping[str, Any]
 
 
 class Refused(ReconcilerError):
@@ -214,8 +213,8 @@ def _write(change: Change, client: ImmutaClient, options: ApplyOptions, report: 
         options.stop.check()
         report(change, f"deleting id {change.actual_id}")
         try:
-            _delete(client, change)
-        except NotFoundError:
+            busy.written(lambda: _delete(client, change), client, change, "delete", **_waits(options, report))
+        except (NotFoundError, busy.GoneWhileBusy):
             pass  # already gone: what we wanted
         else:
             waited = _wait(change, client, change.actual_id, options, gone_ok=True, after="deleting")
@@ -227,7 +226,9 @@ def _write(change: Change, client: ImmutaClient, options: ApplyOptions, report: 
         assert change.actual_id is not None
         options.stop.check()
         report(change, f"updating id {change.actual_id}")
-        client.update(change.actual_id, _body(change))
+        put = functools.partial(client.update, change.actual_id)
+        send = functools.partial(sending.sent, put, change, _body(change), report)
+        busy.written(send, client, change, "update", **_waits(options, report))
         settled(change, _wait(change, client, change.actual_id, options, gone_ok=False, after="editing"), gone=False)
         return change.actual_id
     return _create(change, client, options, report)
@@ -237,7 +238,7 @@ def _delete(client: ImmutaClient, change: Change) -> None:
     """DELETE with the privileged credentials at the top level [A16]; if Immuta still asks for them, once more
     with them under `config` — the other form a tenant may expect (§8). A DELETE is safe to repeat."""
     assert change.actual_id is not None
-    body = delete_body(change.actual, change.desired)
+    body = credentials.delete_body(change.actual, change.desired)
     try:
         client.delete(change.actual_id, body)
     except ValidationFailed as exc:
@@ -265,7 +266,7 @@ def _create(change: Change, client: ImmutaClient, options: ApplyOptions, report:
     options.stop.check()
     report(change, "creating")
     try:
-        created = client.create(_body(change))
+        created = sending.sent(client.create, change, _body(change), report)
     except ConflictError as exc:
         raise Refused(f"{exc.message} It was created since the plan: plan again and review.") from None
     new_id = str(created["id"])
@@ -289,6 +290,10 @@ def _wait(
         client, integration_id, timeout=options.timeout, label=str(change.key), gone_ok=gone_ok, kind=kind
     )
     return waited.record
+
+
+def _waits(options: ApplyOptions, report: Progress) -> dict[str, Any]:
+    return {"poller": options.poller, "timeout": options.timeout, "report": report}
 
 
 def _body(change: Change) -> dict[str, Any]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from reconciler.assumptions import A13_NON_EDITABLE_TEXT
 from reconciler.client.answers import failed_validations as validation_guidance
 from reconciler.client.redaction import scrub
 from reconciler.errors import ApiError, ReconcilerError, ValidationFailed
@@ -57,7 +58,8 @@ def explain(change: Change, exc: ApiError) -> str:
     if next_step and _prerequisites_failed(exc):
         return f"{exc.message} — {next_step}"
     code = f" → {exc.status}" if exc.status is not None else ""
-    hint = f" ({exc.hint})" if exc.hint else ""
+    # A 409 that reaches here is not Immuta being busy (applying/busy.py waited that out): no hint saying so.
+    hint = f" ({exc.hint})" if exc.hint and exc.status != 409 else ""
     then = f" — {next_step}" if next_step else ""
     return f"{exc.method} {exc.path}{code}: {exc.message}{hint}{then}"
 
@@ -83,12 +85,20 @@ def _next_step(change: Change, exc: ApiError) -> str:
             "Immuta could not set the platform up with the privileged credentials given: check that they "
             "(and the role) are right and may create what Immuta needs, then apply again"
         )
+    if exc.method == "PUT" and A13_NON_EDITABLE_TEXT in exc.message.casefold():
+        return (
+            "Immuta will not change a field of it by PUT: this change needs a replace (delete, then create), "
+            "which this version plans only for the fields its schema marks immutable — replace it deliberately "
+            "(a tombstone, apply, then the file again), and report the field"
+        )
+    if exc.method == "POST" and exc.status == 400 and "PUT /integrations/" in exc.message:
+        return "Immuta holds it in createError: plan again, and the plan repairs it with PUT"
     if exc.method != "DELETE":
         return ""
     if exc.status == 400:
         return credentials.explain_refusal(exc.message) or ""
     if exc.status == 409:
-        return "Immuta is still working on this integration (creating, editing or deleting): wait, then apply again"
+        return "Immuta refused it as a conflict while the integration was not busy: its message says with what"
     if exc.status == 422:
         return "Immuta could not process the delete: fix what its message names in Immuta, then apply again"
     return ""

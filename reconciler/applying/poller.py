@@ -1,10 +1,10 @@
 """Waiting for Immuta to settle an integration: the one poller, for apply and anything else that waits.
 
 Creates, edits and deletes are asynchronous (docs/immuta-api.md §4): the write answers at once and the status says
-when Immuta is done. The first status read comes soon after the write, then each interval grows by half up to
-a cap, so a quick change is seen quickly and a slow one costs few reads; Retry-After on a 429/503 stretches
-the next wait; a deadline (`--timeout`) ends it. Which statuses are still transitional is the status table's
-(reconciler/statuses.py), nowhere else.
+when Immuta is done (a status this version does not know counts as not done, §9.16). The first status read
+comes soon after the write, then each interval grows by half up to a cap, so a quick change is seen quickly
+and a slow one costs few reads; Retry-After on a 429/503 stretches the next wait; a deadline (`--timeout`)
+ends it. Which statuses are still transitional is the status table's (reconciler/statuses.py), nowhere else.
 
 The poller also learns, per kind of wait (say "Snowflake creating"), how long settling took: the first read
 then aims at that time instead of asking early and often. The aim never exceeds the cap, so a wrong
@@ -33,6 +33,9 @@ Record = Mapping[str, Any]
 SETTLED_AT_AIM_SHRINK = 0.97
 AFTER_AIM = 0.02  # a read missing the aim was just early: the next one comes after this fraction of the aim
 SHORTEST_INTERVAL = 0.005
+# A status this version does not know is not settled until the deadline (contract §9.16): the documented set
+# grew from 9 to 12, and a newer release's may be transitional too. Never an error by itself.
+_NOT_SETTLED = frozenset({Health.TRANSITIONAL, Health.UNKNOWN})
 
 
 class StatusReader(Protocol):
@@ -68,6 +71,10 @@ class Poller:
         self._sleep = sleep
         self._lock = threading.Lock()
         self._expected: dict[str, float] = {}
+
+    def now(self) -> float:
+        """The poller's clock (injectable): deadlines that span several waits are measured on it."""
+        return self._clock()
 
     def wait(
         self,
@@ -108,14 +115,15 @@ class Poller:
                 asked = exc.retry_after if isinstance(exc, GaveUp) else None
             else:
                 status = str(record.get("status", ""))
-                if health(status) is not Health.TRANSITIONAL:
+                if health(status) not in _NOT_SETTLED:
                     return self._done(label, integration_id, record, reads, read_at, kind, aim, previous_read)
                 if self._clock() >= started + timeout:
+                    unknown = " (a status this version does not know)" if health(status) is Health.UNKNOWN else ""
                     raise TransientError(
                         "GET",
                         f"/integrations/{integration_id}/status",
                         None,
-                        f"{label} (id {integration_id}) is still {status!r} after {timeout:g}s",
+                        f"{label} (id {integration_id}) is still {status!r}{unknown} after {timeout:g}s",
                         hint="It may still settle: check it in Immuta, then re-run plan.",
                     )
             previous_read = read_at

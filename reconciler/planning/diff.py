@@ -10,7 +10,7 @@ the same in plan, drift and verify (README, "What is compared"):
 3. a field the file does not write but Immuta reports is compared with the schema's default when it has one
    and the field is mutable — so deleting a line puts Immuta back to the default — and the request then
    carries that default explicitly (`Comparison.carried`), so a merging PUT converges too; otherwise the
-   value is Immuta's and is not compared;
+   value is Immuta's and is not compared — except a setting only a user makes [A18], which is "removed";
 4. a field nobody writes and Immuta does not report is nothing;
 5. a replace only comes from an immutable field the file writes and Immuta reports differently: a default
    alone never causes a replace or a delete.
@@ -28,6 +28,7 @@ import functools
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from reconciler.assumptions import A18_USER_ONLY_FIELDS
 from reconciler.desired import DesiredIntegration
 from reconciler.model import Json, Path, SourceLocation, normalised
 from reconciler.secrets import Secret, Unresolved
@@ -133,6 +134,8 @@ class _Walk:
             self.node({}, theirs, shape, path)  # leaf by leaf: each field's own (or inherited) default
             return
         if shape.default is _MISSING:
+            if shape.user_only:  # A18: written before and no longer: planned as removed
+                self.changes.append(FieldChange(path, "removed", _comparable(theirs, shape), None, False, None))
             return
         self.carried.append((path, shape.default))
         current = _comparable(theirs, shape)
@@ -195,7 +198,7 @@ class _Shape:
     it is a secret or immutable, and its default (from its own schema, or from an enclosing object's
     default). Built lazily and kept: schemas are loaded once per process."""
 
-    __slots__ = ("children", "declared", "default", "immutable", "key_rule", "path", "schema", "secret")
+    __slots__ = ("children", "declared", "default", "immutable", "key_rule", "path", "schema", "secret", "user_only")
 
     def __init__(self, schema: TypeSchema, path: Path, inherited: Any = _MISSING) -> None:
         node = schema.field(path)
@@ -209,6 +212,7 @@ class _Shape:
         self.default = own if own is not _MISSING else inherited
         self.key_rule = schema.rules.key_compare.get(str(path[-1])) if path in schema.natural_key else None
         self.children: dict[str | int, _Shape] = {}
+        self.user_only = any(path[: len(p)] == p for p in A18_USER_ONLY_FIELDS.get(schema.name, ()))
 
     def same_key(self, old: Json, new: Json) -> bool:
         """A natural-key field compares as the platform compares it [A17]: a host name in any letter case."""

@@ -249,8 +249,6 @@ def _change_for(
         return Change(Action.CREATE, **base)
     if actual.status == "deleting":
         return Change(Action.CREATE, reason="being deleted in Immuta; apply waits until it is gone", **base)
-    if actual.status == "createError":
-        return Change(Action.REPLACE, reason="creation failed in Immuta (createError): delete and create again", **base)
     comparison = compare(desired, actual.payload)
     base |= {
         "fields": comparison.fields,
@@ -258,14 +256,16 @@ def _change_for(
         "not_compared": comparison.not_compared,
         "carried": comparison.carried,
     }
-    if not comparison.fields:
+    repair = "creation failed in Immuta (createError): " if actual.status == "createError" else ""  # §9.6
+    if not comparison.fields and not repair:
         if _selected(desired, options.rotate) and desired.type_schema.secret_paths:
             return Change(Action.UPDATE, reason="--rotate: sends the payload again, secrets included", **base)
         return Change(Action.NOOP, **base)
     if desired.type_schema.replace_on_any_change or comparison.needs_replace:
         changed = ", ".join(".".join(map(str, f.path)) for f in comparison.fields if f.immutable)
-        return Change(Action.REPLACE, reason=f"immutable field changed: {changed}", **base)
-    return Change(Action.UPDATE, **base)
+        why = f"immutable field changed: {changed}" if changed else "no PUT for this type: delete, then create"
+        return Change(Action.REPLACE, reason=repair + why, **base)
+    return Change(Action.UPDATE, reason=repair + "repaired with PUT" if repair else "", **base)
 
 
 def _sides(key: IntegrationKey, desired: DesiredIntegration | None, actual: ActualIntegration | None) -> dict[str, Any]:

@@ -44,6 +44,12 @@ def render(results: Sequence[Result], verification: Verification) -> str:
         for change in verification.unsettled:
             names = ", ".join(dotted(f.path) for f in change.fields) or change.reason or change.action.value
             lines.append(f"  {terminal(str(change.key))}: {terminal(names)}")
+            kept = ", ".join(dotted(f.path) for f in change.fields if f.kind == "removed")
+            if kept:
+                lines.append(
+                    f"    {terminal(kept)}: removed from the file, still in Immuta: this tenant's PUT merges into the "
+                    "stored config and cannot remove a field; remove it in Immuta, then plan again"
+                )
     if verification.unhealthy and not verification.read_error:
         lines.append("Not healthy: Immuta reports a status that is not enabled:")
         lines.extend(

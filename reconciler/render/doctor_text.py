@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from reconciler.doctor import DoctorReport
 from reconciler.render.escape import terminal
 
@@ -32,6 +34,13 @@ def render(report: DoctorReport) -> str:
                 lines.append(f"    schema-defaulted fields reported: {', '.join(found.defaults_echoed) or 'none'}")
             if found.defaults_not_echoed:
                 lines.append(f"    schema-defaulted fields not reported: {', '.join(found.defaults_not_echoed)}")
+            for differs in found.defaults_differing:
+                values = ", ".join(json.dumps(v) for v in differs.reported)
+                lines.append(
+                    f"    ! {differs.path}: reported {values} by {differs.integrations} of {found.count}, the schema's "
+                    f"default is {json.dumps(differs.schema_default)} — where no file writes it, this tenant's default "
+                    "differs: the reconciler sends the schema's on every create and update"
+                )
             if dict(found.secrets).get("*") == "omitted":
                 lines.append("    secrets: omitted (none reported)")
             elif found.secrets:

@@ -221,7 +221,7 @@ class Sandbox:
         with self.tenant.session() as state:
             try:
                 contract = validation.check(payload)
-                self.operations.check_unique(state, contract, payload, None)
+                self.operations.check_unique(state, contract, payload, None, self.dialect_of(state))
             except Rejected as rejected:
                 raise ValueError(rejected.message) from None
             return self.operations.new_integration(state, contract, payload, self.dialect_of(state), "enabled").id

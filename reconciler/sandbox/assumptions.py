@@ -48,7 +48,8 @@ A13_IMMUTABLE_CHANGE_STATUS: Final = 422
 # A14 — a body failing validation answers 400 with one Joi-style message (dialect `errors`).
 A14_VALIDATION_STATUS: Final = 400
 
-# A15 — PUT/DELETE while creating, editing or deleting answer 409 (dialect `transitional`).
+# A15 — PUT/DELETE while creating, editing or deleting answer 409 (dialect `transitional`), with the text a
+# secondary source quotes (contract §9.5) for both.
 A15_TRANSITIONAL_STATUSES: Final = frozenset({"creating", "editing", "deleting"})
 A15_TRANSITIONAL_CONFLICT_STATUS: Final = 409
 
@@ -79,3 +80,11 @@ CREDENTIALS_NOT_REQUIRED_DATABRICKS_OLD: Final = (
     "If you need to update your integration credentials, use PUT to update the integration before disabling."
 )
 MASK: Final = "********"
+# §9.4 [secondary]: a PUT of a non-editable field answers 400 with this text (dialect `immutable_change`).
+NON_EDITABLE: Final = "Unable to edit integration due to changes of non-editable attribute(s)."
+# §9.6 [secondary]: a POST repeating an integration stuck in createError answers 400, pointing to PUT; the exact
+# wording is not readable.
+REPEATED_FAILED_CREATE: Final = (
+    "Integration with ID {id} failed to create (createError): use PUT /integrations/{id} to repair it."
+)
+TRANSITIONAL_REFUSAL: Final = "Unable to edit integration with ID {id} in current state {status}."

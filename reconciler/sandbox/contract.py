@@ -80,11 +80,12 @@ SNOWFLAKE = TypeContract(
         _auth(
             "keyPair", "username", "privateKey", "privateKey.keyName", "privateKey.userFilename", "privateKey.content"
         ),
-        # §7: useCertificate is needed; [inferred] a client-credentials flow needs an id and a token endpoint,
-        # and either a certificate or a secret
+        # §7: useCertificate is needed; §9.9: provider is required; [inferred] a client-credentials flow needs
+        # an id and a token endpoint, and either a certificate or a secret
         _auth(
             "oAuthClientCredentials",
             "oAuthClientConfig",
+            "oAuthClientConfig.provider",
             "oAuthClientConfig.clientId",
             "oAuthClientConfig.authorityUrl",
             "oAuthClientConfig.useCertificate",

@@ -69,6 +69,21 @@ SWITCHES: tuple[Switch, ...] = (
         "where DELETE expects the privileged credentials: top level, or under `config` [A16]",
     ),
     Switch(
+        "immutable_change",
+        ("422", "400"),
+        "a PUT changing an immutable field: 422 [A13], or 400 `… non-editable attribute(s).` (§9.4)",
+    ),
+    Switch(
+        "snowflake_features",
+        ("present", "ignored", "refused"),
+        "Snowflake lineage and workspaces (§9.15): known; accepted but never reported; refused as not allowed (400)",
+    ),
+    Switch(
+        "synapse_conflict",
+        ("host", "key"),
+        "a second Synapse integration answers 409 on the same host alone (§9.7), or only on host+database+schema [A9]",
+    ),
+    Switch(
         "release",
         ("saas", "2024.2"),
         "whose texts: SaaS, or releases 2022.2 to 2024.2 (their Databricks DELETE 400 text)",

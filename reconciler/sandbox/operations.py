@@ -21,9 +21,11 @@ from reconciler.sandbox.paths import dotted, get, merged
 from reconciler.sandbox.payloads import key_text, payload_of, secrets_sent, setup_key, without_secrets
 from reconciler.sandbox.records import Pending, StoredIntegration, TenantState
 from reconciler.sandbox.replies import Rejected
-from reconciler.sandbox.views import effective_config, short_view, status_view, view
+from reconciler.sandbox.views import REMOVED_FEATURES, effective_config, short_view, status_view, view
 
 DATABRICKS = "Databricks"
+SYNAPSE = "Azure Synapse Analytics"
+FAILED = "createError"
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,11 +68,17 @@ class Operations:
 
     def check(self, body: Any, dialect: Dialect, *, secrets_optional: bool = False) -> TypeContract:
         free = dialect["errors"] == "free"
-        return validation.check(body, secrets_optional=secrets_optional, free_text=free)
+        contract = validation.check(body, secrets_optional=secrets_optional, free_text=free)
+        if dialect["snowflake_features"] == "refused" and contract.name == "Snowflake":
+            for name in REMOVED_FEATURES:  # §9.15: features a current release no longer knows
+                if name in (body.get("config") or {}):
+                    issue = validation.Issue((), ("config", name), "is not allowed")
+                    raise Rejected(400, issue.free() if free else issue.joi())
+        return contract
 
     def create(self, state: TenantState, body: Any, dialect: Dialect) -> dict[str, Any]:
         contract = self.check(body, dialect)
-        self.check_unique(state, contract, body, None)
+        self.check_unique(state, contract, body, None, dialect)
         manual = body.get("autoBootstrap") is False
         required = self.settings.require_manual_setup or state.require_manual_setup
         if required and manual and setup_key(contract, body) not in state.setup_run:
@@ -97,16 +105,27 @@ class Operations:
         return integration
 
     def check_unique(
-        self, state: TenantState, contract: TypeContract, payload: Mapping[str, Any], own_id: str | None
+        self,
+        state: TenantState,
+        contract: TypeContract,
+        payload: Mapping[str, Any],
+        own_id: str | None,
+        dialect: Dialect = Dialect(),  # noqa: B008 - frozen value object
     ) -> None:
-        """409 on a natural-key twin [doc: Snowflake; A9 others], or on a taken unique value (S3 path).
-        Integrations still `deleting` count until they are gone."""
-        key = [key_text(get(payload, path)) for path in contract.key_paths()]
+        """409 on a natural-key twin [doc: Snowflake; A9 others; §9.7: Synapse on the host alone, dialect
+        `synapse_conflict`], or on a taken unique value (S3 path). Integrations still `deleting` count until
+        they are gone."""
+        paths = contract.key_paths()
+        if contract.name == SYNAPSE and dialect["synapse_conflict"] == "host":
+            paths = (("config", "host"),)
+        key = [key_text(get(payload, path)) for path in paths]
         for other in state.integrations.values():
             if other.type != contract.name or other.id == own_id:
                 continue
             theirs = {"config": other.config}  # read only: no copy (a create checks every integration)
-            if [key_text(get(theirs, path)) for path in contract.key_paths()] == key:
+            if [key_text(get(theirs, path)) for path in paths] == key and own_id is None and other.status == FAILED:
+                raise Rejected(400, a.REPEATED_FAILED_CREATE.format(id=other.id))  # §9.6: repair it with PUT
+            if [key_text(get(theirs, path)) for path in paths] == key:
                 where = f" on {'/'.join(key)}" if key else ""
                 raise Rejected(409, f"{contract.name} integration already exists{where} (id = {other.id}).")
             for name in contract.unique:
@@ -121,7 +140,7 @@ class Operations:
     def update(self, state: TenantState, id_: str, body: Any, dialect: Dialect) -> dict[str, Any]:
         """PUT takes the whole payload [A4]; immutable fields and the type cannot change [A13]."""
         integration = self.find(state, id_)
-        self._refuse_transitional(integration, "edited", dialect)
+        self._refuse_transitional(integration, dialect)
         contract = self.check(body, dialect)
         if contract.name != integration.type:
             raise Rejected(
@@ -143,13 +162,15 @@ class Operations:
         before = effective_config(contract, integration.config or {})
         after = effective_config(contract, config)
         for path in contract.immutable_paths():
+            if get(before, path[1:]) != get(after, path[1:]) and dialect["immutable_change"] == "400":
+                raise Rejected(400, a.NON_EDITABLE)  # §9.4
             if get(before, path[1:]) != get(after, path[1:]):
                 raise Rejected(
                     a.A13_IMMUTABLE_CHANGE_STATUS,
                     f'"{dotted(path)}" cannot be changed after the integration is created; '
                     "delete and re-create the integration to change it.",
                 )
-        self.check_unique(state, contract, {**body, "config": config}, integration.id)
+        self.check_unique(state, contract, {**body, "config": config}, integration.id, dialect)
         previous = integration.snapshot()
         integration.auto_bootstrap = stored.get("autoBootstrap")
         integration.config = config
@@ -163,7 +184,7 @@ class Operations:
         integration = state.integrations.get(id_)
         if integration is None:
             raise Rejected(404, a.NOT_FOUND_DELETE.format(id=id_))
-        self._refuse_transitional(integration, "deleted", dialect)
+        self._refuse_transitional(integration, dialect)
         credentials = self._credentials(body, dialect)
         contract = TYPES[integration.type]
         if credentials and contract.name == DATABRICKS:
@@ -208,18 +229,16 @@ class Operations:
     def regenerate(self, state: TenantState, id_: str, dialect: Dialect) -> dict[str, Any]:
         """Regenerates the integration's Immuta API key (SaaS); the new key is not shown in the answer."""
         integration = self.find(state, id_)
-        self._refuse_transitional(integration, "changed", dialect)
+        self._refuse_transitional(integration, dialect)
         if integration.api_key is not None:
             integration.api_key = token_source.token_hex(16)
         return short_view(integration, dialect)
 
-    def _refuse_transitional(self, integration: StoredIntegration, verb: str, dialect: Dialect) -> None:
+    def _refuse_transitional(self, integration: StoredIntegration, dialect: Dialect) -> None:
         if integration.status not in a.A15_TRANSITIONAL_STATUSES or dialect["transitional"] == "queued":
             return
         status = a.A15_TRANSITIONAL_CONFLICT_STATUS if dialect["transitional"] == "409" else 422
-        raise Rejected(
-            status, f"Integration {integration.id} cannot be {verb} while its status is {integration.status}."
-        )
+        raise Rejected(status, a.TRANSITIONAL_REFUSAL.format(id=integration.id, status=integration.status))
 
     def _due(self, queued_after: StoredIntegration | None = None) -> float:
         """When a transition started now ends; `transitional=queued`: after the one under way."""

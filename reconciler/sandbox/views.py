@@ -17,11 +17,13 @@ from reconciler.sandbox.paths import copy_json, fill, merged, parse, put
 from reconciler.sandbox.records import StoredIntegration
 from reconciler.sandbox.replies import validation_results
 
-# `defaults=many`: objects a server may fill in although the contract gives them no default (or another).
+# `defaults=many`: objects a server may fill in although the contract gives them no default (or another):
+# Snowflake `lineage.enabled` is true here where the contract's default is false (§8: "with values that may
+# differ from the schema's defaults").
 MANY_DEFAULTS: Mapping[str, Mapping[str, Any]] = {
     "Snowflake": {
         "impersonation": {"enabled": False, "role": "IMMUTA_IMPERSONATION"},
-        "lineage": {"enabled": False, "lineageConfig": {"ingestBatchSize": 1000, "tableFilter": ".*"}},
+        "lineage": {"enabled": True, "lineageConfig": {"ingestBatchSize": 1000, "tableFilter": ".*"}},
         "workspaces": {"enabled": False, "warehouses": []},
         "userRolePattern": {"exclude": []},
     },
@@ -29,7 +31,9 @@ MANY_DEFAULTS: Mapping[str, Mapping[str, Any]] = {
     "Redshift": {"impersonation": {"enabled": False, "role": "immuta_impersonation"}},
     "Azure Synapse Analytics": {"impersonation": {"enabled": False}},
 }
-SOME_DEFAULTS = ("port", "audit")  # `defaults=some`: only these are filled in
+SOME_DEFAULTS = ("port", "audit")
+# §9.15: Snowflake features removed in 2026; dialect `snowflake_features` ignores or refuses them.
+REMOVED_FEATURES = ("lineage", "workspaces")  # `defaults=some`: only these are filled in
 
 
 def server_defaults(contract: TypeContract, mode: str) -> dict[str, Any]:
@@ -73,6 +77,8 @@ def view(integration: StoredIntegration, dialect: Dialect) -> dict[str, Any]:
 
 def _config(contract: TypeContract, integration: StoredIntegration, dialect: Dialect) -> dict[str, Any]:
     config = fill(copy_json(integration.config), server_defaults(contract, dialect["defaults"]))
+    if dialect["snowflake_features"] != "present" and contract.name == "Snowflake":
+        config = {name: value for name, value in config.items() if name not in REMOVED_FEATURES}
     if dialect["secrets"] != "omitted":
         for path, value in integration.secrets.items():
             shown = value if dialect["secrets"] == "clear" and value is not None else MASK

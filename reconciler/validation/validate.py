@@ -32,6 +32,7 @@ def check_documents(
     for doc in documents:
         problems.extend(_check_one(doc, schemas, options))
     problems.extend(_cross_file(documents, schemas))
+    problems.extend(one_synapse_per_host(documents, schemas))
     return problems
 
 
@@ -223,3 +224,29 @@ def _same_key_message(
     if type_schema.natural_key == (("type",),):
         return f"a second {type_schema.name} integration (Immuta allows one per tenant); the first is in {first}"
     return f"{key} is also declared in {first}; one integration, one file"
+
+
+SYNAPSE = "Azure Synapse Analytics"
+
+
+def one_synapse_per_host(documents: Sequence[SourceDocument], schemas: SchemaSet) -> Iterator[Problem]:
+    """Immuta keys its Synapse 409 on the host alone (contract §9.7): a second file on a host another declares
+    (host names compared as DNS does, A17) would fail at the POST, after other writes; refused here instead.
+    Tombstones claim no host: they free it."""
+    first: dict[str, SourceDocument] = {}
+    path: Path = ("config", "host")
+    for doc in documents:
+        found = identity(doc, schemas)
+        if found is None or found[0].name != SYNAPSE or doc.data.get("ensure") == "absent":
+            continue
+        host = str(get_path(doc.data, path)).lower().rstrip(".")
+        other = first.setdefault(host, doc)
+        if other is not doc and identity(other, schemas) != found:  # the same key is reported once, above
+            where = other.location(path)
+            yield Problem(
+                doc.location(path),
+                json_path(path),
+                f"a second {SYNAPSE} integration on {get_path(doc.data, path)} (the first is in "
+                f"{where.file}:{where.line}): Immuta allows one per host, whatever the database and schema, and "
+                "answers a second with 409 `… already exists on <host> (id = <id>)` — declare it once",
+            )

@@ -1,19 +1,27 @@
-"""The lifecycle under every server dialect (docs/immuta-api.md §8, issue 10.2), over real HTTP on 127.0.0.1.
+"""The lifecycle under a sample of server dialects that covers every pair of switch values (docs/immuta-api.md
+§8 and §9, issue 21), over real HTTP on 127.0.0.1.
 
-For every value of every switch, and for the sparse and rich profiles: the seven shipped integrations
-created → `plan` empty → one field edited → `apply` → `plan` empty → a field removed from a file (Immuta goes
+`all_pairs` (below, deterministic greedy pairwise) draws the combinations from `SWITCHES` itself, so a new
+switch joins the matrix by itself. In each combination: the seven shipped integrations created (the Snowflake
+file's lineage compared, so a tenant whose lineage default differs from the schema's must settle at once) →
+`plan` empty → one field edited → `apply` → `plan` empty → a defaulted field removed from a file (Immuta goes
 back to the default) → `apply` → `plan` empty → a manual integration turned into a tombstone → `apply` →
-`plan` empty → `drift` clean. In every run: no id changes unless the plan said replace, no duplicate, no
-secret in any output, and apply's verification agrees with the next plan.
+`plan` empty → `drift` clean → Databricks `groupPattern` removed from its file: gone on a tenant whose PUT
+replaces, named plainly (exit 1, never "Verified") on one whose PUT merges, nothing to do on one that does
+not report it. In every run: no POST after the first apply and no DELETE but the tombstone's, no id changes
+unless the plan said replace, no duplicate, no secret or unknown server value in any output, and apply's
+verification agrees with the next plan.
 
 The reconciler runs in process (tests/conftest.py's `run_cli`), the simulator in a server thread with 10 ms
-provisioning. Every case passes because the diff follows the comparison rules (README, "What is compared").
+provisioning.
 """
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -21,13 +29,54 @@ import pytest
 from conftest import MakeTenant
 from e2e_kit import SHIPPED_SECRETS, RunCli, Tenant, edit, tombstone
 
-from reconciler.sandbox.dialects import Dialect, all_cases
+from reconciler.sandbox.dialects import SWITCHES, Dialect, Switch
 
 NOT_SECRETS = {"SNOWFLAKE_ADMIN_USER"}  # a user name, kept out of Git by the example but printed freely
+SERVER_FIELDS = {"id", "status", "validationResults", "type", "autoBootstrap", "config"}
+GROUP_PATTERN = (
+    "  groupPattern:\n    deny: immuta_exempt          # members of this group are exempt from Immuta's policies\n"
+)
+
+Pair = tuple[tuple[int, str], tuple[int, str]]
 
 
-def cases() -> list[Any]:
-    return [pytest.param(case, id=",".join(case)) for case in all_cases()]
+def all_pairs(switches: Sequence[Switch]) -> list[dict[str, str]]:
+    """Combinations covering every pair of values of two switches, few of them: each starts from the first
+    pair not yet covered, then gives every other switch the value covering most new pairs with the values
+    already chosen (the first such value on a tie). Deterministic: the same switches, the same rows."""
+    uncovered: set[Pair] = {
+        ((i, a), (j, b))
+        for i, j in itertools.combinations(range(len(switches)), 2)
+        for a in switches[i].values
+        for b in switches[j].values
+    }
+    rows: list[dict[str, str]] = []
+    while uncovered:
+        (i, a), (j, b) = min(uncovered)
+        chosen = {i: a, j: b}
+        for k, switch in enumerate(switches):
+            if k not in chosen:
+                chosen[k] = max(switch.values, key=lambda v, k=k: _gain(uncovered, chosen, k, v))
+        uncovered -= {((p, chosen[p]), (q, chosen[q])) for p, q in itertools.combinations(range(len(switches)), 2)}
+        rows.append({switches[k].name: value for k, value in sorted(chosen.items())})
+    return rows
+
+
+def _gain(uncovered: set[Pair], chosen: dict[int, str], k: int, value: str) -> int:
+    return sum(
+        ((min(p, k), v if p < k else value), (max(p, k), value if p < k else v)) in uncovered for p, v in chosen.items()
+    )
+
+
+ROWS = all_pairs(SWITCHES)
+
+
+def test_the_sample_covers_every_pair_of_switch_values() -> None:
+    for first, second in itertools.combinations(SWITCHES, 2):
+        for a, b in itertools.product(first.values, second.values):
+            assert any(row[first.name] == a and row[second.name] == b for row in ROWS), (first.name, a, second.name, b)
+    widest = sorted(len(s.values) for s in SWITCHES)[-2:]
+    assert len(ROWS) <= 2 * widest[0] * widest[1]  # near the least possible, the two widest switches' product
 
 
 class Run:
@@ -67,12 +116,20 @@ class Run:
                 assert after[type_name] == id_, f"{type_name} got a new id without a planned replace"
         self.ids = after
 
-    def no_secret_leaked(self) -> None:
+    def nothing_shown_that_must_not_be(self) -> None:
+        """No secret (the files' nor Trino's API key), no value of a field the schemas do not know."""
         secrets = [v for k, v in SHIPPED_SECRETS.items() if k not in NOT_SECRETS]
         api_keys = [i.api_key for i in self.tenant.sandbox.tenant._state.integrations.values() if i.api_key]
+        unknown = [str(v) for r in self.tenant.sandbox.list_integrations() for v in _unknown_values(r)]
         for output in self.outputs:
-            for value in [*secrets, *api_keys]:
+            for value in [*secrets, *api_keys, *(u for u in unknown if len(u) >= 8)]:
                 assert value not in output
+
+
+def _unknown_values(record: dict[str, Any]) -> list[Any]:
+    extra = [v for k, v in record.items() if k not in SERVER_FIELDS]
+    config = record.get("config") or {}
+    return extra + [v for k, v in config.items() if k in ("connectArgs", "createdAt", "apiKey")]
 
 
 def _type_of(line: str) -> str:
@@ -82,14 +139,20 @@ def _type_of(line: str) -> str:
 
 @pytest.fixture(autouse=True)
 def quick_polling(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Provisioning takes 10 ms here: apply's status polling need not wait its real interval (0.5 s today)."""
+    """Provisioning takes 10 ms here: apply's status polling need not wait its real interval."""
     real_sleep = time.sleep
     monkeypatch.setattr(time, "sleep", lambda seconds: real_sleep(min(seconds, 0.02)))
 
 
-@pytest.mark.parametrize("case", cases())
-def test_lifecycle_under_dialect(case: tuple[str, ...], make_tenant: MakeTenant, files: Path, run_cli: RunCli) -> None:
-    tenant = make_tenant(provisioning_seconds=0.01, dialect=Dialect.from_assignments(case))
+def _id(row: dict[str, str]) -> str:
+    return ",".join(f"{name}={value}" for name, value in row.items() if value != Dialect()[name]) or "defaults"
+
+
+@pytest.mark.parametrize("row", [pytest.param(row, id=f"{n:02d}:{_id(row)}") for n, row in enumerate(ROWS)])
+def test_lifecycle_under_dialect(row: dict[str, str], make_tenant: MakeTenant, files: Path, run_cli: RunCli) -> None:
+    dialect = Dialect.of(row)
+    tenant = make_tenant(provisioning_seconds=0.01, dialect=dialect)
+    edit(files / "snowflake-prod.yaml", "  ignoreChanges: [config.lineage]", "  ignoreChanges: []")
     run = Run(run_cli, tenant, files)
 
     run.apply()  # all seven created, then plan empty
@@ -102,6 +165,8 @@ def test_lifecycle_under_dialect(case: tuple[str, ...], make_tenant: MakeTenant,
         "Snowflake",
         "Trino",
     ]
+    assert tenant.sandbox.payload(run.ids["Snowflake"])["config"]["lineage"]["enabled"] is False  # the schema's
+    created = len(tenant.sandbox.writes())
 
     edit(files / "snowflake-prod.yaml", "  warehouse: IMMUTA_WH\n", "  warehouse: IMMUTA_WH_2\n")
     run.apply()
@@ -111,10 +176,27 @@ def test_lifecycle_under_dialect(case: tuple[str, ...], make_tenant: MakeTenant,
     run.apply()
     assert tenant.sandbox.payload(run.ids["Snowflake"])["config"]["audit"] == {"enabled": False}  # the default
 
+    bigquery = run.ids["Google BigQuery"]
     tombstone(files / "bigquery-marketing.yaml")
     run.apply()
     assert "Google BigQuery" not in run.ids
 
     drift = run.command("drift", run.files)
     assert drift.exit_code == 0, drift.stdout + drift.stderr
-    run.no_secret_leaked()
+
+    databricks = run.ids["Databricks"]
+    reported = "groupPattern" in tenant.sandbox.by_type()["Databricks"]["config"]
+    edit(files / "databricks-analytics.yaml", GROUP_PATTERN, "")
+    if not reported or dialect["put"] == "replace":
+        run.apply()
+        assert "groupPattern" not in tenant.sandbox.payload(databricks)["config"] or not reported
+    else:
+        merged = run.command("apply", run.files, "--auto-approve")
+        assert merged.exit_code == 1 and "Verified" not in merged.stdout, merged.stdout
+        assert "config.groupPattern.deny: removed from the file, still in Immuta" in merged.stdout
+        assert run.command("plan", run.files, "--detailed-exitcode").exit_code == 2
+
+    later = tenant.sandbox.writes()[created:]
+    assert [w for w in later if w.method == "POST"] == []  # nothing re-created
+    assert [w.path for w in later if w.method == "DELETE"] == [f"/integrations/{bigquery}"]  # the tombstone only
+    run.nothing_shown_that_must_not_be()

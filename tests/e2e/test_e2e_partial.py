@@ -57,7 +57,9 @@ def test_a_missing_manual_setup_fails_one_create_and_names_the_scripts_command(
     assert [e.method for e in tenant.sandbox.writes()] == ["POST"]
 
 
-def test_a_create_error_fails_one_and_the_next_apply_replaces_it(tenant: Tenant, run_cli: RunCli, files: Path) -> None:
+def test_a_create_error_fails_one_and_the_next_apply_repairs_it_with_put(
+    tenant: Tenant, run_cli: RunCli, files: Path
+) -> None:
     redshift = (files / "redshift-warehouse.yaml").read_text(encoding="utf-8")
     (files / "redshift-warehouse.yaml").unlink()
     first = run_cli("apply", "--auto-approve", str(files))
@@ -80,13 +82,12 @@ def test_a_create_error_fails_one_and_the_next_apply_replaces_it(tenant: Tenant,
     broken = tenant.sandbox.by_type()["Redshift"]["id"]
     tenant.sandbox.exchanges.clear()
     plan = run_cli("plan", str(files))
-    assert "creation failed in Immuta (createError): delete and create again" in plan.stdout
+    assert "creation failed in Immuta (createError): repaired with PUT" in plan.stdout
     converges(tenant, run_cli, files, "Apply: 1 succeeded, 0 failed, 0 refused.")
-    deleted = [e for e in tenant.sandbox.writes() if e.method == "DELETE"]
-    assert [(e.path, e.body, e.status) for e in deleted] == [
-        (f"/integrations/{broken}", {"username": "immuta_bootstrap", "password": "redshift-e2e-secret"}, 200)
-    ]
+    # contract §9.6: repaired with PUT, never deleted and created again
+    assert [(e.method, e.path, e.status) for e in tenant.sandbox.writes()] == [("PUT", f"/integrations/{broken}", 200)]
     assert tenant.sandbox.by_type()["Redshift"]["status"] == "enabled"
+    assert tenant.sandbox.by_type()["Redshift"]["id"] == broken
 
 
 def test_an_edit_error_is_reported_as_rolled_back(tenant: Tenant, run_cli: RunCli, files: Path) -> None:

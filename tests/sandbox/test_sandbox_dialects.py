@@ -66,7 +66,8 @@ def test_defaults(mode: str, expected: dict[str, object]) -> None:
 def test_many_defaults_include_objects_the_file_never_mentions_with_other_values() -> None:
     config = config_of(dialect_call("defaults=many"), "Snowflake")
     assert config["userRolePattern"] == {"exclude": []}
-    assert config["lineage"] == {"enabled": False, "lineageConfig": {"ingestBatchSize": 1000, "tableFilter": ".*"}}
+    # lineage.enabled differs from the contract's default, false (§8; issue 21)
+    assert config["lineage"] == {"enabled": True, "lineageConfig": {"ingestBatchSize": 1000, "tableFilter": ".*"}}
     assert config_of(dialect_call("defaults=many"), "Databricks")["audit"] == {"enabled": False}
 
 

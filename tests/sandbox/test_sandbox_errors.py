@@ -8,6 +8,7 @@ from sandbox_harness import KEY, SSL_CONTEXT, FakeClock, ServeFactory
 from sandbox_testdata import DELETE_CREDENTIALS, payload
 
 from reconciler.sandbox import Faults, Sandbox
+from reconciler.sandbox.dialects import Dialect
 from reconciler.sandbox.server import RunningServer
 
 pytestmark = pytest.mark.e2e
@@ -146,12 +147,13 @@ def test_422_databricks_metastore(http: httpx.Client, sandbox: Sandbox) -> None:
 # -- PUT/DELETE 409 while transitional [A15] -----------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("method", "verb"), [("PUT", "edited"), ("DELETE", "deleted")])
-def test_409_while_transitional(serve: ServeFactory, method: str, verb: str) -> None:
+@pytest.mark.parametrize("method", ["PUT", "DELETE"])
+def test_409_while_transitional(serve: ServeFactory, method: str) -> None:
     _, http = serve(provisioning_seconds=60)
     id_ = create(http, payload("Databricks"))
     response = http.request(method, f"/integrations/{id_}", json=payload("Databricks") if method == "PUT" else None)
-    assert boom(response) == (409, "Conflict", f"Integration {id_} cannot be {verb} while its status is creating.")
+    # contract §9.5: the same text for both
+    assert boom(response) == (409, "Conflict", f"Unable to edit integration with ID {id_} in current state creating.")
 
 
 # -- PUT 422: immutable field [A13] --------------------------------------------------------------------------
@@ -206,3 +208,41 @@ def test_400_delete_databricks_with_credentials(http: httpx.Client) -> None:
         "If you need to update your integration credentials, use PUT to update the integration before disabling.",
     )
     assert http.delete(f"/integrations/{id_}").status_code == 200
+
+
+# -- contract §9: the third reading -------------------------------------------------------------------------
+
+
+def test_400_put_of_a_non_editable_field_in_that_dialect(serve: ServeFactory) -> None:
+    _, http = serve(dialect=Dialect.of({"immutable_change": "400"}))
+    id_ = create(http, payload("Snowflake"))
+    response = http.put(f"/integrations/{id_}", json=payload("Snowflake", database="RENAMED"))
+    assert boom(response) == (
+        400,
+        "Bad Request",
+        "Unable to edit integration due to changes of non-editable attribute(s).",  # §9.4
+    )
+
+
+def test_400_repeating_a_post_of_an_integration_stuck_in_create_error(serve: ServeFactory) -> None:
+    sandbox, http = serve()
+    id_ = create(http, payload("Snowflake"))
+    sandbox.oob_set_status(id_, "createError")
+    response = http.post("/integrations", json=payload("Snowflake"))
+    assert boom(response) == (
+        400,
+        "Bad Request",
+        f"Integration with ID {id_} failed to create (createError): use PUT /integrations/{id_} to repair it.",
+    )
+    assert http.put(f"/integrations/{id_}", json=payload("Snowflake")).status_code == 200  # §9.6: PUT repairs
+
+
+@pytest.mark.parametrize(("conflict", "status"), [("host", 409), ("key", 200)])
+def test_a_second_synapse_on_the_same_host(serve: ServeFactory, conflict: str, status: int) -> None:
+    _, http = serve(dialect=Dialect.of({"synapse_conflict": conflict}))
+    id_ = create(http, payload("Azure Synapse Analytics"))
+    response = http.post("/integrations", json=payload("Azure Synapse Analytics", database="other_dw"))
+    assert response.status_code == status
+    if status == 409:  # §9.7: keyed on the host alone
+        host = payload("Azure Synapse Analytics")["config"]["host"]  # type: ignore[index]
+        assert boom(response)[2] == f"Azure Synapse Analytics integration already exists on {host} (id = {id_})."

@@ -66,7 +66,12 @@ def test_every_example_payload_is_accepted(call: Call, type_name: str) -> None:
                 "Snowflake",
                 authenticationType="oAuthClientCredentials",
                 password=None,
-                oAuthClientConfig={"clientId": "c", "authorityUrl": "https://idp/token", "clientSecret": "s"},
+                oAuthClientConfig={
+                    "provider": "Okta",
+                    "clientId": "c",
+                    "authorityUrl": "https://idp/token",
+                    "clientSecret": "s",
+                },
             ),
             '"config.oAuthClientConfig.useCertificate" is required',
         ),
