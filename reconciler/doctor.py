@@ -18,7 +18,7 @@ from reconciler.errors import ApiError, AuthError, ReconcilerError
 from reconciler.model import Path, dotted
 from reconciler.statuses import Health, health
 from reconciler.validation.schema import SchemaSet, TypeSchema, get_path
-from reconciler.validation.schema_values import same
+from reconciler.walk import same
 
 DOCTOR_FORMAT_VERSION = 1
 SERVER_FIELDS = frozenset({"id", "status", "validationResults", "type", "autoBootstrap", "config"})
