@@ -137,9 +137,10 @@ def test_an_answer_that_is_not_json_we_accept_is_refused(
 
     result = plan(run_cli)
 
+    url = f"http://127.0.0.1:{server_port(server)}/integrations"
     assert result.stderr == (
         f"error: GET /integrations → 200: the answer is not valid JSON: {reason} "
-        f"(application/json, {len(body)} bytes)\n"
+        f"(application/json, {len(body)} bytes from {url})\n"
     )
     assert result.exit_code == 1
 

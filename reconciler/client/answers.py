@@ -111,7 +111,8 @@ def decoded(call: Call, answer: Answer) -> Json:
 
 def malformed(call: Call, answer: Answer, what: str) -> ApiError:
     kind = answer.header("content-type") or "no content type"
-    return ApiError(call.method, call.path, answer.status, f"{what} ({kind}, {len(answer.body)} bytes)")
+    source = f" from {terminal(answer.url)}" if answer.url else ""
+    return ApiError(call.method, call.path, answer.status, f"{what} ({kind}, {len(answer.body)} bytes{source})")
 
 
 def record(call: Call, answer: Answer, *, id_required: bool = False) -> Record:

@@ -91,7 +91,7 @@ class Transport:
         finally:
             response.close()
         answer_headers = {name.lower(): value for name, value in response.headers.items()}
-        return Answer(response.status_code, response.reason_phrase, answer_headers, body)
+        return Answer(response.status_code, response.reason_phrase, answer_headers, body, str(request.url))
 
     def _body(self, response: httpx.Response, ends: float, seconds: float) -> bytes:
         url = str(response.request.url)

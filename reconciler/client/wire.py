@@ -15,6 +15,7 @@ class Answer:
     reason: str
     headers: Mapping[str, str]  # names in lower case
     body: bytes
+    url: str = ""  # where it came from, for messages
 
     @property
     def is_success(self) -> bool:
