@@ -345,3 +345,18 @@ def test_a_revision_that_looks_like_an_option_is_not_one(repo: Path, tenant: San
     result = run_cli("plan", *RUN, "--base=--output=/tmp/x")
     assert (result.exit_code, result.stdout) == (1, "")
     assert result.stderr.startswith("error: the base revision --output=/tmp/x is not in this checkout: fetch it")
+
+
+@pytest.mark.parametrize(("value", "shown"), [('"true"', "'true'"), ("yes please", "'yes please'"), ("1", "1")])
+def test_a_base_protection_that_is_not_a_boolean_is_an_error_not_unprotected(
+    repo: Path, tenant: Sandbox, run_cli: RunCli, value: str, shown: str
+) -> None:
+    edit(repo / "lake.d/lake.yaml", "preventDestroy: ${var:PROTECT}", f"preventDestroy: {value}")
+    commit(repo)
+    (repo / "lake.d/lake.yaml").unlink()
+    failed(
+        run_cli,
+        tenant,
+        "the base revision main cannot be read:\nmain:lake.d/lake.yaml:12:3: lifecycle.preventDestroy must be true "
+        f"or false, not {shown}",
+    )

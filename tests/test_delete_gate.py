@@ -198,6 +198,21 @@ def test_a_refusal_cannot_forge_the_comment() -> None:
     assert shown.count("<!-- reconciler-plan -->") == 1
 
 
+def test_an_integration_another_environment_declares_is_never_renamed_away(
+    environments: Path, tenant: Sandbox, run_cli: RunCli
+) -> None:
+    previously = "lifecycle:\n  previously: {name: datalake-old}\n"
+    write(environments, "integrations.d/new.yaml", lake("datalake-new", lifecycle=previously, bucket="new"))
+    refused(
+        run_cli,
+        tenant,
+        ("--env", "dev", "--prune"),
+        "Native S3[name=datalake-old]: prod.d/lake.yaml declares it, so it is never deleted as undeclared (renamed "
+        "from Native S3[name=datalake-old] (lifecycle.previously in integrations.d/new.yaml): delete, then create); "
+        "remove it from that file in a reviewed change first",
+    )
+
+
 def test_a_declared_file_that_cannot_be_read_stops_the_prune(
     environments: Path, tenant: Sandbox, run_cli: RunCli
 ) -> None:

@@ -84,8 +84,11 @@ def read_base(revision: str | None, environment: str | None, given: Sequence[str
             known = identity(doc, schemas)
             if known is None:
                 raise tree.error([f"{doc.file}: declares no integration whose type and natural key can be read"])
-            lifecycle = doc.data.get("lifecycle")
-            protect = isinstance(lifecycle, dict) and lifecycle.get("preventDestroy") is True
+            lifecycle = doc.data.get("lifecycle", {})
+            protect = lifecycle.get("preventDestroy", False) if isinstance(lifecycle, dict) else None
+            if not isinstance(protect, bool):  # never read as "not protected"
+                where = doc.location(("lifecycle", "preventDestroy") if isinstance(lifecycle, dict) else ("lifecycle",))
+                raise tree.error([f"{where}: lifecycle.preventDestroy must be true or false, not {protect!r}"])
             files.append(BaseFile(shown, known[1], protect and doc.data.get("ensure", "present") != "absent"))
     return BaseView(revision, tuple(files))
 

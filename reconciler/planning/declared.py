@@ -16,6 +16,7 @@ from pathlib import Path as FsPath
 
 from reconciler.errors import ReconcilerError
 from reconciler.loading.environments import ENVIRONMENTS_DIR, Environment, apply_values, load_environment
+from reconciler.loading.every_environment import environment_names
 from reconciler.loading.loader import DEFAULT_ROOTS, load_paths
 from reconciler.model import IntegrationKey
 from reconciler.validation.schema import SchemaSet
@@ -30,7 +31,6 @@ class Declared:
 
     keys: Mapping[LooseKey, str] = field(default_factory=dict)
     unreadable: tuple[str, ...] = ()
-    read: bool = False  # False: not looked at (nothing is pruned or renamed away in this run)
 
     def file_of(self, key: IntegrationKey) -> str | None:
         return self.keys.get(key.loosely())
@@ -39,8 +39,7 @@ class Declared:
 def declared(schemas: SchemaSet, folder: str = ENVIRONMENTS_DIR) -> Declared:
     keys: dict[LooseKey, str] = {}
     unreadable: list[str] = []
-    root = FsPath(folder)
-    names = sorted(p.stem for p in root.glob("*.yaml") if p.is_file()) if root.is_dir() else []
+    names = environment_names(folder)
     chosen: list[Environment | None] = []
     for name in names:
         try:
@@ -58,4 +57,4 @@ def declared(schemas: SchemaSet, folder: str = ENVIRONMENTS_DIR) -> Declared:
                 unreadable.append(f"{doc.file}: no integration type and natural key can be read")
             elif doc.data.get("ensure", "present") != "absent":
                 keys.setdefault(known[1].loosely(), doc.file)
-    return Declared(keys, tuple(dict.fromkeys(unreadable)), read=True)
+    return Declared(keys, tuple(dict.fromkeys(unreadable)))
