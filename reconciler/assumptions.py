@@ -84,7 +84,7 @@ A17_EXACT: Final = "exact"
 # A18 — settings only a user makes (issue 21): fields without a default that Immuta never fills in on its own,
 # so one that Immuta reports and the file does not write was written before (by a file or in the UI) and is
 # planned as removed — the exception to rule 3 of "What is compared", under which a reported field the file
-# does not write is Immuta's. Only fields no dialect of contract §8 fills in belong here: a field a tenant
+# does not write is Immuta's. Only fields no dialect of docs/immuta-api.md §8 fills in belong here: a field a tenant
 # may fill (Snowflake impersonation.role, lineage.lineageConfig, Databricks additionalWorkspaceConnections…)
 # would then never settle. The Git base revision was the other way to know a file once wrote a field; it
 # does not exist in nightly drift or verify, and a saved plan could not repeat it after the merge.

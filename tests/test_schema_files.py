@@ -196,7 +196,7 @@ def test_an_unknown_type_yields_one_error_listing_the_seven_types() -> None:
             ),
             [
                 ("$.config.oAuthClientConfig", "'oauthPrivateKey' is a required property"),
-                ("$.config.oAuthClientConfig", "'provider' is a required property"),  # contract §9.9
+                ("$.config.oAuthClientConfig", "'provider' is a required property"),  # docs/immuta-api.md §9.9
                 ("$.config.oAuthClientConfig", "'publicCertificateThumbprint' is a required property"),
             ],
             id="snowflake-oauth-without-provider",

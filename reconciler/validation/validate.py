@@ -230,7 +230,7 @@ SYNAPSE = "Azure Synapse Analytics"
 
 
 def one_synapse_per_host(documents: Sequence[SourceDocument], schemas: SchemaSet) -> Iterator[Problem]:
-    """Immuta keys its Synapse 409 on the host alone (contract §9.7): a second file on a host another declares
+    """Immuta keys its Synapse 409 on the host alone (docs/immuta-api.md §9.7): a second file on a host another declares
     (host names compared as DNS does, A17) would fail at the POST, after other writes; refused here instead.
     Tombstones claim no host: they free it."""
     first: dict[str, SourceDocument] = {}
