@@ -89,9 +89,8 @@ A17_EXACT: Final = "exact"
 # would then never settle. The Git base revision was the other way to know a file once wrote a field; it
 # does not exist in nightly drift or verify, and a saved plan could not repeat it after the merge.
 # A replacing PUT removes such a field; a merging one (§8, A4) cannot: apply then says so and exits 1.
-A18_USER_ONLY_FIELDS: Final[dict[str, tuple[tuple[str, ...], ...]]] = {
-    "Databricks": (("config", "groupPattern"), ("config", "proxyOptions")),
-}
+# Per type: schemas/*.schema.json `x-user-only` (Databricks config.groupPattern and config.proxyOptions).
+A18_USER_ONLY_KEYWORD: Final = "x-user-only"
 
 # A19 — a tenant knows every field the schemas declare with a default, so every create and update may send
 # those defaults (issue 21: a tenant whose own default differs then converges). Contract §9.15: Snowflake

@@ -329,7 +329,9 @@ def test_key_immutable_and_unique_paths_exist(name: str) -> None:
     natural_key, immutable = schema["x-naturalKey"], schema["x-immutable"]
     assert natural_key
     assert immutable == ["*"] or set(natural_key) <= set(immutable)
-    for dotted in [*natural_key, *immutable, *schema.get("x-unique", [])]:
+    credentials = schema.get("x-delete-credentials", {}).get("fields", [])
+    paths = [*natural_key, *immutable, *schema.get("x-unique", []), *schema.get("x-user-only", [])]
+    for dotted in [*paths, *schema.get("x-key-compare", {}), *(f"config.{name}" for name in credentials)]:
         if dotted == "*":
             continue
         node = schema

@@ -11,6 +11,8 @@ given its meaning where it is missing (the default a reader of the schema would 
 - `x-delete-credentials` [A16]: `fields`, the config fields a DELETE of a bootstrapped integration sends
   when the file has them, and `requiredBy`, per authenticationType, those without which Immuta answers 400
   (the first entry for an unknown method). Absent: DELETE takes no body.
+- `x-user-only` [A18]: fields only a user sets (no default, never filled in by Immuta): one Immuta reports and
+  the file no longer writes is planned as removed.
 - `x-setup-script`: the optional script stages the type has (`initial-create`, `post-cleanup`); every type has
   the create, edit, delete and cleanup scripts.
 - `x-warnings`: see schema.py.
@@ -32,6 +34,7 @@ from reconciler.assumptions import (
     A17_EXACT,
     A17_HOST,
     A17_KEY_COMPARE_KEYWORD,
+    A18_USER_ONLY_KEYWORD,
 )
 from reconciler.model import Path, parse_dotted
 
@@ -51,6 +54,7 @@ class TypeRules:
     delete_credentials: tuple[str, ...]  # config fields a DELETE sends when given
     delete_required: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # authenticationType → fields
     setup_scripts: frozenset[str] = frozenset()
+    user_only: tuple[Path, ...] = ()
 
 
 def read_rules(name: str, root: Mapping[str, Any]) -> TypeRules:
@@ -79,6 +83,7 @@ def read_rules(name: str, root: Mapping[str, Any]) -> TypeRules:
         delete_credentials=fields,
         delete_required=required,
         setup_scripts=stages,
+        user_only=tuple(parse_dotted(p) for p in root.get(A18_USER_ONLY_KEYWORD, [])),
     )
 
 
