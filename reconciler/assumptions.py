@@ -84,14 +84,13 @@ A17_EXACT: Final = "exact"
 # A18 — settings only a user makes (issue 21): fields without a default that Immuta never fills in on its own,
 # so one that Immuta reports and the file does not write was written before (by a file or in the UI) and is
 # planned as removed — the exception to rule 3 of "What is compared", under which a reported field the file
-# does not write is Immuta's. Only fields no dialect of contract §8 fills in belong here: a field a tenant
+# does not write is Immuta's. Only fields no dialect of docs/immuta-api.md §8 fills in belong here: a field a tenant
 # may fill (Snowflake impersonation.role, lineage.lineageConfig, Databricks additionalWorkspaceConnections…)
 # would then never settle. The Git base revision was the other way to know a file once wrote a field; it
 # does not exist in nightly drift or verify, and a saved plan could not repeat it after the merge.
 # A replacing PUT removes such a field; a merging one (§8, A4) cannot: apply then says so and exits 1.
-A18_USER_ONLY_FIELDS: Final[dict[str, tuple[tuple[str, ...], ...]]] = {
-    "Databricks": (("config", "groupPattern"), ("config", "proxyOptions")),
-}
+# Per type: schemas/*.schema.json `x-user-only` (Databricks config.groupPattern and config.proxyOptions).
+A18_USER_ONLY_KEYWORD: Final = "x-user-only"
 
 # A19 — a tenant knows every field the schemas declare with a default, so every create and update may send
 # those defaults (issue 21: a tenant whose own default differs then converges). Contract §9.15: Snowflake

@@ -408,7 +408,7 @@ def test_a_prerequisite_failure_is_recognised_whatever_its_case(make_world: Call
             "recurringValidationError",
             "recurringValidationError: Immuta's periodic validation failed: the integration may be misconfigured",
         ),
-        (  # not settled until --timeout (contract §9.16), never taken as enabled
+        (  # not settled until --timeout (docs/immuta-api.md §9.16), never taken as enabled
             "quarantined",
             "GET /integrations/1/status: Snowflake[host=acme.snowflakecomputing.com] (id 1) is still 'quarantined' "
             "(a status this version does not know) after 10s (It may still settle: check it in Immuta, then re-run "
@@ -678,7 +678,7 @@ def test_integrations_whose_creation_failed_are_repaired_with_put_not_destroyed(
             world.sandbox.oob_set_status(id_, "createError")
     plan = world.planned().plan
 
-    assert [c.action for c in plan.writes] == [Action.UPDATE] * 3  # contract §9.6
+    assert [c.action for c in plan.writes] == [Action.UPDATE] * 3  # docs/immuta-api.md §9.6
     assert {c.reason for c in plan.writes} == {"creation failed in Immuta (createError): repaired with PUT"}
     assert gate.refusals(plan, GateOptions()) == []
     assert [r.outcome for r in world.apply(plan)] == ["done"] * 3
@@ -852,7 +852,7 @@ def test_a_signal_before_any_write_exits_with_the_shells_code(
     assert (result.exit_code, result.stderr) == (code, f"\n{said}\n")  # the blank line is click's
 
 
-# -- a write that meets Immuta busy with the integration (contract §9.5, A15; issue 21) ----------------------
+# -- a write that meets Immuta busy with the integration (docs/immuta-api.md §9.5, A15; issue 21) ----------------------
 
 
 @pytest.mark.parametrize("answer", ["409", "422"])
@@ -915,7 +915,7 @@ def test_a_put_refused_for_a_non_editable_attribute_is_read_as_needing_a_replace
     world.write("snowflake.yaml", snowflake(warehouse="OTHER"))
 
     def non_editable(request: SandboxRequest, handle: Handler) -> SandboxResponse:
-        if request.method == "PUT":  # contract §9.4
+        if request.method == "PUT":  # docs/immuta-api.md §9.4
             return boom(400, "Unable to edit integration due to changes of non-editable attribute(s).")
         return handle(request)
 
@@ -931,7 +931,7 @@ def test_a_put_refused_for_a_non_editable_attribute_is_read_as_needing_a_replace
     )
 
 
-# -- a schema default the tenant does not know (contract §9.15, A19) ---------------------------------------
+# -- a schema default the tenant does not know (docs/immuta-api.md §9.15, A19) ---------------------------------------
 
 
 def test_a_default_immuta_refuses_is_sent_no_more_but_a_written_field_is_kept(

@@ -84,7 +84,7 @@ config:
   metadataDelimiters:
     hashDelimiter: "#"
 """,
-    # update: the integration is in createError in Immuta, repaired with PUT (contract §9.6)
+    # update: the integration is in createError in Immuta, repaired with PUT (docs/immuta-api.md §9.6)
     "bigquery-marketing.yaml": """\
 type: Google BigQuery
 autoBootstrap: false
@@ -250,7 +250,7 @@ def test_the_plan_has_every_kind_of_change(plans: dict[bool, Plan]) -> None:
     assert {k: c.action for k, c in by_key.items()} == {
         "Azure Synapse Analytics": Action.REPLACE,
         "Databricks": Action.CREATE,
-        "Google BigQuery": Action.UPDATE,  # in createError: repaired with PUT (contract §9.6)
+        "Google BigQuery": Action.UPDATE,  # in createError: repaired with PUT (docs/immuta-api.md §9.6)
         "Native S3": Action.DELETE,
         "Redshift": Action.NOOP,
         "Snowflake": Action.UPDATE,

@@ -54,7 +54,7 @@ def test_every_transitional_status_of_the_table_is_waited_on(status: str) -> Non
 
 def test_an_unknown_status_is_not_settled_until_the_deadline() -> None:
     poll, _ = poller()
-    assert poll.wait(Statuses("brandNew", "enabled"), "1", timeout=60, label="x").reads == 2  # contract §9.16
+    assert poll.wait(Statuses("brandNew", "enabled"), "1", timeout=60, label="x").reads == 2  # docs/immuta-api.md §9.16
     with pytest.raises(TransientError) as raised:
         poll.wait(Statuses("brandNew"), "1", timeout=60, label="Trino")
     assert raised.value.message == "Trino (id 1) is still 'brandNew' (a status this version does not know) after 60s"

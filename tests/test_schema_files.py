@@ -196,7 +196,7 @@ def test_an_unknown_type_yields_one_error_listing_the_seven_types() -> None:
             ),
             [
                 ("$.config.oAuthClientConfig", "'oauthPrivateKey' is a required property"),
-                ("$.config.oAuthClientConfig", "'provider' is a required property"),  # contract §9.9
+                ("$.config.oAuthClientConfig", "'provider' is a required property"),  # docs/immuta-api.md §9.9
                 ("$.config.oAuthClientConfig", "'publicCertificateThumbprint' is a required property"),
             ],
             id="snowflake-oauth-without-provider",
@@ -329,7 +329,9 @@ def test_key_immutable_and_unique_paths_exist(name: str) -> None:
     natural_key, immutable = schema["x-naturalKey"], schema["x-immutable"]
     assert natural_key
     assert immutable == ["*"] or set(natural_key) <= set(immutable)
-    for dotted in [*natural_key, *immutable, *schema.get("x-unique", [])]:
+    credentials = schema.get("x-delete-credentials", {}).get("fields", [])
+    paths = [*natural_key, *immutable, *schema.get("x-unique", []), *schema.get("x-user-only", [])]
+    for dotted in [*paths, *schema.get("x-key-compare", {}), *(f"config.{name}" for name in credentials)]:
         if dotted == "*":
             continue
         node = schema

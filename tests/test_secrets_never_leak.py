@@ -216,7 +216,7 @@ def serve(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[Sandbox], Runni
     ("faults", "exit_code", "closing", "failure", "then"),
     [
         # Immuta accepts the create, then provisioning fails: each stays in createError, to be repaired with PUT
-        # (contract §9.6) — Trino, which has no PUT, replaced.
+        # (docs/immuta-api.md §9.6) — Trino, which has no PUT, replaced.
         (
             Faults(rate_create_error=1.0),
             1,

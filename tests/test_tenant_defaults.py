@@ -1,4 +1,4 @@
-"""A tenant whose own defaults differ from the schema's (contract §8, `defaults=many`: Snowflake reports
+"""A tenant whose own defaults differ from the schema's (docs/immuta-api.md §8, `defaults=many`: Snowflake reports
 `lineage.enabled: true` where no file mentions it and the schema says false) converges on the first apply:
 every create and update sends the schema defaults of the fields the file does not write (issue 21)."""
 

@@ -1,7 +1,7 @@
 """A write that meets Immuta busy with the integration: waited out, then sent again, within `--timeout`.
 
 Another admin's edit, a create still provisioning or a background migration makes Immuta refuse a PUT or a
-DELETE: 409 `Unable to edit integration with ID <id> in current state editing.` (contract §9.5, confirming
+DELETE: 409 `Unable to edit integration with ID <id> in current state editing.` (docs/immuta-api.md §9.5, confirming
 A15), or — on a tenant that answers it so (§8) — 422 with the same text. Either way nothing was written: the
 integration's status is waited on until it settles (the one poller) and the write is sent again. A 409 whose
 text names no status is busy only if a status read says so (a uniqueness 409 is not: waiting would not mend

@@ -33,7 +33,7 @@ Record = Mapping[str, Any]
 SETTLED_AT_AIM_SHRINK = 0.97
 AFTER_AIM = 0.02  # a read missing the aim was just early: the next one comes after this fraction of the aim
 SHORTEST_INTERVAL = 0.005
-# A status this version does not know is not settled until the deadline (contract §9.16): the documented set
+# A status this version does not know is not settled until the deadline (docs/immuta-api.md §9.16): the documented set
 # grew from 9 to 12, and a newer release's may be transitional too. Never an error by itself.
 _NOT_SETTLED = frozenset({Health.TRANSITIONAL, Health.UNKNOWN})
 

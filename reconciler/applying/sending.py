@@ -2,7 +2,7 @@
 
 Every request carries the schema defaults of the fields its file does not write (planning/request.py), so a
 tenant whose own default differs converges. A current release may no longer know a field the schema still
-declares — Snowflake `lineage` and `workspaces` were removed in 2026 (contract §9.15) — and a tenant that
+declares — Snowflake `lineage` and `workspaces` were removed in 2026 (docs/immuta-api.md §9.15) — and a tenant that
 validates strictly then answers 400 `"config.lineage" is not allowed`. A default is this version's addition,
 not the user's choice: the request is sent again without it, once per field Immuta names. A field the file
 writes is never dropped: that 400 is the user's to read.

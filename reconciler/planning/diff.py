@@ -28,7 +28,6 @@ import functools
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from reconciler.assumptions import A18_USER_ONLY_FIELDS
 from reconciler.desired import DesiredIntegration
 from reconciler.model import Json, Path, SourceLocation, normalised
 from reconciler.secrets import Secret, Unresolved
@@ -212,7 +211,7 @@ class _Shape:
         self.default = own if own is not _MISSING else inherited
         self.key_rule = schema.rules.key_compare.get(str(path[-1])) if path in schema.natural_key else None
         self.children: dict[str | int, _Shape] = {}
-        self.user_only = any(path[: len(p)] == p for p in A18_USER_ONLY_FIELDS.get(schema.name, ()))
+        self.user_only = any(path[: len(p)] == p for p in schema.rules.user_only)  # x-user-only [A18]
 
     def same_key(self, old: Json, new: Json) -> bool:
         """A natural-key field compares as the platform compares it [A17]: a host name in any letter case."""

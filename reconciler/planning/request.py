@@ -2,7 +2,7 @@
 
 - Every schema default of a field the file does not write is sent explicitly, on a create as on an update:
   a tenant whose own default differs from the schema's (Snowflake `lineage.enabled: true` where the schema
-  says false, contract §8 "defaults … with values that may differ") is then told the value the comparison
+  says false, docs/immuta-api.md §8 "defaults … with values that may differ") is then told the value the comparison
   holds it to, and a create converges on the first apply instead of planning an update the next time. A
   PUT that merges into the stored config [A4, §8] converges as well as one that replaces it.
 - Rule 3 of the diff: a field the file does not write but Immuta reports is held to the schema default

@@ -40,16 +40,7 @@ def render(results: Sequence[Result], verification: Verification) -> str:
     if verification.read_error:
         lines.append(f"Not verified: {terminal(verification.read_error)}")
     elif verification.unsettled:
-        lines.append("Did not converge: after the writes Immuta still differs from the files:")
-        for change in verification.unsettled:
-            names = ", ".join(dotted(f.path) for f in change.fields) or change.reason or change.action.value
-            lines.append(f"  {terminal(str(change.key))}: {terminal(names)}")
-            kept = ", ".join(dotted(f.path) for f in change.fields if f.kind == "removed")
-            if kept:
-                lines.append(
-                    f"    {terminal(kept)}: removed from the file, still in Immuta: this tenant's PUT merges into the "
-                    "stored config and cannot remove a field; remove it in Immuta, then plan again"
-                )
+        lines.extend(_unsettled(verification))
     if verification.unhealthy and not verification.read_error:
         lines.append("Not healthy: Immuta reports a status that is not enabled:")
         lines.extend(
@@ -60,6 +51,20 @@ def render(results: Sequence[Result], verification: Verification) -> str:
     if failed or refused:
         lines.append("Running apply again continues from where this run stopped.")
     return "\n".join(lines)
+
+
+def _unsettled(verification: Verification) -> list[str]:
+    lines = ["Did not converge: after the writes Immuta still differs from the files:"]
+    for change in verification.unsettled:
+        names = ", ".join(dotted(f.path) for f in change.fields) or change.reason or change.action.value
+        lines.append(f"  {terminal(str(change.key))}: {terminal(names)}")
+        kept = ", ".join(dotted(f.path) for f in change.fields if f.kind == "removed")
+        if kept:
+            lines.append(
+                f"    {terminal(kept)}: removed from the file, still in Immuta: this tenant's PUT merges into the "
+                "stored config and cannot remove a field; remove it in Immuta, then plan again"
+            )
+    return lines
 
 
 def _message(result: Result) -> str:

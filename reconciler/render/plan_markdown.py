@@ -44,23 +44,28 @@ def render(plan: Plan, *, commit: str | None = None, title: str = "reconciler pl
     footer = ["", f"Plan checksum: `{plan.checksum}`" + (f" · commit `{commit}`" if commit else "")]
 
     blocks = [_details(c) for action in ORDER for c in plan.changes if c.action is action and c.fields]
-    body = "\n".join(head)
     tail = "\n".join([*notes, *footer]) + "\n"
-    # Room kept for the truncation note, whatever the counts in it.
-    reserve = len(DETAILS_CUT.format(hidden=len(blocks), total=len(blocks))) + 1
-    shown = 0
-    for block in blocks:
-        if len(body) + len(block) + reserve + len(tail) > limit:
-            break
-        body += block
-        shown += 1
-    if shown < len(blocks):
-        body += DETAILS_CUT.format(hidden=len(blocks) - shown, total=len(blocks))
+    body = _with_details("\n".join(head), blocks, len(tail), limit)
     if len(body) + 1 + len(tail) > limit:  # even the table is too long: cut it at a row, say so
         cut = max(limit - len(tail) - len(TABLE_CUT) - 1, 0)
         body = body[:cut].rsplit("\n", 1)[0] + TABLE_CUT
     # The one marker is ours: nothing after it can open an HTML comment, whatever slipped through.
     return STICKY_MARKER + without_comment_markers((body + "\n" + tail).removeprefix(STICKY_MARKER))
+
+
+def _with_details(body: str, blocks: list[str], tail: int, limit: int) -> str:
+    """The table followed by as many changes' details as fit before the `tail` characters."""
+    # Room kept for the truncation note, whatever the counts in it.
+    reserve = len(DETAILS_CUT.format(hidden=len(blocks), total=len(blocks))) + 1
+    shown = 0
+    for block in blocks:
+        if len(body) + len(block) + reserve + tail > limit:
+            break
+        body += block
+        shown += 1
+    if shown < len(blocks):
+        body += DETAILS_CUT.format(hidden=len(blocks) - shown, total=len(blocks))
+    return body
 
 
 def _shorten(text: str, limit: int) -> str:

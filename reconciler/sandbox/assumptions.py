@@ -49,7 +49,7 @@ A13_IMMUTABLE_CHANGE_STATUS: Final = 422
 A14_VALIDATION_STATUS: Final = 400
 
 # A15 — PUT/DELETE while creating, editing or deleting answer 409 (dialect `transitional`), with the text a
-# secondary source quotes (contract §9.5) for both.
+# secondary source quotes (docs/immuta-api.md §9.5) for both.
 A15_TRANSITIONAL_STATUSES: Final = frozenset({"creating", "editing", "deleting"})
 A15_TRANSITIONAL_CONFLICT_STATUS: Final = 409
 

@@ -11,6 +11,10 @@ given its meaning where it is missing (the default a reader of the schema would 
 - `x-delete-credentials` [A16]: `fields`, the config fields a DELETE of a bootstrapped integration sends
   when the file has them, and `requiredBy`, per authenticationType, those without which Immuta answers 400
   (the first entry for an unknown method). Absent: DELETE takes no body.
+- `x-user-only` [A18]: fields only a user sets (no default, never filled in by Immuta): one Immuta reports and
+  the file no longer writes is planned as removed.
+- `x-one-per`: `{field, message}`: Immuta allows one integration per value of that field (a part of the
+  natural key), and says `message` of a second.
 - `x-setup-script`: the optional script stages the type has (`initial-create`, `post-cleanup`); every type has
   the create, edit, delete and cleanup scripts.
 - `x-warnings`: see schema.py.
@@ -32,11 +36,13 @@ from reconciler.assumptions import (
     A17_EXACT,
     A17_HOST,
     A17_KEY_COMPARE_KEYWORD,
+    A18_USER_ONLY_KEYWORD,
 )
 from reconciler.model import Path, parse_dotted
 
 UNIQUE_KEYWORD = "x-unique"
 SETUP_SCRIPT_KEYWORD = "x-setup-script"
+ONE_PER_KEYWORD = "x-one-per"
 SETUP_SCRIPT_STAGES = frozenset({"initial-create", "post-cleanup"})
 ALL_FIELDS = "*"
 
@@ -51,6 +57,8 @@ class TypeRules:
     delete_credentials: tuple[str, ...]  # config fields a DELETE sends when given
     delete_required: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # authenticationType → fields
     setup_scripts: frozenset[str] = frozenset()
+    user_only: tuple[Path, ...] = ()
+    one_per: tuple[Path, str] | None = None  # the field, and why a second integration with its value fails
 
 
 def read_rules(name: str, root: Mapping[str, Any]) -> TypeRules:
@@ -79,7 +87,18 @@ def read_rules(name: str, root: Mapping[str, Any]) -> TypeRules:
         delete_credentials=fields,
         delete_required=required,
         setup_scripts=stages,
+        user_only=tuple(parse_dotted(p) for p in root.get(A18_USER_ONLY_KEYWORD, [])),
+        one_per=_one_per(name, root.get(ONE_PER_KEYWORD), natural_key),
     )
+
+
+def _one_per(name: str, rule: Any, natural_key: tuple[Path, ...]) -> tuple[Path, str] | None:
+    if rule is None:
+        return None
+    path = parse_dotted(rule["field"])
+    if path not in natural_key or not rule.get("message"):
+        raise ValueError(f"{name}: {ONE_PER_KEYWORD}: {rule['field']!r} is not a natural-key field with a message")
+    return path, str(rule["message"])
 
 
 def dispatch(type_names: list[str], files: Mapping[str, str], rules: Mapping[str, TypeRules]) -> list[Any]:

@@ -10,9 +10,10 @@ from dataclasses import dataclass
 from pathlib import Path as FsPath
 from typing import Any, Literal
 
+from reconciler.assumptions import A17_EXACT
 from reconciler.errors import Problem
 from reconciler.loading.yaml_source import SourceDocument
-from reconciler.model import IntegrationKey, Path, SourceLocation, dotted, json_path, parse_dotted
+from reconciler.model import IntegrationKey, Path, SourceLocation, dotted, json_path, normalised, parse_dotted
 from reconciler.secrets import is_reference_only, references
 from reconciler.validation.schema import SchemaSet, TypeSchema
 from reconciler.validation.schema_messages import kind, validate
@@ -32,7 +33,7 @@ def check_documents(
     for doc in documents:
         problems.extend(_check_one(doc, schemas, options))
     problems.extend(_cross_file(documents, schemas))
-    problems.extend(one_synapse_per_host(documents, schemas))
+    problems.extend(one_per_value(documents, schemas))
     return problems
 
 
@@ -226,27 +227,27 @@ def _same_key_message(
     return f"{key} is also declared in {first}; one integration, one file"
 
 
-SYNAPSE = "Azure Synapse Analytics"
-
-
-def one_synapse_per_host(documents: Sequence[SourceDocument], schemas: SchemaSet) -> Iterator[Problem]:
-    """Immuta keys its Synapse 409 on the host alone (contract §9.7): a second file on a host another declares
-    (host names compared as DNS does, A17) would fail at the POST, after other writes; refused here instead.
-    Tombstones claim no host: they free it."""
-    first: dict[str, SourceDocument] = {}
-    path: Path = ("config", "host")
+def one_per_value(documents: Sequence[SourceDocument], schemas: SchemaSet) -> Iterator[Problem]:
+    """A type's `x-one-per`: Immuta allows one integration per value of a field that is not the whole natural key
+    (Synapse: one per host, docs/immuta-api.md §9.7), so a second file with that value would fail at the POST,
+    after other writes; refused here instead. Values compare as the key field does (a host name as DNS does,
+    A17). Tombstones claim nothing: they free the value."""
+    first: dict[tuple[str, str], SourceDocument] = {}
     for doc in documents:
         found = identity(doc, schemas)
-        if found is None or found[0].name != SYNAPSE or doc.data.get("ensure") == "absent":
+        one_per = found[0].rules.one_per if found is not None else None
+        if found is None or one_per is None or doc.data.get("ensure") == "absent":
             continue
-        host = str(get_path(doc.data, path)).lower().rstrip(".")
-        other = first.setdefault(host, doc)
+        type_schema = found[0]
+        path, why = one_per
+        value = get_path(doc.data, path)
+        rule = type_schema.rules.key_compare.get(str(path[-1]), A17_EXACT)
+        other = first.setdefault((type_schema.name, normalised(str(value), rule)), doc)
         if other is not doc and identity(other, schemas) != found:  # the same key is reported once, above
             where = other.location(path)
             yield Problem(
                 doc.location(path),
                 json_path(path),
-                f"a second {SYNAPSE} integration on {get_path(doc.data, path)} (the first is in "
-                f"{where.file}:{where.line}): Immuta allows one per host, whatever the database and schema, and "
-                "answers a second with 409 `… already exists on <host> (id = <id>)` — declare it once",
+                f"a second {type_schema.name} integration on {value} (the first is in {where.file}:{where.line}): "
+                + why,
             )

@@ -18,18 +18,18 @@ Exit status 1 when the target is missed: with check-jsonschema, at most half of 
 (#20). The floor ratio is reported, no longer a target: with jsonschema as the one JSON Schema implementation
 (#20) it is about 3 to 5x at 1,000 files, the price of no checker of our own.
 
-Measured 2026-12-04 after the compiled checker was removed (validation is jsonschema's alone, one validator
-per run). Machine: Linux 6.18 x86_64, Intel(R) Xeon(R) Processor, 2 CPUs shared with other jobs (load 5 to 9),
-Python 3.11.7, check-jsonschema 0.39.0. Whole-process figures, median of 10 runs of each in turn (A B A B ...),
-bytecode cached, 1,000 generated files:
-    reconciler validate DIR                       CPU 0.69 s   wall 2.12 s
+Measured 2026-12-04 with jsonschema as the one implementation (one validator per run), after the schema
+keywords (#20). Machine: Linux 6.18 x86_64, Intel(R) Xeon(R) Processor, 2 CPUs shared with other jobs (load 5 to
+9, so wall times are long and noisy: read the CPU figures), Python 3.11.7, check-jsonschema 0.39.0. Whole-process
+figures, median of 10 runs of each in turn (A B A B ...), bytecode cached, 1,000 generated files:
+    reconciler validate DIR                       CPU 0.75 s   wall 3.36 s
     check-jsonschema --schemafile OUT/integration.schema.json FILES...
-                                                  CPU 2.92 s   wall 8.88 s
-    ratio, pair by pair: CPU 0.24x, wall 0.22x (target <= 0.5x)
-The pre-commit hook (tests/bench/bench_startup.py), 15 runs in turn, bytecode cached:
-    reconciler validate --all-environments        CPU 0.158 s  wall 0.400 s
-    python -c "import click, yaml, jsonschema"    CPU 0.120 s  wall 0.330 s
-    ratio, pair by pair: CPU 1.31x, wall 1.29x (target <= 1.5x)
+                                                  CPU 3.24 s   wall 15.1 s
+    ratio, pair by pair: CPU 0.23x, wall 0.24x (target <= 0.5x)
+The pre-commit hook (tests/bench/bench_startup.py measures it too), 15 runs of each in turn, bytecode cached:
+    reconciler validate --all-environments        CPU 0.162 s  wall 0.312 s
+    python -c "import click, yaml, jsonschema"    CPU 0.122 s  wall 0.281 s
+    ratio, pair by pair: CPU 1.36x, wall 1.40x (target <= 1.5x)
 Reproduce with public tools: `/usr/bin/time -v` on each command, several runs, the median.
 """
 

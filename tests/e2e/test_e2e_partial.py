@@ -84,7 +84,7 @@ def test_a_create_error_fails_one_and_the_next_apply_repairs_it_with_put(
     plan = run_cli("plan", str(files))
     assert "creation failed in Immuta (createError): repaired with PUT" in plan.stdout
     converges(tenant, run_cli, files, "Apply: 1 succeeded, 0 failed, 0 refused.")
-    # contract §9.6: repaired with PUT, never deleted and created again
+    # docs/immuta-api.md §9.6: repaired with PUT, never deleted and created again
     assert [(e.method, e.path, e.status) for e in tenant.sandbox.writes()] == [("PUT", f"/integrations/{broken}", 200)]
     assert tenant.sandbox.by_type()["Redshift"]["status"] == "enabled"
     assert tenant.sandbox.by_type()["Redshift"]["id"] == broken

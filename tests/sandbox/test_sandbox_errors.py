@@ -152,7 +152,7 @@ def test_409_while_transitional(serve: ServeFactory, method: str) -> None:
     _, http = serve(provisioning_seconds=60)
     id_ = create(http, payload("Databricks"))
     response = http.request(method, f"/integrations/{id_}", json=payload("Databricks") if method == "PUT" else None)
-    # contract §9.5: the same text for both
+    # docs/immuta-api.md §9.5: the same text for both
     assert boom(response) == (409, "Conflict", f"Unable to edit integration with ID {id_} in current state creating.")
 
 
@@ -210,7 +210,7 @@ def test_400_delete_databricks_with_credentials(http: httpx.Client) -> None:
     assert http.delete(f"/integrations/{id_}").status_code == 200
 
 
-# -- contract §9: the third reading -------------------------------------------------------------------------
+# -- docs/immuta-api.md §9: the third reading -------------------------------------------------------------------------
 
 
 def test_400_put_of_a_non_editable_field_in_that_dialect(serve: ServeFactory) -> None:
