@@ -214,8 +214,9 @@ BIGQUERY = TypeContract(
         "role": text(required=True),
         "datasetSuffix": text(required=True, pattern=r"^_"),
         "dataset": text(required=True),
-        # §7: any GCP location, multi-regions such as US and EU included
-        "location": text(required=True, pattern=r"^[A-Za-z]+(-[a-z]+[0-9]+)?$"),
+        # §7: "any valid GCP location": a region (us-east1), a multi-region (US, EU), a dual-region (nam4), a
+        # BigQuery Omni location (aws-us-east-1): letters, digits and hyphens, a letter first, no hyphen last
+        "location": text(required=True, pattern=r"^[A-Za-z][A-Za-z0-9-]*[A-Za-z0-9]$"),
         "credential": secret(required=True),
     },
     natural_key=("config.dataset", "config.location"),
