@@ -8,7 +8,6 @@ A saved plan's integration is re-read just before its write and refused if it mo
 from __future__ import annotations
 
 import contextlib
-import functools
 import signal
 import threading
 from collections.abc import Callable, Mapping, Sequence
@@ -213,7 +212,7 @@ def _write(change: Change, client: ImmutaClient, options: ApplyOptions, report: 
         options.stop.check()
         report(change, f"deleting id {change.actual_id}")
         try:
-            busy.written(lambda: _delete(client, change), client, change, "delete", **_waits(options, report))
+            busy.written(lambda: _delete(client, change), client, change, "delete", options, report)
         except (NotFoundError, busy.GoneWhileBusy):
             pass  # already gone: what we wanted
         else:
@@ -226,9 +225,7 @@ def _write(change: Change, client: ImmutaClient, options: ApplyOptions, report: 
         assert change.actual_id is not None
         options.stop.check()
         report(change, f"updating id {change.actual_id}")
-        put = functools.partial(client.update, change.actual_id)
-        send = functools.partial(sending.sent, put, change, _body(change), report)
-        busy.written(send, client, change, "update", **_waits(options, report))
+        busy.updated(client, change, _body(change), options, report)
         settled(change, _wait(change, client, change.actual_id, options, gone_ok=False, after="editing"), gone=False)
         return change.actual_id
     return _create(change, client, options, report)
@@ -290,10 +287,6 @@ def _wait(
         client, integration_id, timeout=options.timeout, label=str(change.key), gone_ok=gone_ok, kind=kind
     )
     return waited.record
-
-
-def _waits(options: ApplyOptions, report: Progress) -> dict[str, Any]:
-    return {"poller": options.poller, "timeout": options.timeout, "report": report}
 
 
 def _body(change: Change) -> dict[str, Any]:

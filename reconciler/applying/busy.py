@@ -10,10 +10,12 @@ it). When `--timeout` passes first, the failure says so, in words that fit: wait
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, Protocol, TypeVar
 
+from reconciler.applying import sending
 from reconciler.applying.poller import Poller, Record
 from reconciler.client.immuta import ImmutaClient
 from reconciler.errors import ApiError, ConflictError, ReconcilerError, ValidationFailed
@@ -21,6 +23,7 @@ from reconciler.planning.plan import Change
 from reconciler.statuses import Health, health
 
 T = TypeVar("T")
+Report = Callable[[Change, str], None]
 # "… in current state editing", "… while its status is editing", "status: 'deleting'"
 _NAMED_STATUS = re.compile(r"\b(?:state|status)\b(?:\s+is)?[\s:]+['\"]?([A-Za-z]+)")
 BUSY_RETRIES = 20  # bound on writes sent again, besides the deadline: a tenant that never stops refusing
@@ -42,19 +45,31 @@ def named_status(exc: ApiError) -> str | None:
     return None
 
 
+class Waits(Protocol):
+    """What a wait needs of apply's options: the run's poller and `--timeout`."""
+
+    @property
+    def poller(self) -> Poller: ...
+
+    @property
+    def timeout(self) -> float: ...
+
+
+def updated(client: ImmutaClient, change: Change, body: dict[str, Any], options: Waits, report: Report) -> None:
+    """The PUT of `change`, sent again once Immuta is no longer busy with it, and without any schema default
+    Immuta refuses as unknown (applying/sending.py)."""
+    assert change.actual_id is not None
+    put = functools.partial(client.update, change.actual_id)
+    written(functools.partial(sending.sent, put, change, body, report), client, change, "update", options, report)
+
+
 def written(
-    write: Callable[[], T],
-    client: ImmutaClient,
-    change: Change,
-    verb: str,
-    *,
-    poller: Poller,
-    timeout: float,
-    report: Callable[[Change, str], None],
+    write: Callable[[], T], client: ImmutaClient, change: Change, verb: str, options: Waits, report: Report
 ) -> T:
     """`write()`'s answer (the `verb` of `change`'s integration); while Immuta answers that it is busy with
     it, wait for its status to settle and write again. Raises StillBusy at the deadline, GoneWhileBusy if it
     disappeared meanwhile."""
+    poller, timeout = options.poller, options.timeout
     assert change.actual_id is not None
     integration_id, label = change.actual_id, str(change.key)
     started = poller.now()
