@@ -136,3 +136,36 @@ def test_the_real_sleep_is_never_handed_nan() -> None:
         sleep=time.sleep,
     )
     assert client.list_integrations() == [] and len(seen) == 2
+
+
+class EdgeRandom(random.Random):
+    """Every jitter draw at one end of its range."""
+
+    def __init__(self, end: str) -> None:
+        super().__init__(0)
+        self.end = end
+
+    def uniform(self, a: float, b: float) -> float:
+        return b if self.end == "high" else a
+
+
+@pytest.mark.parametrize(
+    ("end", "waits", "elapsed"),
+    [("low", [0.5, 1.0, 2.0, 4.0, 4.0], "11.5"), ("high", [1.0, 2.0, 4.0, 8.0, 8.0], "23.0")],
+)
+def test_the_backoff_doubles_up_to_the_cap_with_equal_jitter(end: str, waits: list[float], elapsed: str) -> None:
+    """Without a usable Retry-After: attempt n waits between half and all of min(max_delay, base * 2^(n-1))."""
+    clock = CheckedSleep()
+    client = ImmutaClient(
+        "https://acme.immuta.com",
+        Auth.api_key("k"),
+        transport=httpx.MockTransport(lambda _: httpx.Response(503, json={})),
+        retry=RetryPolicy(max_attempts=6, base_delay=1.0, max_delay=8.0, deadline=600.0),
+        sleep=clock.sleep,
+        clock=clock.clock,
+        rng=EdgeRandom(end),
+    )
+    with pytest.raises(TransientError) as caught:
+        client.list_integrations()
+    assert caught.value.message == f"gave up after 6 attempt(s) in {elapsed}s: 503 Service Unavailable x6"
+    assert clock.sleeps == waits
