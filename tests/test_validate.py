@@ -234,7 +234,7 @@ def _get(value: Any, path: tuple[Any, ...]) -> Any:
 
 
 @settings(
-    max_examples=int(os.environ.get("RECONCILER_FAST_PATH_EXAMPLES", "150")),
+    max_examples=int(os.environ.get("RECONCILER_MANGLED_EXAMPLES", "150")),
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
 )
