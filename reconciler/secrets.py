@@ -149,7 +149,12 @@ class Lookup:
 
     def read(self, ref: Reference, base_dir: FsPath) -> str:
         """The value, or raises LookupError with a message saying what is missing."""
+        from reconciler.references import refused_file, refused_variable  # the gate (it parses with this module)
+
         if ref.kind == "env":
+            refusal = refused_variable(ref.name)
+            if refusal is not None:
+                raise RefusedReference(refusal)
             if ref.name not in self.env:
                 raise LookupError(f"environment variable {ref.name} is not set")
             return self.env[ref.name]
@@ -169,11 +174,19 @@ class Lookup:
                 f"cannot read file {shown}: it is outside {where}, the folder(s) of the desired state "
                 "(an environment file's fileRoots can name another)"
             )
+        refusal = refused_file(real)
+        if refusal is not None:
+            raise RefusedReference(f"cannot read file {shown}: {refusal}")
         try:
             content = files.read_text(path, files.FILE_REFERENCE)
         except files.FileError as exc:
             raise LookupError(f"cannot read file {shown}: {exc.reason}") from None
         return content.removesuffix("\n").removesuffix("\r")
+
+
+class RefusedReference(LookupError):
+    """A reference the gate (reconciler/references.py) never reads: an error in every mode, never a
+    placeholder, even in the sandbox."""
 
 
 def _shown_root(root: FsPath) -> str:
