@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from reconciler.render.plan_json import masked
+from reconciler.shown import shown
 from reconciler.validation.schema import load
 
 REPO = Path(__file__).resolve().parent.parent
@@ -115,12 +115,12 @@ def test_after_apply_before_equals_the_reported_payload_and_deletes_have_no_afte
     assert "password" not in snowflake["before"]["config"]  # Immuta never returns it
 
 
-def test_a_secret_immuta_returns_is_masked_in_before() -> None:
+def test_a_secret_immuta_returns_is_masked_and_an_unknown_field_named_in_before() -> None:
     snowflake = load().types["Snowflake"]
-    reported = {"type": "Snowflake", "config": {"host": "h", "password": "hunter2", "role": "R"}}
-    assert masked(snowflake, reported) == {
+    reported = {"type": "Snowflake", "config": {"host": "h", "password": "hunter2", "role": "R", "apiKey": "k"}}
+    assert shown(snowflake, reported) == {
         "type": "Snowflake",
-        "config": {"host": "h", "password": "(secret)", "role": "R"},
+        "config": {"host": "h", "password": "(secret)", "role": "R", "apiKey": "(not shown: unknown to the schemas)"},
     }
 
 

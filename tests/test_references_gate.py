@@ -89,7 +89,7 @@ SNOWFLAKE = "integrations.d/snowflake-prod.yaml"
         ("drift", "--sandbox"),
         ("scripts", "--sandbox", "--out", "scripts"),
     ],
-    ids=lambda a: " ".join(a),
+    ids=" ".join,
 )
 def test_the_tools_own_key_in_a_plain_field_is_refused_by_every_command(
     repo: Path, run_cli: RunCli, args: tuple[str, ...]
@@ -238,7 +238,11 @@ def test_the_sandbox_says_on_every_run_that_it_gave_a_placeholder(
         "warning: sandbox: ${env:SYNAPSE_IMMUTA_PASSWORD} not set, so the sandbox sends 'sandbox-placeholder' "
         "instead (a tenant would refuse the run): set them to test what apply sends\n"
     )
-    for args in (("plan", "--sandbox", "--format", "json"), ("apply", "--sandbox", "--auto-approve"), ("drift", "--sandbox")):
+    for args in (
+        ("plan", "--sandbox", "--format", "json"),
+        ("apply", "--sandbox", "--auto-approve"),
+        ("drift", "--sandbox"),
+    ):
         result = run_cli(*args)
         assert result.exit_code in (0, 2), result.stderr
         assert line in result.stderr, args
