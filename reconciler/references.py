@@ -12,9 +12,9 @@ again before it reads anything. The rules:
 - The reconciler's own credentials (`IMMUTA_*`, which is also where an environment file's `apiKeyEnv` and
   `tokenEnv` must point) and the CI's (`GITHUB_TOKEN`, `ACTIONS_*`, `RUNNER_*`) can never be referenced, not
   even by a secret field: a pull request could otherwise send them to a host it names.
-- `${file:}` reads inside the folders of the desired state and an environment's `fileRoots`; `fileRoots`
-  stay inside the repository (the Git top level, or the working folder outside Git), links resolved, and no
-  `${file:}` reads a Git folder (`.git` holds the CI's token in `.git/config`).
+- `${file:}` reads inside the folders of the desired state and an environment's `fileRoots`; an environment
+  file's `fileRoots` and `paths` stay inside the repository (the Git top level, or the working folder outside
+  Git), links resolved, and no `${file:}` reads a Git folder (`.git` holds the CI's token in `.git/config`).
 """
 
 from __future__ import annotations
@@ -83,27 +83,33 @@ def repository_root(start: str | os.PathLike[str] | None = None) -> FsPath:
     return here
 
 
-def check_file_roots(roots: Sequence[str], where: Any, base: str | None = None) -> list[Problem]:
-    """A located problem for each `fileRoots` entry that leaves the repository (links resolved) or is a Git
-    folder. `where(index)` is the entry's location; entries are read from the working folder, as `Lookup`."""
-    repository = repository_root(base)
+def check_file_roots(roots: Sequence[str], where: Any, field: str = "fileRoots") -> list[Problem]:
+    """A located problem for each entry of an environment file's `fileRoots` (or `paths`, whose folders
+    `${file:}` reads too) that leaves the repository (links resolved) or is a Git folder. `where(path)` is an
+    entry's location; entries are read from the working folder, as `Lookup` reads them."""
+    repository = repository_root()
     problems: list[Problem] = []
     for index, root in enumerate(roots):
         real = FsPath(os.path.realpath(root))
-        path: Path = ("fileRoots", index)
+        path: Path = (field, index)
         if not real.is_relative_to(repository):
             link = " (through a link)" if os.path.realpath(os.path.abspath(root)) != os.path.abspath(root) else ""
             problems.append(
                 Problem(
                     where(path),
                     json_path(path),
-                    f"{root} is outside the repository{link} ({repository.as_posix()}): ${{file:}} may read only "
-                    "folders inside it; give secrets from elsewhere as ${env:NAME}",
+                    f"{root} is outside the repository{link} ({repository.as_posix()}): {_INSIDE[field]}",
                 )
             )
         elif ".git" in real.relative_to(repository).parts:
             problems.append(Problem(where(path), json_path(path), f"{root} is a Git folder: ${{file:}} never reads it"))
     return problems
+
+
+_INSIDE = {
+    "fileRoots": "${file:} may read only folders inside it; give secrets from elsewhere as ${env:NAME}",
+    "paths": "an environment's desired state (whose folders ${file:} reads) stays inside it",
+}
 
 
 def refused_file(real: FsPath) -> str | None:

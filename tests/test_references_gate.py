@@ -248,3 +248,21 @@ def test_the_sandbox_says_on_every_run_that_it_gave_a_placeholder(
         assert line in result.stderr, args
     monkeypatch.setenv("SYNAPSE_IMMUTA_PASSWORD", "set-now")
     assert "sandbox-placeholder" not in run_cli("plan", "--sandbox").stderr
+
+
+@pytest.mark.parametrize("entry", ["/etc", "../elsewhere", "link"])
+def test_an_environments_paths_stay_inside_the_repository(repo: Path, run_cli: RunCli, entry: str) -> None:
+    """`${file:}` reads the folders of the paths: `paths: [/etc]` would make `${file:/etc/…}` readable."""
+    (repo / "link").symlink_to("/etc")
+    environment(repo, f"paths: [integrations.d, {entry}]\n")
+
+    result = run_cli("apply", "--env", "dev", "--sandbox", "--auto-approve")
+
+    link = " (through a link)" if entry == "link" else ""
+    assert (result.exit_code, result.stdout) == (1, "")
+    assert result.stderr == (
+        f"environments/dev.yaml:2:25: $.paths[1]: {entry} is outside the repository{link} "
+        f"({os.path.realpath(repo)}): an environment's desired state (whose folders ${{file:}} reads) stays "
+        "inside it\n" + SUMMARY
+    )
+    assert not (repo / ".reconciler").exists()

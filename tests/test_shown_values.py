@@ -97,12 +97,13 @@ def test_unknown_fields_immuta_returns_are_shown_by_name_only_everywhere(
         run_cli("drift", *SANDBOX),
         run_cli("export", *SANDBOX, "--out", "exported"),
         run_cli("doctor", *SANDBOX, "--format", "json"),
+        run_cli("doctor", *SANDBOX, "-v"),
         run_cli("apply", *SANDBOX, "saved.plan", "-v", "--report", "report.json"),
         run_cli("plan", *SANDBOX, "--detailed-exitcode"),
     ]
 
     codes = [r.exit_code for r in results]
-    assert codes == [0, 0, 0, 0, 0, 0, 2, 2, 2, 0, 0, 0, 0], [r.stderr for r in results]
+    assert codes == [0, 0, 0, 0, 0, 0, 2, 2, 2, 0, 0, 0, 0, 0], [r.stderr for r in results]
     plan_json = results[1].stdout
     assert f'"apiKey": "{HIDDEN}"' in plan_json and f'"immutaApiKey": "{HIDDEN}"' in plan_json
     written = [p.read_text() for p in [work / "saved.plan", work / "report.json", *(work / "exported").iterdir()]]
