@@ -12,9 +12,10 @@ again before it reads anything. The rules:
 - The reconciler's own credentials (`IMMUTA_*`, which is also where an environment file's `apiKeyEnv` and
   `tokenEnv` must point) and the CI's (`GITHUB_TOKEN`, `ACTIONS_*`, `RUNNER_*`) can never be referenced, not
   even by a secret field: a pull request could otherwise send them to a host it names.
-- `${file:}` reads inside the folders of the desired state and an environment's `fileRoots`; an environment
-  file's `fileRoots` and `paths` stay inside the repository (the Git top level, or the working folder outside
-  Git), links resolved, and no `${file:}` reads a Git folder (`.git` holds the CI's token in `.git/config`).
+- `${file:}` reads inside the repository (the Git top level, or the working folder outside Git), links
+  resolved: in the folders of the desired state that lie inside it (`secrets.file_roots`: an environment's
+  `paths` may name any folder) and an environment's `fileRoots`, which must stay inside it; and never in a Git
+  folder (`.git` holds the CI's token in `.git/config`).
 """
 
 from __future__ import annotations
@@ -83,33 +84,28 @@ def repository_root(start: str | os.PathLike[str] | None = None) -> FsPath:
     return here
 
 
-def check_file_roots(roots: Sequence[str], where: Any, field: str = "fileRoots") -> list[Problem]:
-    """A located problem for each entry of an environment file's `fileRoots` (or `paths`, whose folders
-    `${file:}` reads too) that leaves the repository (links resolved) or is a Git folder. `where(path)` is an
-    entry's location; entries are read from the working folder, as `Lookup` reads them."""
+def check_file_roots(roots: Sequence[str], where: Any) -> list[Problem]:
+    """A located problem for each entry of an environment file's `fileRoots` that leaves the repository
+    (links resolved) or is a Git folder. `where(path)` is an entry's location; entries are read from the
+    working folder, as `Lookup` reads them."""
     repository = repository_root()
     problems: list[Problem] = []
     for index, root in enumerate(roots):
         real = FsPath(os.path.realpath(root))
-        path: Path = (field, index)
+        path: Path = ("fileRoots", index)
         if not real.is_relative_to(repository):
             link = " (through a link)" if os.path.realpath(os.path.abspath(root)) != os.path.abspath(root) else ""
             problems.append(
                 Problem(
                     where(path),
                     json_path(path),
-                    f"{root} is outside the repository{link} ({repository.as_posix()}): {_INSIDE[field]}",
+                    f"{root} is outside the repository{link} ({repository.as_posix()}): ${{file:}} may read only "
+                    "folders inside it; give secrets from elsewhere as ${env:NAME}",
                 )
             )
         elif ".git" in real.relative_to(repository).parts:
             problems.append(Problem(where(path), json_path(path), f"{root} is a Git folder: ${{file:}} never reads it"))
     return problems
-
-
-_INSIDE = {
-    "fileRoots": "${file:} may read only folders inside it; give secrets from elsewhere as ${env:NAME}",
-    "paths": "an environment's desired state (whose folders ${file:} reads) stays inside it",
-}
 
 
 def refused_file(real: FsPath) -> str | None:

@@ -170,7 +170,7 @@ class Lookup:
         real = FsPath(os.path.realpath(path))
         if not any(real.is_relative_to(root) for root in roots):
             where = ", ".join(_shown_root(r) for r in roots)
-            raise LookupError(
+            raise RefusedReference(
                 f"cannot read file {shown}: it is outside {where}, the folder(s) of the desired state "
                 "(an environment file's fileRoots can name another)"
             )
@@ -198,10 +198,15 @@ def _shown_root(root: FsPath) -> str:
 
 
 def file_roots(paths: Sequence[str], extra: Sequence[str] = ()) -> tuple[str, ...]:
-    """The folders `${file:}` may read: each given folder, the folder of each given file, and `extra` (an
-    environment file's fileRoots)."""
+    """The folders `${file:}` may read: each given folder and the folder of each given file that lie inside
+    the repository (an environment's `paths` may name any folder: `/etc` must not become readable), and
+    `extra` (an environment file's fileRoots, checked to be inside it as the file is read)."""
+    from reconciler.references import repository_root  # the gate (it parses with this module)
+
+    repository = repository_root()
     folders = [p if os.path.isdir(p) else os.path.dirname(p) or "." for p in paths]
-    return tuple(dict.fromkeys([*folders, *extra]))
+    inside = [f for f in folders if FsPath(os.path.realpath(f)).is_relative_to(repository)]
+    return tuple(dict.fromkeys([*inside, *extra]))
 
 
 def substitute(text: str, lookup: Lookup, base_dir: FsPath) -> str:

@@ -250,19 +250,23 @@ def test_the_sandbox_says_on_every_run_that_it_gave_a_placeholder(
     assert "sandbox-placeholder" not in run_cli("plan", "--sandbox").stderr
 
 
-@pytest.mark.parametrize("entry", ["/etc", "../elsewhere", "link"])
-def test_an_environments_paths_stay_inside_the_repository(repo: Path, run_cli: RunCli, entry: str) -> None:
-    """`${file:}` reads the folders of the paths: `paths: [/etc]` would make `${file:/etc/…}` readable."""
-    (repo / "link").symlink_to("/etc")
-    environment(repo, f"paths: [integrations.d, {entry}]\n")
+def test_a_desired_state_folder_outside_the_repository_is_never_read_by_a_file_reference(
+    repo: Path, run_cli: RunCli, tmp_path: Path
+) -> None:
+    """An environment's `paths` may name a folder outside the repository; `${file:}` still never reads there,
+    or `paths: [integrations.d, /etc]` would make `${file:/etc/…}` a secret apply sends to a host."""
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "token").write_text("outside-secret-61d2\n", encoding="utf-8")
+    environment(repo, f"paths: [integrations.d, {elsewhere}]\n")
+    edit(repo / SNOWFLAKE, "${env:SNOWFLAKE_ADMIN_PASSWORD}", f"${{file:{elsewhere}/token}}")
 
     result = run_cli("apply", "--env", "dev", "--sandbox", "--auto-approve")
 
-    link = " (through a link)" if entry == "link" else ""
     assert (result.exit_code, result.stdout) == (1, "")
     assert result.stderr == (
-        f"environments/dev.yaml:2:25: $.paths[1]: {entry} is outside the repository{link} "
-        f"({os.path.realpath(repo)}): an environment's desired state (whose folders ${{file:}} reads) stays "
-        "inside it\n" + SUMMARY
+        f"{SNOWFLAKE}:26:3: $.config.password: cannot read file {elsewhere}/token: it is outside integrations.d, "
+        "the folder(s) of the desired state (an environment file's fileRoots can name another)\n" + SUMMARY
     )
-    assert not (repo / ".reconciler").exists()
+    assert "outside-secret-61d2" not in result.stderr
+    assert json.loads((repo / ".reconciler" / "sandbox-dev.json").read_text(encoding="utf-8"))["integrations"] == {}

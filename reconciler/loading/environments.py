@@ -97,8 +97,6 @@ def _parse(name: str, doc: SourceDocument) -> Environment:
     paths = data.get("paths", [])
     if not isinstance(paths, list) or not all(isinstance(p, str) for p in paths):
         problems.append(Problem(doc.location(("paths",)), "$.paths", "must be a list of files or folders"))
-    else:  # `${file:}` reads the folders of the paths: they stay inside the repository as fileRoots do
-        problems.extend(check_file_roots(paths, doc.location, "paths"))
     roots = data.get("fileRoots", [])
     if not isinstance(roots, list) or not all(isinstance(p, str) and p for p in roots):
         problems.append(Problem(doc.location(("fileRoots",)), "$.fileRoots", "must be a list of folders"))
