@@ -13,14 +13,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from reconciler.errors import ApiError
-from reconciler.model import IntegrationKey, dotted
+from reconciler.model import IntegrationKey, Path, dotted
+from reconciler.shown import known, shown
 from reconciler.statuses import Health, health
 from reconciler.validation.schema import SchemaSet, TypeSchema, get_path
 
 SERVER_FIELDS = ("id", "status", "validationResults")
-# Trino's GET returns the Immuta API key its cluster is configured with [doc §3.1], where in the body is not
-# documented: dropped as it is read, so it is never compared, fingerprinted, rendered, saved or exported.
-RETURNED_SECRETS = ("apiKey",)  # at the top level and in `config`
+# A field the schemas do not know — Trino's GET returns the Immuta API key its cluster is configured with
+# [docs/immuta-api.md §3.1], under a name and in a place not documented — is dropped as it is read (shown.known): it is
+# never compared, fingerprinted, rendered, saved or exported; only its name is kept.
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,13 +30,15 @@ class ActualIntegration:
     id: str
     status: str
     type_schema: TypeSchema = field(repr=False, compare=False)
-    payload: dict[str, Any] = field(repr=False)  # {type, autoBootstrap, config} as reported
+    payload: dict[str, Any] = field(repr=False)  # {type, autoBootstrap, config} as reported, known fields only
     validation: Mapping[str, Any] | None = field(default=None, repr=False)
+    unknown: tuple[Path, ...] = ()  # where Immuta reported fields the schemas do not know (names only)
 
     @property
     def fingerprint(self) -> str:
-        """Changes when anything a plan was based on changes in Immuta (not when only the status settles)."""
-        return fingerprint(self.payload)
+        """Changes when anything a plan shows of it changes in Immuta (not when only the status settles). Of the
+        shown view: a saved plan never holds a hash of a secret that Immuta returned in clear."""
+        return fingerprint(shown(self.type_schema, self.payload))
 
     @property
     def unhealthy(self) -> bool:
@@ -73,22 +76,15 @@ def fingerprint(payload: Mapping[str, Any]) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
-def payload_of_record(record: Mapping[str, Any]) -> dict[str, Any]:
-    """An integration record without the server's fields: what a plan compares and fingerprints."""
-    payload = {k: v for k, v in record.items() if k not in SERVER_FIELDS and k not in RETURNED_SECRETS}
-    config = payload.get("config")
-    if isinstance(config, dict) and any(name in config for name in RETURNED_SECRETS):
-        kept = {k: v for k, v in config.items() if k not in RETURNED_SECRETS}
-        if kept:
-            payload["config"] = kept
-        else:
-            del payload["config"]  # it held nothing else: as if the server had sent none
-    return payload
+def payload_of_record(record: Mapping[str, Any], type_schema: TypeSchema) -> tuple[dict[str, Any], tuple[Path, ...]]:
+    """An integration record without the server's fields and without the fields its schema does not know
+    (their paths returned beside it): what a plan compares."""
+    return known(type_schema, {k: v for k, v in record.items() if k not in SERVER_FIELDS})
 
 
-def record_fingerprint(record: Mapping[str, Any]) -> str:
+def record_fingerprint(record: Mapping[str, Any], type_schema: TypeSchema) -> str:
     """The fingerprint of a record as GET returns it, comparable with `ActualIntegration.fingerprint`."""
-    return fingerprint(payload_of_record(record))
+    return fingerprint(shown(type_schema, payload_of_record(record, type_schema)[0]))
 
 
 def _examine(records: Any, schemas: SchemaSet) -> tuple[list[str], list[ActualIntegration], list[tuple[str, str]]]:
@@ -127,7 +123,7 @@ def _examine(records: Any, schemas: SchemaSet) -> tuple[list[str], list[ActualIn
         if type_schema is None:
             unknown.append((str(raw_id), record["type"]))  # left alone, and said so in the plan's notes
             continue
-        payload = payload_of_record(record)
+        payload, unknown_paths = payload_of_record(record, type_schema)
         missing = [dotted(path) for path in type_schema.natural_key if not _scalar(get_path(payload, path))]
         if missing:
             reasons.append(f"{name} has no {', '.join(missing)}, which identifies a {type_schema.name} integration")
@@ -145,6 +141,7 @@ def _examine(records: Any, schemas: SchemaSet) -> tuple[list[str], list[ActualIn
                 type_schema=type_schema,
                 payload=payload,
                 validation=record.get("validationResults"),
+                unknown=unknown_paths,
             )
         )
     return reasons, found, unknown

@@ -14,9 +14,11 @@ from reconciler.errors import InputError, Problem
 from reconciler.loading.environments import apply_values, without_shadowed
 from reconciler.loading.loader import SourceDocument, load_paths
 from reconciler.model import IntegrationKey, Path, SourceLocation, json_path, parse_dotted
-from reconciler.secrets import PLACEHOLDER, REFERENCE, Lookup, Secret, Unresolved, substitute
+from reconciler.secrets import PLACEHOLDER, REFERENCE, Lookup, RefusedReference, Secret, Unresolved, substitute
 from reconciler.validation.schema import SchemaSet, SecretTree, TypeSchema, payload_of
 from reconciler.validation.validate import ValidationOptions, check_documents, identity
+
+PLACEHOLDER_VALUE = "sandbox-placeholder"  # what --sandbox sends for a reference that is not set, saying so
 
 
 class SecretMode(Enum):
@@ -150,7 +152,19 @@ def build_desired(
     if problems:
         raise InputError(problems)
     integrations.sort(key=lambda d: d.key)
+    if placeholders:  # said on standard error on every run that gives one (the commands print the warnings)
+        warnings = (*warnings, placeholder_warning(sorted(placeholders)))
     return DesiredState(tuple(integrations), warnings, tuple(sorted(placeholders)), tuple(sorted(unresolved)))
+
+
+def placeholder_warning(references: Sequence[str]) -> Problem:
+    return Problem(
+        None,
+        "",
+        f"sandbox: {', '.join(references)} not set, so the sandbox sends {PLACEHOLDER_VALUE!r} instead (a tenant "
+        "would refuse the run): set them to test what apply sends",
+        "warning",
+    )
 
 
 def _as_written(type_schema: TypeSchema, value: Any) -> Any:
@@ -233,6 +247,9 @@ class _Resolver:
             return Unresolved(value)
         try:
             text = substitute(value, self.lookup, FsPath(self.doc.file).parent)
+        except RefusedReference as exc:
+            self.problems.append(Problem(self.doc.location(path), json_path(path), str(exc)))
+            return Unresolved(value)
         except LookupError as exc:
             return self._missing(value, path, str(exc), secret)
         if secret and not text.strip() and self.mode is not SecretMode.DEFER:
@@ -246,7 +263,6 @@ class _Resolver:
             return Unresolved(value)
         if self.mode is SecretMode.PLACEHOLDER:
             self.placeholders.append(value)
-            stand_in = "sandbox-placeholder"
-            return Secret(stand_in) if secret else REFERENCE.sub(stand_in, value)
+            return Secret(PLACEHOLDER_VALUE) if secret else REFERENCE.sub(PLACEHOLDER_VALUE, value)
         self.unresolved.append(value)
         return Unresolved(value)

@@ -159,7 +159,7 @@ def _document(
 ) -> tuple[dict[str, Any], list[Path], list[Path]]:
     """The file's document, the secret paths it references, and the reported paths left out as unknown."""
     type_schema = integration.type_schema
-    unknown: list[Path] = []
+    unknown: list[Path] = list(integration.unknown)  # dropped as Immuta's answer was read (reconciler/shown.py)
     payload = known_only(type_schema, integration.payload, (), unknown)
     reported = [p for p in sorted(type_schema.secret_paths) if get_path(payload, p, MISSING) not in (MISSING, None)]
     for path in type_schema.secret_paths:

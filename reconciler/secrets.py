@@ -149,7 +149,12 @@ class Lookup:
 
     def read(self, ref: Reference, base_dir: FsPath) -> str:
         """The value, or raises LookupError with a message saying what is missing."""
+        from reconciler.references import refused_file, refused_variable  # the gate (it parses with this module)
+
         if ref.kind == "env":
+            refusal = refused_variable(ref.name)
+            if refusal is not None:
+                raise RefusedReference(refusal)
             if ref.name not in self.env:
                 raise LookupError(f"environment variable {ref.name} is not set")
             return self.env[ref.name]
@@ -165,15 +170,23 @@ class Lookup:
         real = FsPath(os.path.realpath(path))
         if not any(real.is_relative_to(root) for root in roots):
             where = ", ".join(_shown_root(r) for r in roots)
-            raise LookupError(
+            raise RefusedReference(
                 f"cannot read file {shown}: it is outside {where}, the folder(s) of the desired state "
                 "(an environment file's fileRoots can name another)"
             )
+        refusal = refused_file(real)
+        if refusal is not None:
+            raise RefusedReference(f"cannot read file {shown}: {refusal}")
         try:
             content = files.read_text(path, files.FILE_REFERENCE)
         except files.FileError as exc:
             raise LookupError(f"cannot read file {shown}: {exc.reason}") from None
         return content.removesuffix("\n").removesuffix("\r")
+
+
+class RefusedReference(LookupError):
+    """A reference the gate (reconciler/references.py) never reads: an error in every mode, never a
+    placeholder, even in the sandbox."""
 
 
 def _shown_root(root: FsPath) -> str:
@@ -185,10 +198,15 @@ def _shown_root(root: FsPath) -> str:
 
 
 def file_roots(paths: Sequence[str], extra: Sequence[str] = ()) -> tuple[str, ...]:
-    """The folders `${file:}` may read: each given folder, the folder of each given file, and `extra` (an
-    environment file's fileRoots)."""
+    """The folders `${file:}` may read: each given folder and the folder of each given file that lie inside
+    the repository (an environment's `paths` may name any folder: `/etc` must not become readable), and
+    `extra` (an environment file's fileRoots, checked to be inside it as the file is read)."""
+    from reconciler.references import repository_root  # the gate (it parses with this module)
+
+    repository = repository_root()
     folders = [p if os.path.isdir(p) else os.path.dirname(p) or "." for p in paths]
-    return tuple(dict.fromkeys([*folders, *extra]))
+    inside = [f for f in folders if FsPath(os.path.realpath(f)).is_relative_to(repository)]
+    return tuple(dict.fromkeys([*inside, *extra]))
 
 
 def substitute(text: str, lookup: Lookup, base_dir: FsPath) -> str:

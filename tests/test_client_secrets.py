@@ -129,7 +129,7 @@ def test_success_after_retries_never_shows_secrets(caplog: pytest.LogCaptureFixt
     assert_clean(caplog.text)
     # The trace is still useful: what is not secret shows.
     assert "ADMIN" in caplog.text and "acme.snowflakecomputing.com" in caplog.text
-    assert "(redacted: not in the schema)" in caplog.text
+    assert "(not shown: unknown to the schemas)" in caplog.text
     assert "→ PUT /integrations/1 (attempt 3)" in caplog.text
     assert "(script, " in caplog.text
 

@@ -32,7 +32,7 @@ def env_file(url: str, host: str, suffix: str, extra: str = "") -> str:
         textwrap.dedent(
             f"""\
         url: {url}
-        apiKeyEnv: KEY_{suffix}
+        apiKeyEnv: IMMUTA_KEY_{suffix}
         paths: [integrations.d, environments/{suffix.lower()}.d]
         values:
           SNOWFLAKE_HOST: {host}
@@ -146,8 +146,8 @@ def test_an_apply_for_one_environment_never_touches_another_tenant(
     dev, prod = tenants
     (repo / "environments" / "dev.yaml").write_text(env_file(dev.url, "acme-dev.snowflakecomputing.com", "DEV"))
     (repo / "environments" / "prod.yaml").write_text(env_file(prod.url, "acme.snowflakecomputing.com", "PROD"))
-    monkeypatch.setenv("KEY_DEV", "dev-key")
-    monkeypatch.setenv("KEY_PROD", "prod-key")
+    monkeypatch.setenv("IMMUTA_KEY_DEV", "dev-key")
+    monkeypatch.setenv("IMMUTA_KEY_PROD", "prod-key")
 
     assert run(capsys, "plan", "--env", "dev", "--out", "dev-plan.json")[0] == 0
     assert run(capsys, "apply", "dev-plan.json", "--env", "dev")[0] == 0
@@ -164,7 +164,7 @@ def test_immuta_url_that_disagrees_with_the_environment_is_an_error(
     repo: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("IMMUTA_URL", "https://acme.immuta.com")
-    monkeypatch.setenv("KEY_DEV", "k")
+    monkeypatch.setenv("IMMUTA_KEY_DEV", "k")
 
     code, _, err = run(capsys, "plan", "--env", "dev")
 

@@ -196,7 +196,7 @@ def test_a_file_reference_to_dev_zero_ends_at_once_with_a_located_error(repo: Pa
     )
 
 
-def test_a_file_reference_in_a_plain_field_is_not_read_outside_the_desired_state(repo: Path, run_cli: RunCli) -> None:
+def test_a_file_reference_in_a_plain_field_is_refused_before_anything_is_read(repo: Path, run_cli: RunCli) -> None:
     (repo / ".git").mkdir()
     (repo / ".git" / "config").write_text("extraheader = AUTHORIZATION: basic c2VjcmV0\n", encoding="utf-8")
     snowflake = repo / "integrations.d" / "snowflake-prod.yaml"
@@ -204,32 +204,73 @@ def test_a_file_reference_in_a_plain_field_is_not_read_outside_the_desired_state
         snowflake.read_text(encoding="utf-8").replace("warehouse: IMMUTA_WH", "warehouse: ${file:../.git/config}"),
         encoding="utf-8",
     )
+    before = snapshot(repo)
 
-    planned = run_cli("plan", "--sandbox")  # plan reads the references of fields that are not secrets
+    planned = run_cli("plan", "--sandbox")
     checked = run_cli("validate", "--resolve-secrets")
 
-    assert "c2VjcmV0" not in planned.stdout + planned.stderr + checked.stdout + checked.stderr
-    assert_clean_failure(checked)
-    assert checked.stdout == (
-        "integrations.d/snowflake-prod.yaml:21:3: $.config.warehouse: cannot read file ../.git/config (read as "
-        "integrations.d/../.git/config): it is outside integrations.d, the folder(s) of the desired state (an "
-        "environment file's fileRoots can name another)\n"
+    message = (
+        "integrations.d/snowflake-prod.yaml:21:3: $.config.warehouse: ${file:../.git/config} is not allowed here: "
+        "${env:} and ${file:} give only secret (writeOnly) fields; write the value literally, or as ${var:NAME} "
+        "from an environment file (environments/NAME.yaml)\n"
     )
+    assert "c2VjcmV0" not in planned.stdout + planned.stderr + checked.stdout + checked.stderr
+    assert_clean_failure(planned)
+    assert (planned.stdout, planned.stderr) == ("", message + SUMMARY)
+    assert_clean_failure(checked)
+    assert checked.stdout == message
+    assert nothing_but_an_empty_sandbox(repo, before)
+
+
+def test_a_secret_never_reads_a_git_folder_even_inside_a_file_root(repo: Path, run_cli: RunCli) -> None:
+    (repo / ".git").mkdir()
+    (repo / ".git" / "config").write_text("extraheader = AUTHORIZATION: basic c2VjcmV0\n", encoding="utf-8")
+    (repo / "environments").mkdir()
+    (repo / "environments" / "dev.yaml").write_text("url: https://dev.example.com\nfileRoots: [.]\n", "utf-8")
+    redshift = repo / "integrations.d" / "redshift-warehouse.yaml"
+    redshift.write_text(
+        redshift.read_text(encoding="utf-8").replace("${env:REDSHIFT_BOOTSTRAP_PASSWORD}", "${file:../.git/config}"),
+        encoding="utf-8",
+    )
+    before = snapshot(repo)
+
+    result = run_cli("apply", "--env", "dev", "--sandbox", "--auto-approve")
+
+    assert_clean_failure(result)
+    assert "c2VjcmV0" not in result.stdout + result.stderr
+    assert result.stderr == (
+        "integrations.d/redshift-warehouse.yaml:21:3: $.config.password: cannot read file ../.git/config (read as "
+        "integrations.d/../.git/config): it is inside a Git folder (.git), which holds the CI's credentials\n" + SUMMARY
+    )
+    assert nothing_but_an_empty_sandbox(repo, before)
+
+
+def nothing_but_an_empty_sandbox(repo: Path, before: dict[str, bytes]) -> bool:
+    """No file changed, and the sandbox tenant (created as the run started) holds no integration."""
+    after = snapshot(repo)
+    tenants = [name for name in after if name.startswith(".reconciler/")]
+    held = [json.loads(after.pop(name))["integrations"] for name in tenants]
+    return after == before and all(not integrations for integrations in held)
 
 
 def test_an_environments_file_root_is_read_but_only_regular_files(repo: Path, run_cli: RunCli) -> None:
     (repo / "environments").mkdir()
-    (repo / "environments" / "dev.yaml").write_text("url: https://dev.example.com\nfileRoots: [/dev]\n", "utf-8")
+    (repo / "secrets").mkdir()
+    os.mkfifo(repo / "secrets" / "pipe")
+    (repo / "environments" / "dev.yaml").write_text("url: https://dev.example.com\nfileRoots: [secrets]\n", "utf-8")
     redshift = repo / "integrations.d" / "redshift-warehouse.yaml"
     redshift.write_text(
-        redshift.read_text(encoding="utf-8").replace("${env:REDSHIFT_BOOTSTRAP_PASSWORD}", "${file:/dev/zero}"),
+        redshift.read_text(encoding="utf-8").replace("${env:REDSHIFT_BOOTSTRAP_PASSWORD}", "${file:../secrets/pipe}"),
         encoding="utf-8",
     )
 
     result = run_cli("validate", "--env", "dev", "--resolve-secrets")
 
     assert_clean_failure(result)
-    assert ": $.config.password: cannot read file /dev/zero: not a regular file (a device)\n" in result.stdout
+    assert result.stdout == (
+        "integrations.d/redshift-warehouse.yaml:21:3: $.config.password: cannot read file ../secrets/pipe (read as "
+        "integrations.d/../secrets/pipe): not a regular file (a FIFO)\n"
+    )
 
 
 def test_a_file_secret_that_is_not_utf8_is_a_located_error(repo: Path, run_cli: RunCli) -> None:

@@ -651,8 +651,11 @@ def test_an_environments_root_is_read_too(tmp_path: Path, monkeypatch: pytest.Mo
     assert lookup.read(Reference("file", str(tmp_path / "run-secrets" / "pw")), Path("integrations.d")) == "s3cret"
 
 
-def test_file_roots_are_the_given_folders_and_the_folders_of_given_files(tmp_path: Path) -> None:
+def test_file_roots_are_the_given_folders_and_the_folders_of_given_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     (tmp_path / "d").mkdir()
+    monkeypatch.chdir(tmp_path)  # outside Git: the repository is the working folder
 
     assert file_roots([str(tmp_path / "d"), str(tmp_path / "d" / "a.yaml"), "b.yaml"], ["/run/secrets"]) == (
         str(tmp_path / "d"),

@@ -24,6 +24,15 @@ OLD = "Native S3[name=datalake-prod]"
 NEW = "Native S3[name=datalake-main]"
 GATE = "refused: the plan was refused by a safety gate; nothing was changed:\n"
 RunCli = Callable[..., Any]
+SHIPPED_REFERENCES = (
+    "BIGQUERY_IMMUTA_SA_KEY",
+    "DATABRICKS_OAUTH_CLIENT_SECRET",
+    "REDSHIFT_BOOTSTRAP_PASSWORD",
+    "S3_IMMUTA_ACCESS_KEY_ID",
+    "S3_IMMUTA_SECRET_ACCESS_KEY",
+    "SNOWFLAKE_ADMIN_PASSWORD",
+    "SYNAPSE_IMMUTA_PASSWORD",
+)
 
 
 def edit(path: Path, old: str, new: str) -> None:
@@ -52,6 +61,8 @@ def tenant(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, run_cli: RunCli) -> 
     """The shipped examples applied to a sandbox (the S3 one protected by preventDestroy)."""
     shutil.copytree(REPO / "integrations.d", tmp_path / "integrations.d")
     monkeypatch.chdir(tmp_path)
+    for name in SHIPPED_REFERENCES:  # real values: no test relies on the sandbox's placeholder
+        monkeypatch.setenv(name, f"{name.lower()}-value")
     monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
     monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(tmp_path / "no-gitconfig"))
     applied = run_cli("apply", *SANDBOX, "--auto-approve")

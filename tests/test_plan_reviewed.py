@@ -1,5 +1,5 @@
 """What was reviewed is what runs: a saved plan is bound to every non-secret value it shows, so a value that
-resolves differently now (`${env:WH}`), a plan saved by another version or with other schemas, and a plan
+resolves differently now (`${var:WH}`), a plan saved by another version or with other schemas, and a plan
 edited by hand are refused before anything is written (issue 11)."""
 
 from __future__ import annotations
@@ -19,27 +19,45 @@ from reconciler.sandbox.api import Sandbox
 REPO = Path(__file__).resolve().parent.parent
 STATE = "state.json"
 SAVED = "reviewed.plan"
-SANDBOX = ("--sandbox", "--sandbox-state", STATE)
+SANDBOX = ("--sandbox", "--sandbox-state", STATE, "--env", "dev")
 SNOWFLAKE_FILE = "integrations.d/snowflake-prod.yaml"
 SNOWFLAKE = "Snowflake[host=acme.us-east-1.snowflakecomputing.com]"
 RunCli = Callable[..., Any]
+SHIPPED_REFERENCES = (
+    "BIGQUERY_IMMUTA_SA_KEY",
+    "DATABRICKS_OAUTH_CLIENT_SECRET",
+    "REDSHIFT_BOOTSTRAP_PASSWORD",
+    "S3_IMMUTA_ACCESS_KEY_ID",
+    "S3_IMMUTA_SECRET_ACCESS_KEY",
+    "SNOWFLAKE_ADMIN_PASSWORD",
+    "SYNAPSE_IMMUTA_PASSWORD",
+)
 
 
 @pytest.fixture
 def tenant(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, run_cli: RunCli) -> Sandbox:
-    """The shipped examples applied; then the Snowflake warehouse comes from ${env:WH}, set to WH_REVIEWED,
-    and that plan (one update) is saved for review."""
+    """The shipped examples applied; then the Snowflake warehouse comes from ${var:WH}, set to WH_REVIEWED in
+    the environment file, and that plan (one update) is saved for review."""
     shutil.copytree(REPO / "integrations.d", tmp_path / "integrations.d")
     monkeypatch.chdir(tmp_path)
+    for name in SHIPPED_REFERENCES:  # real values: no test relies on the sandbox's placeholder
+        monkeypatch.setenv(name, f"{name.lower()}-value")
+    set_warehouse("IMMUTA_WH")
     applied = run_cli("apply", *SANDBOX, "--auto-approve")
     assert applied.exit_code == 0, applied.stdout + applied.stderr
     path = tmp_path / SNOWFLAKE_FILE
-    path.write_text(path.read_text(encoding="utf-8").replace("warehouse: IMMUTA_WH", "warehouse: ${env:WH}"), "utf-8")
-    monkeypatch.setenv("WH", "WH_REVIEWED")
+    path.write_text(path.read_text(encoding="utf-8").replace("warehouse: IMMUTA_WH", "warehouse: ${var:WH}"), "utf-8")
+    set_warehouse("WH_REVIEWED")
     saved = run_cli("plan", *SANDBOX, "--out", SAVED)
     assert saved.exit_code == 0, saved.stderr
     assert '~ config.warehouse: "IMMUTA_WH" → "WH_REVIEWED"' in saved.stdout
     return Sandbox(state_file=str(tmp_path / STATE))
+
+
+def set_warehouse(value: str) -> None:
+    """The environment file (in Git) gives the warehouse: a reviewed value that moves is a changed file."""
+    Path("environments").mkdir(exist_ok=True)
+    Path("environments/dev.yaml").write_text(f"url: https://dev.example.com\nvalues:\n  WH: {value}\n", "utf-8")
 
 
 def warehouse(tenant: Sandbox) -> str:
@@ -56,13 +74,16 @@ def edit_saved(tmp_path: Path, change: Callable[[dict[str, Any]], None], *, sign
     (tmp_path / SAVED).write_text(json.dumps(document), encoding="utf-8")
 
 
-SWAPPED = f'{SNOWFLAKE}: config.warehouse was "WH_REVIEWED" in the reviewed plan, is "WH_SWAPPED" now'
+SWAPPED = (
+    f"{SNOWFLAKE}: integrations.d/snowflake-prod.yaml changed since the plan\n"
+    f'  {SNOWFLAKE}: config.warehouse was "WH_REVIEWED" in the reviewed plan, is "WH_SWAPPED" now'
+)
 
 
 def test_a_value_resolved_differently_is_named_by_check(
     tenant: Sandbox, run_cli: RunCli, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("WH", "WH_SWAPPED")
+    set_warehouse("WH_SWAPPED")
     result = run_cli("plan", *SANDBOX, "--check", SAVED)
     assert (result.exit_code, result.stdout) == (3, "")
     assert result.stderr == f"refused: the saved plan {SAVED} is stale:\n  {SWAPPED}\n"
@@ -71,7 +92,7 @@ def test_a_value_resolved_differently_is_named_by_check(
 def test_apply_of_a_value_resolved_differently_writes_nothing(
     tenant: Sandbox, run_cli: RunCli, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("WH", "WH_SWAPPED")
+    set_warehouse("WH_SWAPPED")
     result = run_cli("apply", *SANDBOX, SAVED)
     assert (result.exit_code, result.stdout) == (3, "")
     assert result.stderr == f"refused: the saved plan {SAVED} is stale; plan again and review:\n  {SWAPPED}\n"

@@ -21,7 +21,16 @@ STATE = "state.json"
 SAVED = "reviewed.plan"
 SNOWFLAKE_FILE = "integrations.d/snowflake-prod.yaml"
 SNOWFLAKE = "Snowflake[host=acme.us-east-1.snowflakecomputing.com]"
-SECRETS = {"SNOWFLAKE_ADMIN_PASSWORD": "Sn0wPa55-SAVED-PLAN", "REDSHIFT_BOOTSTRAP_PASSWORD": "Redsh1ft-SAVED-PLAN"}
+# Every secret the shipped files reference: no test of a saved plan relies on the sandbox's placeholder.
+SECRETS = {
+    "SNOWFLAKE_ADMIN_PASSWORD": "Sn0wPa55-SAVED-PLAN",
+    "REDSHIFT_BOOTSTRAP_PASSWORD": "Redsh1ft-SAVED-PLAN",
+    "BIGQUERY_IMMUTA_SA_KEY": '{"type": "service_account", "private_key": "bq-SAVED-PLAN"}',
+    "DATABRICKS_OAUTH_CLIENT_SECRET": "dbx-SAVED-PLAN",
+    "S3_IMMUTA_ACCESS_KEY_ID": "AKIA-SAVED-PLAN",
+    "S3_IMMUTA_SECRET_ACCESS_KEY": "s3-SAVED-PLAN",
+    "SYNAPSE_IMMUTA_PASSWORD": "synapse-SAVED-PLAN",
+}
 RunCli = Callable[..., Any]  # tests/conftest.py's `run_cli`
 SANDBOX = ("--sandbox", "--sandbox-state", STATE)
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from reconciler.render.plan_json import masked
+from reconciler.shown import shown
 from reconciler.validation.schema import load
 
 REPO = Path(__file__).resolve().parent.parent
@@ -115,18 +115,19 @@ def test_after_apply_before_equals_the_reported_payload_and_deletes_have_no_afte
     assert "password" not in snowflake["before"]["config"]  # Immuta never returns it
 
 
-def test_a_secret_immuta_returns_is_masked_in_before() -> None:
+def test_a_secret_immuta_returns_is_masked_and_an_unknown_field_named_in_before() -> None:
     snowflake = load().types["Snowflake"]
-    reported = {"type": "Snowflake", "config": {"host": "h", "password": "hunter2", "role": "R"}}
-    assert masked(snowflake, reported) == {
+    reported = {"type": "Snowflake", "config": {"host": "h", "password": "hunter2", "role": "R", "apiKey": "k"}}
+    assert shown(snowflake, reported) == {
         "type": "Snowflake",
-        "config": {"host": "h", "password": "(secret)", "role": "R"},
+        "config": {"host": "h", "password": "(secret)", "role": "R", "apiKey": "(not shown: unknown to the schemas)"},
     }
 
 
-def test_an_unknown_field_shows_as_written_never_resolved(
+def test_an_unknown_field_never_takes_a_reference(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, run_cli: RunCli
 ) -> None:
+    """A misspelt `pasword: ${env:…}` is not known to be a secret: the reference is refused, never resolved."""
     shutil.copytree(REPO / "integrations.d", tmp_path / "integrations.d")
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("SOME_TOKEN", "resolved-value")
@@ -134,7 +135,10 @@ def test_an_unknown_field_shows_as_written_never_resolved(
     text = snowflake.read_text(encoding="utf-8")
     snowflake.write_text(text.replace("  role: ACCOUNTADMIN", "  role: ACCOUNTADMIN\n  pasword: ${env:SOME_TOKEN}"))
     result = run_cli("plan", "--sandbox", "--format", "json")
-    assert result.exit_code == 0, result.stderr
-    change = next(c for c in json.loads(result.stdout)["changes"] if c["type"] == "Snowflake")
-    assert change["after"]["config"]["pasword"] == "${env:SOME_TOKEN}"
-    assert "resolved-value" not in result.stdout
+    assert (result.exit_code, result.stdout) == (1, "")
+    assert result.stderr.startswith(
+        "integrations.d/snowflake-prod.yaml:28:3: $.config.pasword: ${env:SOME_TOKEN} is not allowed here: ${env:} "
+        "and ${file:} give only secret (writeOnly) fields; write the value literally, or as ${var:NAME} from an "
+        "environment file (environments/NAME.yaml)\n"
+    )
+    assert "resolved-value" not in result.stdout + result.stderr

@@ -356,17 +356,25 @@ def test_a_malformed_reference_holding_a_secret(hunt: Hunt) -> None:
 
 
 def test_a_misspelt_secret_field(hunt: Hunt) -> None:
-    """`passwrod: ${env:…}` is an unknown field (a warning): its value is sent as written, never shown."""
+    """`passwrod: ${env:…}` is an unknown field, so not known to be a secret: its reference is refused, and
+    nothing is read, shown or written."""
     replace_in(hunt.workdir / "integrations.d" / "snowflake-prod.yaml", "  password: ${env:", "  passwrod: ${env:")
     replace_in(
         hunt.workdir / "integrations.d" / "snowflake-prod.yaml",
         "authenticationType: userPassword",
-        "authenticationType: userPassword\n  password: ${env:SNOWFLAKE_ADMIN_USER}",
+        "authenticationType: userPassword\n  password: ${env:SNOWFLAKE_ADMIN_PASSWORD}",
     )
-    assert hunt.run("validate").exit_code == 0
+    refused = (
+        "integrations.d/snowflake-prod.yaml:27:3: $.config.passwrod: ${env:SNOWFLAKE_ADMIN_PASSWORD} is not allowed "
+        "here: ${env:} and ${file:} give only secret (writeOnly) fields; write the value literally, or as "
+        "${var:NAME} from an environment file (environments/NAME.yaml)\n"
+    )
+    assert hunt.run("validate").stdout.startswith(refused)
     result = hunt.run("apply", *SANDBOX, "--verbose", "--auto-approve")
-    assert "passwrod" in result.stderr
+    assert result.stderr.startswith(refused)
     hunt.run("plan", *SANDBOX, "--verbose", "--format", "json")
+    assert hunt.exit_codes == [1, 1, 1]
+    assert json.loads((hunt.workdir / STATE).read_text(encoding="utf-8"))["integrations"] == {}
 
 
 def test_a_missing_secret_names_the_variable_only(hunt: Hunt, monkeypatch: pytest.MonkeyPatch) -> None:

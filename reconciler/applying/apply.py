@@ -23,7 +23,7 @@ from reconciler.applying.poller import Poller, Record
 from reconciler.applying.stopping import DEFAULT_GRACE, Stop, exit_code_of, name_of, signal_of
 from reconciler.client.immuta import ImmutaClient
 from reconciler.errors import ApiError, ConflictError, NotFoundError, ReconcilerError, ValidationFailed
-from reconciler.planning import credentials
+from reconciler.planning import credentials, reviewed
 from reconciler.planning.plan import Action, Change, Plan
 from reconciler.planning.request import request_body
 from reconciler.statuses import Health, health
@@ -193,7 +193,7 @@ def _check_unchanged(change: Change, client: ImmutaClient, options: ApplyOptions
     """For a saved plan: the integration must still be what the reviewer saw, just before we write."""
     if options.expected is None:
         return
-    expected = options.expected.get(str(change.key))
+    expected = options.expected.get(reviewed.key_id(change.key.type, change.key.parts))
     if change.actual_id is None:
         return  # a create: a POST that meets an existing key answers 409, reported as a refusal
     declared = f"; declared in {change.file}" if change.file else ""
@@ -201,7 +201,7 @@ def _check_unchanged(change: Change, client: ImmutaClient, options: ApplyOptions
         record = client.get(change.actual_id)
     except NotFoundError:
         raise Refused(f"deleted in Immuta since the plan (id {change.actual_id}{declared})") from None
-    current = record_fingerprint(record)
+    current = record_fingerprint(record, change.actual.type_schema) if change.actual is not None else None
     if current != expected:
         raise Refused(f"changed in Immuta since the plan (id {change.actual_id}{declared}): plan again and review")
 

@@ -24,20 +24,18 @@ from typing import Any
 
 from reconciler.model import Path
 from reconciler.secrets import PLACEHOLDER, Secret, mask_all, reveal_all
+from reconciler.shown import HIDDEN, shown
 from reconciler.validation.schema import SchemaSet, TypeSchema
 
 Json = Any
 
-UNKNOWN_FIELD = "(redacted: not in the schema)"
-UNKNOWN_TYPE = "(redacted: unknown integration type)"
 CONFIG: Path = ("config",)
 UNKNOWN_SCRUB_MIN_LENGTH = 8
 SCRUB_MIN_LENGTH = 4  # shorter secrets are never scrubbed from free text (see above)
 FREE_TEXT = frozenset({"message", "error", "validationResults"})  # a server's texts, which may quote a value
-# Top-level fields shown as they are: the payload's, the server's, and a Boom error body's [docs/immuta-api.md §1, §4].
-SHOWN_TOP_LEVEL = frozenset(
-    {"type", "autoBootstrap", "id", "status", "validationResults", "statusCode", "error", "message"}
-)
+# Top-level fields of the server's own, shown as they are: a record's and a Boom error body's
+# [docs/immuta-api.md §1, §4].
+SERVER_TOP_LEVEL = frozenset({"id", "status", "validationResults", "statusCode", "error", "message"})
 
 
 class Redactor:
@@ -54,21 +52,13 @@ class Redactor:
     # -- views for the trace -------------------------------------------------------------------------------
 
     def payload(self, document: Json) -> Json:
-        """A create/update payload or an integration record as GET returns it, secrets hidden."""
+        """A create/update payload or an integration record as GET returns it, as any output may show it
+        (reconciler/shown.py): the server's own fields as they are, the payload through the shown-values gate."""
         if not isinstance(document, Mapping):
             return PLACEHOLDER
-        type_schema = self._type_of(document)
-        view: dict[str, Json] = {}
-        for name, value in document.items():
-            if name not in SHOWN_TOP_LEVEL and name != "config":
-                view[name] = PLACEHOLDER if isinstance(value, Secret) else UNKNOWN_FIELD
-            elif name != "config":
-                view[name] = mask_all(value)
-            elif type_schema is None:
-                view[name] = UNKNOWN_TYPE
-            else:
-                view[name] = _hide(value, CONFIG, (type_schema,))
-        return view
+        server = {name: mask_all(value) for name, value in document.items() if name in SERVER_TOP_LEVEL}
+        payload = {name: value for name, value in document.items() if name not in SERVER_TOP_LEVEL}
+        return {**server, **shown(self._type_of(document), payload)}
 
     def records(self, documents: Json) -> Json:
         if not isinstance(documents, list):
@@ -106,7 +96,7 @@ def _hide(value: Json, path: Path, schemas: Sequence[TypeSchema]) -> Json:
     if isinstance(value, Secret) or any(s.is_secret(path) for s in schemas):
         return PLACEHOLDER
     if len(path) > 1 and all(s.field(path) is None for s in schemas):
-        return UNKNOWN_FIELD
+        return HIDDEN
     if isinstance(value, Mapping):
         return {name: _hide(child, (*path, name), schemas) for name, child in value.items()}
     if isinstance(value, list):

@@ -3,9 +3,9 @@
 ```yaml
 # environments/dev.yaml
 url: https://acme-dev.immuta.com       # the tenant this environment plans and applies against
-apiKeyEnv: IMMUTA_DEV_API_KEY          # where its key is (default IMMUTA_API_KEY; or tokenEnv)
+apiKeyEnv: IMMUTA_DEV_API_KEY          # where its key is: an IMMUTA_* variable (default IMMUTA_API_KEY; or tokenEnv)
 paths: [integrations.d, environments/dev.d]   # shared files plus this environment's own
-fileRoots: [/run/secrets]              # folders ${file:…} may also read (default: only the paths' folders)
+fileRoots: [secrets/dev]               # folders ${file:…} may also read, inside the repository (default: the paths')
 caBundle: certs/corporate-ca.pem       # CAs to trust for this tenant (a corporate proxy's), instead of the defaults
 values:                                # ${var:NAME} in any non-secret field
   SNOWFLAKE_HOST: acme-dev.us-east-1.snowflakecomputing.com
@@ -27,6 +27,7 @@ from reconciler import files
 from reconciler.errors import InputError, Problem
 from reconciler.loading.yaml_source import SourceDocument, load_text
 from reconciler.model import Path, SourceLocation, json_path
+from reconciler.references import OWN_PREFIX, check_file_roots, refusals
 from reconciler.validation.schema import SchemaSet
 from reconciler.walk import map_leaves
 
@@ -84,14 +85,23 @@ def _parse(name: str, doc: SourceDocument) -> Environment:
     if not isinstance(url, str) or not url.startswith(("https://", "http://")):
         problems.append(Problem(doc.location(("url",)), "$.url", "required: the tenant's http(s) URL"))
     for key in ("apiKeyEnv", "tokenEnv"):
-        if key in data and not isinstance(data[key], str):
-            problems.append(Problem(doc.location((key,)), json_path((key,)), "must be an environment variable name"))
+        if key in data and not (isinstance(data[key], str) and data[key].upper().startswith(OWN_PREFIX)):
+            problems.append(
+                Problem(
+                    doc.location((key,)),
+                    json_path((key,)),
+                    f"must name an environment variable starting with {OWN_PREFIX} (such as {OWN_PREFIX}"
+                    f"{name.upper().replace('-', '_').replace('.', '_')}_API_KEY): no file can reference those",
+                )
+            )
     paths = data.get("paths", [])
     if not isinstance(paths, list) or not all(isinstance(p, str) for p in paths):
         problems.append(Problem(doc.location(("paths",)), "$.paths", "must be a list of files or folders"))
     roots = data.get("fileRoots", [])
     if not isinstance(roots, list) or not all(isinstance(p, str) and p for p in roots):
         problems.append(Problem(doc.location(("fileRoots",)), "$.fileRoots", "must be a list of folders"))
+    else:
+        problems.extend(check_file_roots(roots, doc.location))
     ca_bundle = data.get("caBundle")
     if ca_bundle is not None and not (isinstance(ca_bundle, str) and ca_bundle):
         problems.append(Problem(doc.location(("caBundle",)), "$.caBundle", "must be the path of a PEM file"))
@@ -127,41 +137,36 @@ def apply_values(
         type_schema = schemas.types.get(doc.data.get("type", "")) if isinstance(doc.data, dict) else None
 
         def fill(path: Path, value: Any, doc: SourceDocument = doc, type_schema: Any = type_schema) -> Any:
-            if not isinstance(value, str) or not _VAR.search(value):
+            if not isinstance(value, str) or "$" not in value:
                 return value
-            where = doc.location(path)
-            if type_schema is not None and type_schema.is_secret(path):
-                problems.append(
-                    Problem(
-                        where,
-                        json_path(path),
-                        "a secret cannot come from a values file (it is in Git): use ${env:NAME} or ${file:PATH}",
-                    )
-                )
-                return value
-            if values is None:
-                problems.append(
-                    Problem(
-                        where,
-                        json_path(path),
-                        "${var:…} needs an environment: pass --env NAME "
-                        f"(values come from {ENVIRONMENTS_DIR}/NAME.yaml)",
-                    )
-                )
-                return value
-            missing = [m.group(1) for m in _VAR.finditer(value) if m.group(1) not in values]
-            if missing:
-                problems.append(
-                    Problem(where, json_path(path), f"${{var:{missing[0]}}} is not in the environment's values")
-                )
-                return value
-            whole = _VAR.fullmatch(value)
-            if whole:  # a whole-value reference keeps the value's YAML type (a port stays a number)
-                return values[whole.group(1)]
-            return _VAR.sub(lambda m: _text(values[m.group(1)]), value)
+            secret = type_schema.is_secret(path) if type_schema is not None else None
+            problem, filled = _filled(value, values, bool(secret))
+            refused = [problem] if problem else refusals(filled, secret) if isinstance(filled, str) else []
+            problems.extend(Problem(doc.location(path), json_path(path), message) for message in refused)
+            return filled
 
         result.append(replace(doc, data=map_leaves(doc.data, fill)))
     return result, problems
+
+
+def _filled(value: str, values: Mapping[str, Any] | None, secret: bool) -> tuple[str | None, Any]:
+    """A problem with the `${var:…}` references of one string, or None and the string with them filled in."""
+    if not _VAR.search(value):
+        return None, value
+    if secret:
+        return "a secret cannot come from a values file (it is in Git): use ${env:NAME} or ${file:PATH}", value
+    if values is None:
+        return (
+            f"${{var:…}} needs an environment: pass --env NAME (values come from {ENVIRONMENTS_DIR}/NAME.yaml)",
+            value,
+        )
+    missing = [m.group(1) for m in _VAR.finditer(value) if m.group(1) not in values]
+    if missing:
+        return f"${{var:{missing[0]}}} is not in the environment's values", value
+    whole = _VAR.fullmatch(value)
+    if whole:  # a whole-value reference keeps the value's YAML type (a port stays a number)
+        return None, values[whole.group(1)]
+    return None, _VAR.sub(lambda m: _text(values[m.group(1)]), value)
 
 
 def without_shadowed(problems: Sequence[Problem]) -> list[Problem]:

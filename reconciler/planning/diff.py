@@ -31,6 +31,7 @@ from typing import Any, Literal
 from reconciler.desired import DesiredIntegration
 from reconciler.model import Json, Path, SourceLocation, normalised
 from reconciler.secrets import Secret, Unresolved
+from reconciler.shown import shown_at
 from reconciler.validation.schema import TypeSchema
 from reconciler.walk import same  # JSON equality: 443 == 443.0, true != 1
 
@@ -41,8 +42,8 @@ Kind = Literal["changed", "added", "removed"]
 class FieldChange:
     path: Path
     kind: Kind
-    old: Json  # as Immuta reports it (None when added)
-    new: Json  # as the file asks, or the schema default (None when removed)
+    old: Json  # as Immuta reports it (None when added), as outputs may show it (reconciler/shown.py)
+    new: Json  # as the file asks, or the schema default (None when removed), likewise
     immutable: bool
     location: SourceLocation | None  # where the file asks for the new value; None: the schema default
 
@@ -123,7 +124,8 @@ class _Walk:
         current = _comparable(theirs, shape)
         if not same(current, wanted) and not shape.same_key(current, wanted):
             location = self.desired.location(path) if path in self.desired.source.locations else None
-            self.changes.append(FieldChange(path, "changed", current, wanted, shape.immutable, location))
+            old, new = shown_at(shape.schema, path, current), shown_at(shape.schema, path, wanted)  # what outputs hold
+            self.changes.append(FieldChange(path, "changed", old, new, shape.immutable, location))
 
     def unwritten(self, theirs: Json, shape: _Shape, path: Path) -> None:
         """Rules 3 and 4: a field only Immuta reports is held to the schema default, if mutable and it has one."""
@@ -139,7 +141,8 @@ class _Walk:
         self.carried.append((path, shape.default))
         current = _comparable(theirs, shape)
         if not same(current, shape.default):
-            self.changes.append(FieldChange(path, "changed", current, shape.default, False, None))
+            old, new = shown_at(shape.schema, path, current), shown_at(shape.schema, path, shape.default)
+            self.changes.append(FieldChange(path, "changed", old, new, False, None))
 
 
 def _under(path: Path, prefix: Path) -> bool:

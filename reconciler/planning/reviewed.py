@@ -13,13 +13,27 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from reconciler.planning.diff import differences
 
 _PLAN_FIELDS = ("target", "prune", "tool_version", "schema_version", "base")
-_CHANGE_FIELDS = ("action", "key", "id", "after", "desired_digest", "actual_fingerprint")
+_CHANGE_FIELDS = ("action", "key", "type", "natural_key", "id", "after", "desired_digest", "actual_fingerprint")
+
+
+def key_id(key_type: str, parts: Iterable[tuple[str, object]]) -> str:
+    """A change's key, serialised unambiguously: two keys that print alike (`Redshift[host=a,database=b]` when
+    a value holds `,`, `=`, `]` or a newline) never collide, so a plan's own changes never look like one."""
+    pairs = sorted([str(name), str(value)] for name, value in parts)
+    return json.dumps([key_type, pairs], ensure_ascii=False, separators=(",", ":"))
+
+
+def change_key_id(change: Mapping[str, Any]) -> str:
+    """`key_id` of a change of a plan's JSON document (its `type` and `natural_key`)."""
+    natural_key = change.get("natural_key")
+    parts = natural_key.items() if isinstance(natural_key, Mapping) else ()
+    return key_id(str(change.get("type")), parts)
 
 
 def reviewed(document: Mapping[str, Any]) -> dict[str, Any]:
@@ -27,7 +41,7 @@ def reviewed(document: Mapping[str, Any]) -> dict[str, Any]:
     changes = [_reviewed_change(c) for c in _changes(document)]
     return {
         **{name: document.get(name) for name in _PLAN_FIELDS},
-        "changes": sorted(changes, key=lambda c: str(c["key"])),
+        "changes": sorted(changes, key=change_key_id),
     }
 
 

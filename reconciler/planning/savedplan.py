@@ -58,7 +58,8 @@ class SavedPlan:
         return str(self.document["checksum"])
 
     def changes_by_key(self) -> dict[str, Mapping[str, Any]]:
-        return {str(c["key"]): c for c in self.document["changes"]}
+        """Each change by its key, serialised unambiguously (reviewed.key_id)."""
+        return {reviewed.change_key_id(c): c for c in self.document["changes"]}
 
 
 def save(
@@ -128,15 +129,19 @@ def _damage(document: Mapping[str, Any]) -> str | None:
         where = f"$.changes[{index}]"
         if not isinstance(change, dict):
             return f"{where} is not an object"
-        for name, kinds in (("key", _TEXT), ("action", _TEXT)):
+        for name, kinds in (("key", _TEXT), ("action", _TEXT), ("type", _TEXT)):
             if not isinstance(change.get(name), kinds):
                 return f"{where}.{name} is missing or not a {_KIND_NAMES[kinds]}"
+        natural_key = change.get("natural_key")
+        if not isinstance(natural_key, dict) or not all(isinstance(v, str) for v in natural_key.values()):
+            return f"{where}.natural_key is missing or not an object of strings"
         for name in ("desired_digest", "actual_fingerprint", "file", "id"):
             if not isinstance(change.get(name), _TEXT_OR_NULL):
                 return f"{where}.{name} is not a string or null"
-        if change["key"] in seen:
+        identity = reviewed.change_key_id(change)
+        if identity in seen:
             return f"{where}.key {change['key']} appears twice"
-        seen.add(change["key"])
+        seen.add(identity)
     return None
 
 
@@ -158,9 +163,10 @@ def stale_reasons(saved: SavedPlan, fresh: Plan) -> list[str]:
             f"{fresh.schema_version}): plan again"
         ]
     before = saved.changes_by_key()
-    now = {str(c.key): c for c in fresh.changes}
-    for key in sorted(set(before) | set(now)):
-        old, new = before.get(key), now.get(key)
+    now = {reviewed.key_id(c.key.type, c.key.parts): c for c in fresh.changes}
+    for identity in sorted(set(before) | set(now)):
+        old, new = before.get(identity), now.get(identity)
+        key = str(new.key) if new is not None else str(old["key"]) if old is not None else identity
         if old is None:
             assert new is not None
             origin = f"{new.file} now declares it" if new.file else f"it appeared in Immuta (id {new.actual_id})"

@@ -11,12 +11,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from reconciler.model import Path, dotted
+from reconciler.model import dotted
 from reconciler.planning import reviewed
 from reconciler.planning.plan import PLAN_FORMAT_VERSION, Action, Change, Plan
 from reconciler.planning.request import request_body
-from reconciler.secrets import PLACEHOLDER, Secret, Unresolved, mask_all
-from reconciler.validation.schema import TypeSchema, copy_json, get_path
+from reconciler.shown import shown, shown_at
+from reconciler.validation.schema import TypeSchema
 
 
 def summary(plan: Plan) -> dict[str, int]:
@@ -48,8 +48,8 @@ def change_dict(change: Change) -> dict[str, Any]:
             {
                 "path": dotted(f.path),
                 "kind": f.kind,
-                "old": mask_all(f.old),
-                "new": mask_all(f.new),
+                "old": shown_at(change_schema(change), f.path, f.old),
+                "new": shown_at(change_schema(change), f.path, f.new),
                 "immutable": f.immutable,
                 "file": f.location.file if f.location else None,
                 "line": f.location.line if f.location else None,
@@ -65,16 +65,23 @@ def change_dict(change: Change) -> dict[str, Any]:
     }
 
 
+def change_schema(change: Change) -> TypeSchema | None:
+    held = change.desired if change.desired is not None else change.actual
+    return held.type_schema if held is not None else None
+
+
 def before(change: Change) -> dict[str, Any] | None:
-    """The payload Immuta reports (server fields set aside); None when it holds no such integration."""
+    """The payload Immuta reports (server fields set aside) as any output may show it (reconciler/shown.py);
+    None when it holds no such integration."""
     if change.actual is None:
         return None
-    reported: dict[str, Any] = masked(change.actual.type_schema, change.actual.payload)
+    reported: dict[str, Any] = shown(change.actual.type_schema, change.actual.payload, change.actual.unknown)
     return reported
 
 
 def after(change: Change) -> dict[str, Any] | None:
-    """What the integration will be once the plan is applied; None when it will not exist."""
+    """What the integration will be once the plan is applied, as any output may show it; None when it will
+    not exist."""
     if change.action is Action.ORPHAN:
         return before(change)  # never touched
     desired = change.desired
@@ -83,28 +90,9 @@ def after(change: Change) -> dict[str, Any] | None:
     # An update sends Immuta's own values where lifecycle.ignoreChanges applies: those are what it keeps.
     reported = change.actual.payload if change.actual is not None and change.action is not Action.REPLACE else None
     payload = desired.type_schema.apply_defaults(request_body(desired, reported, change.carried))
-    # A field unknown to the schema is sent but never compared, nor shown resolved: a misspelt
-    # `passwrod: ${env:…}` is not known to be a secret, so it shows as written (the reference text).
-    for path, _ in desired.type_schema.unknown_fields(payload):
-        parent = get_path(payload, path[:-1])
-        if isinstance(parent, dict):
-            parent[path[-1]] = copy_json(get_path(desired.source.data, path))
-    shown: dict[str, Any] = masked(desired.type_schema, payload)
-    return shown
-
-
-def masked(type_schema: TypeSchema, value: Any, path: Path = ()) -> Any:
-    """A JSON-ready copy: every secret field `(secret)` (whether or not Immuta returned it), every unread
-    reference as its text."""
-    if isinstance(value, dict):
-        return {k: masked(type_schema, v, (*path, k)) for k, v in value.items()}
-    if isinstance(value, list):
-        return [masked(type_schema, v, (*path, i)) for i, v in enumerate(value)]
-    if isinstance(value, Secret) or (value is not None and type_schema.is_secret(path)):
-        return PLACEHOLDER
-    if isinstance(value, Unresolved):
-        return value.text
-    return value
+    # A field unknown to the schema (a misspelt `passwrod`, not known to be a secret) is shown by name only.
+    result: dict[str, Any] = shown(desired.type_schema, payload)
+    return result
 
 
 def plan_dict(plan: Plan) -> dict[str, Any]:

@@ -25,7 +25,6 @@ SHIPPED_SECRETS = {
     "S3_IMMUTA_ACCESS_KEY_ID": "AKIA-e2e-secret",
     "S3_IMMUTA_SECRET_ACCESS_KEY": "s3-e2e-secret",
     "SNOWFLAKE_ADMIN_PASSWORD": "snowflake-e2e-secret",
-    "SNOWFLAKE_ADMIN_USER": "IMMUTA_ADMIN",
     "SYNAPSE_IMMUTA_PASSWORD": "synapse-e2e-secret",
 }
 WRITES = ("POST", "PUT", "DELETE")

@@ -105,7 +105,10 @@ def test_update_and_replaces_send_the_delete_credentials_immuta_requires(
         for name in ("Snowflake", "Databricks", "Azure Synapse Analytics")
     }
     assert {name: (e.body, e.status) for name, e in delete_bodies.items()} == {
-        "Snowflake": ({"username": "IMMUTA_ADMIN", "password": "snowflake-e2e-secret", "role": "ACCOUNTADMIN"}, 200),
+        "Snowflake": (
+            {"username": "IMMUTA_BOOTSTRAP", "password": "snowflake-e2e-secret", "role": "ACCOUNTADMIN"},
+            200,
+        ),
         "Databricks": (None, 200),  # Databricks: never any credentials
         "Azure Synapse Analytics": (None, 200),  # autoBootstrap: false
     }
@@ -186,7 +189,7 @@ def test_a_tombstone_deletes_snowflake_with_its_privileged_credentials(
         (
             "DELETE",
             f"/integrations/{old['id']}",
-            {"username": "IMMUTA_ADMIN", "password": "snowflake-e2e-secret", "role": "ACCOUNTADMIN"},
+            {"username": "IMMUTA_BOOTSTRAP", "password": "snowflake-e2e-secret", "role": "ACCOUNTADMIN"},
             200,
         )
     ]
