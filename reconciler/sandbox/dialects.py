@@ -197,5 +197,5 @@ class Dialect:
 
 def all_cases() -> list[tuple[str, ...]]:
     """Every value of every switch alone (but the failing ones), then every profile: the dialect matrix."""
-    cases = [(f"{s.name}={v}",) for s in SWITCHES for v in s.values if v not in s.failing]
+    cases: list[tuple[str, ...]] = [(f"{s.name}={v}",) for s in SWITCHES for v in s.values if v not in s.failing]
     return cases + [(f"{PROFILE}={name}",) for name in PROFILES]
