@@ -63,10 +63,10 @@ class DataApi:
                 raise ConnectionDropped(f"{method} {path}: stalled")
             if mode in _FAILURES:
                 raise Rejected(*_FAILURES[mode])
-            query = parse_qs(request.path.partition("?")[2])
+            raw, _, query_text = request.path.partition("?")  # a key may hold an encoded `/`: routed undecoded
             body = parse_body(request.body, request.headers.get("content-type", ""))
             with self._tenant.session(read_only=True) as state:
-                return self._route(state, method, path, body, query, dialect)
+                return self._route(state, method, raw, body, parse_qs(query_text), dialect)
         except Rejected as rejected:
             return rejected_response(rejected)
 

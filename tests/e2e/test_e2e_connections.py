@@ -217,6 +217,10 @@ def test_when_discovery_fails_no_connection_type_is_written(
     assert sorted(posted) == ["Azure Synapse Analytics", "Google BigQuery", "Native S3", "Redshift"]
     assert ("DELETE", f"/integrations/{orphan}") not in written  # an orphan of a connection type is not pruned
     assert all(method == "POST" for method, _ in written)
+    doctor = run_cli("doctor")
+    assert doctor.exit_code == 1
+    assert "FAIL connections: could not be checked (" in doctor.stdout
+    assert "plan and apply will not write Snowflake, Databricks or Trino" in doctor.stdout
     no_connection_writes(tenant)
 
 
