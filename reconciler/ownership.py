@@ -25,7 +25,6 @@ from reconciler.assumptions import C1_SEARCH_PATH, C5_CONNECTION_TYPES, C5_LEGAC
 from reconciler.client.connections import Connection, discover
 from reconciler.client.immuta import ImmutaClient
 from reconciler.desired import DesiredIntegration, DesiredState
-from reconciler.doctor import Check, DoctorReport
 from reconciler.errors import ApiError, Problem, ReconcilerError, RefusedError
 from reconciler.validation.schema import SchemaSet
 
@@ -207,36 +206,6 @@ def _legacy(desired: DesiredIntegration) -> Problem:
     )
 
 
-def notes(actual: ActualState) -> tuple[str, ...]:
-    """What the plan, drift and export say about ownership: once per run, one line per held integration."""
-    ownership: Ownership | None = actual.ownership
-    if ownership is None:
-        return ()
-    lines: list[str] = []
-    if ownership.status == "absent":
-        lines.append("Connections not checked: this tenant has no connections API (/data answered 404).")
-    if ownership.status == "failed":
-        lines.append(
-            f"Connections could not be checked ({ownership.reason}): no Snowflake, Databricks or Trino "
-            "integration is written or deleted in this run."
-        )
-        lines += [f"Not planned, ownership unknown: {text}." for text in ownership.withheld]
-    for held in ownership.held:
-        if held.connection is not None:
-            why = f"belongs to connection {held.connection}; manage it through the connection"
-        elif ownership.status == "failed":
-            why = "ownership unknown in this run, left alone"
-        else:
-            why = "reports config.host as an integration behind a connection does (C4), left alone"
-        lines.append(f"{READ_ONLY}: {held.label} (id {held.id}) {why}.")
-    for connection in ownership.dangling:
-        lines.append(
-            f"Connection {connection.key} names integration {connection.native_id}, which Immuta does not list: "
-            "it is dangling; nothing is created in its place."
-        )
-    return tuple(lines)
-
-
 def guard(ownership: Ownership) -> Callable[[str, str, Mapping[str, Any] | None], None]:
     """The client's last check before sending: refuses any write to a held integration, anywhere under /data
     but the search, and a create of a type or account ownership forbids."""
@@ -275,30 +244,3 @@ def _check_create(ownership: Ownership, body: Mapping[str, Any]) -> None:
 def _why(error: ApiError) -> str:
     status = f" → {error.status}" if error.status is not None and error.status != 200 else ""
     return f"{error.method} {error.path}{status}: {error.message}"
-
-
-def export_notes(actual: ActualState) -> tuple[str, ...]:
-    """What export says about the integrations it leaves out: never exported as ordinary managed files."""
-    return tuple(f"not exported: {line}" if line.startswith(READ_ONLY) else line for line in notes(actual))
-
-
-def doctor_report(report: DoctorReport, client: ImmutaClient, records: Any, schemas: SchemaSet) -> DoctorReport:
-    """Doctor's connections check, from the records it listed: read-only, like the rest of doctor."""
-    _, found = split(records, survey(client), schemas)
-    if found.status == "failed":
-        check = Check(
-            "connections",
-            False,
-            f"could not be checked ({found.reason}): plan and apply will not write Snowflake, Databricks or Trino",
-        )
-    elif found.status == "absent":
-        check = Check("connections", True, "no connections API (/data answered 404): nothing is connection-managed")
-    else:
-        behind = sum(1 for h in found.held if h.connection is not None)
-        check = Check(
-            "connections",
-            True,
-            f"{len(found.connections)} connection(s); {behind} integration(s) behind them are {READ_ONLY}",
-        )
-    lines = notes(ActualState((), ownership=found))
-    return dataclasses.replace(report, checks=(*report.checks, check), notes=report.notes + lines)

@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from reconciler import __version__, ownership
+from reconciler import __version__, ownership, ownership_report
 from reconciler.actual import ActualState
 from reconciler.client.immuta import ImmutaClient
 from reconciler.desired import DesiredState, SecretMode, load_desired
@@ -87,7 +87,7 @@ def plan_for(
         schema_version=schemas.version,
         tool_version=__version__,
     )
-    held = ownership.notes(actual)  # the connection-managed integrations, shown read-only
+    held = ownership_report.notes(actual)  # the connection-managed integrations, shown read-only
     return dataclasses.replace(plan, notes=plan.notes + held) if held else plan
 
 
