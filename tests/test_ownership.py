@@ -76,9 +76,10 @@ def test_a_404_on_the_search_means_no_connections_api() -> None:
         ([{"count": 3, "hits": [{"objectPath": "a"}]}, {"count": 3, "hits": []}], "`count` is 3 but the page"),
         ([{"total": 1, "results": []}], "neither {count, hits} nor a list of data objects"),
         ([[{"objectPath": []}]], "object 0 has no objectPath naming its connection"),
+        ([[{"objectPath": ["a\x1b[31m"]}]], "object 0 has a connection key that is too long or holds control"),
         ([[{"objectPath": "a"}], {"nativeIntegrationId": True}], "`nativeIntegrationId` is neither an id nor absent"),
     ],
-    ids=["offset-ignored", "count-not-reached", "neither-shape", "no-key", "bad-native-id"],
+    ids=["offset-ignored", "count-not-reached", "neither-shape", "no-key", "control-key", "bad-native-id"],
 )
 def test_an_answer_the_contract_does_not_describe_fails_discovery(answers: list[Any], message: str) -> None:
     queue = list(answers)

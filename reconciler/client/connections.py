@@ -8,6 +8,7 @@ the one answer that means there is no connections API (C5) and gives None.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -17,7 +18,8 @@ from reconciler.assumptions import C1_PAGE_SIZE, C1_SEARCH_PATH, C2_MAX_PAGES, C
 from reconciler.errors import ApiError
 
 ReadData = Callable[[str, str, Mapping[str, Any] | None], Any]  # (method, path, body) → the decoded answer
-HOST_FIELDS = ("hostname", "host", "workspaceUrl")  # where a connection's `connection` names its account
+HOST_FIELDS = ("hostname", "host", "workspaceUrl")
+MAX_KEY_LENGTH = 255  # where a connection's `connection` names its account
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +86,9 @@ def _object(path: str, index: int, item: Any) -> tuple[str, str]:
     key = object_path[0] if isinstance(object_path, list) and object_path else object_path
     if not isinstance(key, str) or not key:
         raise _error(path, f"object {index} has no objectPath naming its connection")
+    if len(key) > MAX_KEY_LENGTH or any(unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") for c in key):
+        # Documented keys are letters, digits, - and _; older ones may hold more, but never what could forge output
+        raise _error(path, f"object {index} has a connection key that is too long or holds control characters")
     technology = item.get("technology")
     return key, technology if isinstance(technology, str) else ""
 

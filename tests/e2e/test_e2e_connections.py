@@ -84,6 +84,8 @@ def test_a_file_naming_a_connection_backed_integration_is_refused_before_any_wri
         ("plan", str(files), "--target", path),
         ("apply", str(files), "--auto-approve"),
         ("apply", path, "--auto-approve", "--target", path),
+        ("apply", str(files), "--auto-approve", "--rotate", path),
+        ("scripts", str(files), "--prune", "--out", str(files.parent / "scripts")),
     ):
         result = run_cli(*args)
         assert result.exit_code == 3, (args, result.stdout, result.stderr)
