@@ -34,6 +34,8 @@ def add_connection(
             raise ValueError(f"connection {key!r} exists")
         details = dict(connection or {})
         if native is not None:
+            if "config" in native:  # connections register their native integration with autoBootstrap: false [doc]
+                native = {**native, "autoBootstrap": False}
             try:
                 contract = validation.check(native)
                 sandbox.operations.check_unique(state, contract, native, None)
