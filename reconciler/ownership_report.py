@@ -12,6 +12,8 @@ from reconciler.doctor import Check, DoctorReport
 from reconciler.ownership import READ_ONLY, Ownership, split, survey
 from reconciler.validation.schema import SchemaSet
 
+UNKNOWN = "ownership unknown (read-only in this run)"
+
 
 def notes(actual: ActualState) -> tuple[str, ...]:
     """What the plan, drift and export say about ownership: once per run, one line per held integration."""
@@ -28,13 +30,15 @@ def notes(actual: ActualState) -> tuple[str, ...]:
         )
         lines += [f"Not planned, ownership unknown: {text}." for text in ownership.withheld]
     for held in ownership.held:
+        shown = f"{held.label} (id {held.id})"
         if held.connection is not None:
-            why = f"belongs to connection {held.connection}; manage it through the connection"
+            lines.append(
+                f"{READ_ONLY}: {shown} belongs to connection {held.connection}; manage it through the connection."
+            )
         elif ownership.status == "failed":
-            why = "ownership unknown in this run, left alone"
+            lines.append(f"{UNKNOWN}: {shown} may belong to a connection; left alone in this run.")
         else:
-            why = "reports config.host as an integration behind a connection does (C4), left alone"
-        lines.append(f"{READ_ONLY}: {held.label} (id {held.id}) {why}.")
+            lines.append(f"{READ_ONLY}: {shown} reports config.host as an integration behind a connection does (C4).")
     for connection in ownership.dangling:
         lines.append(
             f"Connection {connection.key} names integration {connection.native_id}, which Immuta does not list: "
@@ -45,7 +49,8 @@ def notes(actual: ActualState) -> tuple[str, ...]:
 
 def export_notes(actual: ActualState) -> tuple[str, ...]:
     """What export says about the integrations it leaves out: never exported as ordinary managed files."""
-    return tuple(f"not exported: {line}" if line.startswith(READ_ONLY) else line for line in notes(actual))
+    held = (READ_ONLY, UNKNOWN)
+    return tuple(f"not exported: {line}" if line.startswith(held) else line for line in notes(actual))
 
 
 def doctor_report(report: DoctorReport, client: ImmutaClient, records: Any, schemas: SchemaSet) -> DoctorReport:

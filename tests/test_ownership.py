@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from reconciler import ownership
+from reconciler import ownership, ownership_report
 from reconciler.client.connections import Connection, DiscoveryError, discover
 from reconciler.client.immuta import Auth, ImmutaClient, RetryPolicy
 from reconciler.sandbox.api import Sandbox
@@ -157,3 +157,31 @@ def test_when_discovery_fails_the_client_refuses_connection_types(sandbox: Sandb
     assert actual.integrations == ()
     assert actual.ownership is not None and actual.ownership.status == "failed"
     assert sandbox.requests == []
+
+
+def test_a_databricks_record_spelt_as_a_connections_never_makes_the_listing_untrusted() -> None:
+    """C4: config.host and no workspaceUrl; here its connection is not even listed: still held, never written."""
+    sandbox = Sandbox(api_key=KEY, dialect=Dialect.of({"databricks_key": "host"}))
+    databricks = {
+        "type": "Databricks",
+        "autoBootstrap": False,
+        "config": {
+            "workspaceUrl": "dbc-c4.cloud.databricks.com",
+            "httpPath": "/sql/1",
+            "authenticationType": "token",
+            "token": "t",
+            "catalog": "immuta_c4",
+        },
+    }
+    native = add_connection(sandbox, "dbx", "Databricks", databricks)
+    with sandbox.tenant.session() as state:
+        del state.connections["dbx"]
+    with client_of(sandbox) as client:
+        actual = ownership.observe(client, load())
+        with pytest.raises(ownership.OwnershipRefused):
+            client.delete(str(native))
+    assert actual.integrations == ()
+    assert ownership_report.notes(actual) == (
+        f"connection-managed (read-only): Databricks[workspaceUrl=dbc-c4.cloud.databricks.com] (id {native}) "
+        "reports config.host as an integration behind a connection does (C4).",
+    )

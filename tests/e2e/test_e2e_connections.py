@@ -219,6 +219,10 @@ def test_when_discovery_fails_no_connection_type_is_written(
     assert sorted(posted) == ["Azure Synapse Analytics", "Google BigQuery", "Native S3", "Redshift"]
     assert ("DELETE", f"/integrations/{orphan}") not in written  # an orphan of a connection type is not pruned
     assert all(method == "POST" for method, _ in written)
+    assert (
+        f"Note: ownership unknown (read-only in this run): Snowflake[host=orphan.snowflakecomputing.com] (id {orphan}) "
+        "may belong to a connection; left alone in this run." in result.stdout
+    )
     doctor = run_cli("doctor")
     assert doctor.exit_code == 1
     assert "FAIL connections: could not be checked (" in doctor.stdout
