@@ -133,7 +133,8 @@ def test_connection_backed_integrations_are_read_only_everywhere(
     assert [n for n in document["notes"] if n.startswith("connection-managed")] == read_only
     assert document["summary"]["delete"] == 0 and document["summary"]["orphan"] == 0
     markdown = run_cli("plan", str(files), "--prune", "--format", "markdown").stdout
-    assert all(f"> {line}" in markdown for line in read_only)
+    escaped = [line.replace("[", "\\[").replace("]", "\\]").replace("_", "\\_") for line in read_only]
+    assert all(f"> {line}" in markdown for line in escaped), markdown
     # apply --prune and a saved pruning plan delete nothing
     assert run_cli("apply", str(files), "--prune", "--auto-approve").exit_code == 0
     saved = tmp_path / "prune.plan"
