@@ -107,7 +107,7 @@ def split(records: Any, ownership: Ownership, schemas: SchemaSet) -> tuple[Any, 
         owner = owners.get(str(raw_id))
         c4 = record["type"] == DATABRICKS and _host_spelt(record)
         locked = ownership.status == "failed" and record["type"] in C5_CONNECTION_TYPES
-        if (owner is None and not c4) or locked:
+        if owner is None and not c4:
             kept.append(record)  # held when locked, but still read: a listing that cannot be trusted fails
         if owner is not None or c4 or locked:
             held.append(_held(record, str(raw_id), owner.key if owner else None, schemas))

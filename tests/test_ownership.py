@@ -180,7 +180,9 @@ def test_a_databricks_record_spelt_as_a_connections_never_makes_the_listing_untr
         actual = ownership.observe(client, load())
         with pytest.raises(ownership.OwnershipRefused):
             client.delete(str(native))
-    assert actual.integrations == ()
+        sandbox.dialect = Dialect.of({"databricks_key": "host", "data_api": "error"})
+        failed = ownership.observe(client, load())  # nor when ownership is unknown
+    assert actual.integrations == () and failed.integrations == ()
     assert ownership_report.notes(actual) == (
         f"connection-managed (read-only): Databricks[workspaceUrl=dbc-c4.cloud.databricks.com] (id {native}) "
         "reports config.host as an integration behind a connection does (C4).",
