@@ -27,6 +27,30 @@ OTHER_TYPES = ("bigquery-marketing.yaml", "redshift-warehouse.yaml", "s3-datalak
 CONNECTION_FILES = ("snowflake-prod.yaml", "databricks-analytics.yaml", "trino.yaml")
 
 
+PAIRS = [
+    {"search_paging": "query", "search_answer": "array", "native_ids": "string", "order": "newest"},
+    {
+        "object_path": "string",
+        "databricks_key": "host",
+        "connection_writes": "refused",
+        "native_ids": "string",
+        "ids": "number",
+    },
+    {"search_paging": "query", "object_path": "string", "ids": "number", "deleted": "vanish"},
+    {"search_answer": "array", "databricks_key": "host", "connection_writes": "refused"},
+    {"object_path": "string"},
+    {
+        "search_paging": "query",
+        "search_answer": "array",
+        "object_path": "string",
+        "connection_writes": "refused",
+        "native_ids": "string",
+        "ids": "number",
+    },
+    {"search_paging": "query", "databricks_key": "host", "ids": "number"},
+]
+
+
 def snowflake(host: str) -> dict[str, Any]:
     config = {"host": host, "warehouse": "W", "database": "IMMUTA", "authenticationType": "userPassword"}
     return {"type": "Snowflake", "autoBootstrap": False, "config": config | {"username": "u", "password": "p"}}
@@ -100,12 +124,8 @@ def test_a_file_naming_a_connection_backed_integration_is_refused_before_any_wri
 @pytest.mark.e2e
 @pytest.mark.parametrize(
     "dialect",
-    [
-        {},
-        {"databricks_key": "host", "ids": "number", "search_paging": "query"},
-        {"search_answer": "array", "object_path": "string", "native_ids": "string", "connection_writes": "refused"},
-        {"databricks_key": "host", "object_path": "string", "order": "newest", "deleted": "vanish"},
-    ],
+    # Every pair of values of the connection switches (C1 to C4, C7, C8) and `ids` [A8], in seven tenants.
+    PAIRS,
     ids=lambda d: ",".join(f"{k}={v}" for k, v in d.items()) or "defaults",
 )
 def test_connection_backed_integrations_are_read_only_everywhere(
