@@ -21,11 +21,18 @@ from typing import Any, Literal
 from urllib.parse import unquote
 
 from reconciler.actual import ActualState, payload_of_record, read_actual
-from reconciler.assumptions import C1_SEARCH_PATH, C5_CONNECTION_TYPES, C5_LEGACY_ON_SAAS, C8_TECHNOLOGY_TYPES
+from reconciler.assumptions import (
+    C1_SEARCH_PATH,
+    C4_DATABRICKS_KEY_FIELDS,
+    C5_CONNECTION_TYPES,
+    C5_LEGACY_ON_SAAS,
+    C8_TECHNOLOGY_TYPES,
+)
 from reconciler.client.connections import Connection, discover
 from reconciler.client.immuta import ImmutaClient
 from reconciler.desired import DesiredIntegration, DesiredState
 from reconciler.errors import ApiError, Problem, ReconcilerError, RefusedError
+from reconciler.model import IntegrationKey
 from reconciler.validation.schema import SchemaSet
 
 READ_ONLY = "connection-managed (read-only)"
@@ -43,6 +50,7 @@ class Held:
     id: str
     type: str
     label: str  # its natural key as text, e.g. Snowflake[host=…]
+    key: IntegrationKey | None  # None when the type is unknown to the schemas
     host: str | None  # normalised; None for Trino (one per tenant)
     connection: str | None  # the connection's key; None when ownership is unknown or only C4 tells
 
@@ -125,17 +133,32 @@ def _host_spelt(record: Mapping[str, Any]) -> bool:
     return isinstance(config, dict) and "workspaceUrl" not in config and isinstance(config.get("host"), str)
 
 
+def _account(config: Any) -> str | None:
+    """The platform account a config names: workspaceUrl, or host when it has none [C4], normalised."""
+    if not isinstance(config, Mapping):
+        return None
+    value = next((config[name] for name in C4_DATABRICKS_KEY_FIELDS if isinstance(config.get(name), str)), None)
+    return normalised(value) if value is not None else None
+
+
+def _collides(connection: Connection, type_name: Any, account: str | None) -> bool:
+    """Whether a create of this type on this account would take the connection's platform account [C7]."""
+    if C8_TECHNOLOGY_TYPES.get(connection.technology.lower()) != type_name:
+        return False
+    return type_name == "Trino" or (connection.host is not None and normalised(connection.host) == account)
+
+
 def _held(record: Mapping[str, Any], id_: str, connection: str | None, schemas: SchemaSet) -> Held:
     payload = payload_of_record(record)
     reported = payload.get("config")
     config: dict[str, Any] = reported if isinstance(reported, dict) else {}
     type_name = str(record["type"])
-    host = config.get("workspaceUrl") or config.get("host") if type_name != "Trino" else None
-    if type_name == DATABRICKS and "workspaceUrl" not in config and host:
-        payload["config"] = {**config, "workspaceUrl": host}
+    host = _account(config) if type_name != "Trino" else None
+    if type_name == DATABRICKS and "workspaceUrl" not in config and isinstance(config.get("host"), str):
+        payload["config"] = {**config, "workspaceUrl": config["host"]}
     type_schema = schemas.types.get(type_name)
-    label = str(type_schema.key_of(payload)) if type_schema is not None else type_name
-    return Held(id_, type_name, label, normalised(host) if isinstance(host, str) else None, connection)
+    key = type_schema.key_of(payload) if type_schema is not None else None
+    return Held(id_, type_name, str(key) if key is not None else type_name, key, host, connection)
 
 
 def normalised(host: str) -> str:
@@ -166,19 +189,14 @@ def restrict(desired: DesiredState, actual: ActualState, url: str) -> tuple[Desi
     return dataclasses.replace(desired, warnings=desired.warnings + legacy), actual
 
 
-def _account(desired: DesiredIntegration) -> str | None:
-    config = desired.payload.get("config") if isinstance(desired.payload, dict) else None
-    value = None if not isinstance(config, dict) else config.get("workspaceUrl") or config.get("host")
-    return normalised(value) if isinstance(value, str) else None
-
-
 def _claims(desired: DesiredIntegration, ownership: Ownership) -> Iterable[str]:
     """Why this file may not be planned: it names a held integration, or a connection's platform account."""
     type_name = desired.type_schema.name
-    account = _account(desired)
+    account = _account(desired.payload.get("config"))
     where = f"  {desired.location(desired.type_schema.natural_key[0] if desired.type_schema.natural_key else ())}: "
     for held in ownership.held:
-        if held.type == type_name and (held.host == account or type_name == "Trino"):
+        same = held.key is not None and held.key.loosely() == desired.key.loosely()
+        if held.type == type_name and (same or type_name == "Trino" or (held.host and held.host == account)):
             owner = f"connection {held.connection}" if held.connection else "a connection (it reports config.host, C4)"
             yield (
                 f"{where}{desired.key} is integration {held.id}, {READ_ONLY}: it belongs to {owner}. "
@@ -186,9 +204,7 @@ def _claims(desired: DesiredIntegration, ownership: Ownership) -> Iterable[str]:
             )
             return
     for connection in ownership.connections:
-        if C8_TECHNOLOGY_TYPES.get(connection.technology.lower()) != type_name:
-            continue
-        if type_name == "Trino" or (connection.host is not None and normalised(connection.host) == account):
+        if _collides(connection, type_name, account):
             yield (
                 f"{where}{desired.key} is on the platform account of connection {connection.key}: Immuta allows "
                 "one integration per account, and this one is the connection's. Manage it as a connection."
@@ -231,13 +247,9 @@ def _check_create(ownership: Ownership, body: Mapping[str, Any]) -> None:
     type_name = body.get("type")
     if ownership.status == "failed" and type_name in C5_CONNECTION_TYPES:
         raise OwnershipRefused([f"POST /integrations refused: connections could not be checked ({ownership.reason})"])
-    config = body.get("config")
-    value = config.get("workspaceUrl") or config.get("host") if isinstance(config, Mapping) else None
-    account = normalised(value) if isinstance(value, str) else None
+    account = _account(body.get("config"))
     for connection in ownership.connections:
-        if C8_TECHNOLOGY_TYPES.get(connection.technology.lower()) != type_name:
-            continue
-        if type_name == "Trino" or (connection.host is not None and normalised(connection.host) == account):
+        if _collides(connection, type_name, account):
             raise OwnershipRefused([f"POST /integrations refused: the account of connection {connection.key}"])
 
 
