@@ -10,13 +10,16 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from reconciler.errors import ApiError
 from reconciler.model import IntegrationKey, Path, dotted
 from reconciler.shown import known, shown
 from reconciler.statuses import Health, health
 from reconciler.validation.schema import SchemaSet, TypeSchema, get_path
+
+if TYPE_CHECKING:
+    from reconciler.ownership import Ownership
 
 SERVER_FIELDS = ("id", "status", "validationResults")
 # A field the schemas do not know — Trino's GET returns the Immuta API key its cluster is configured with
@@ -67,6 +70,8 @@ class ActualState:
     unknown_types: tuple[tuple[str, str], ...] = ()  # (id, type) of integrations this version cannot manage
     # Always empty: two records with one natural key fail the read (UntrustedRead). Kept until cli.py's
     # export stops reading it.
+    # What reconciler/ownership.py found: the connection-managed integrations, set aside (None: not checked).
+    ownership: Ownership | None = field(default=None, compare=False)
 
     def by_key(self) -> dict[IntegrationKey, ActualIntegration]:
         return {a.key: a for a in self.integrations}

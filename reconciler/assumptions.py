@@ -98,3 +98,32 @@ A18_USER_ONLY_KEYWORD: Final = "x-user-only"
 # them) or refuse them (400 `"config.lineage" is not allowed`; simulator dialect `snowflake_features`). A
 # default Immuta refuses is sent no more for that request (applying/sending.py); one the file writes is kept.
 A19_DEFAULTS_SENT: Final = True
+
+# Connections (docs/immuta-api.md §10): what the reconciler reads so that it never writes what Immuta holds for one.
+# C1 — the search request: `{}` asks for the first page; later pages carry `offset`/`size` both in the JSON body
+# and in the query string, since either may be where a tenant reads them. Immuta's V1 searches page 10 at a time.
+C1_SEARCH_PATH: Final = "/data/object/search"
+C1_PAGE_SIZE: Final = 10
+# C2 — the search answers `{"count", "hits"}`, or a bare array of every object. With `count` larger than what was
+# received, the next page is asked for; at most this many pages, then `count` not reached is a failed discovery.
+C2_MAX_PAGES: Final = 100
+# C3 — a data object's `objectPath` is `["key"]` (the example) or `"key"` (the documented type).
+# C4 — a connection-backed Databricks integration may report `config.host` instead of `config.workspaceUrl`:
+# Databricks is matched on workspaceUrl, or on host when workspaceUrl is absent; such a record never makes the
+# listing untrusted.
+C4_DATABRICKS_KEY_FIELDS: Final = ("workspaceUrl", "host")
+# C5 — a 404 on /data means a release without the connections API (no connections); any other failure (5xx,
+# 401/403, a timeout, a dropped connection, an answer of neither shape, `count` not reached) is a failed
+# discovery, and the reconciler fails closed on the types connections cover. SaaS, where Immuta's docs mark the
+# Snowflake and Databricks `/integrations` workflow legacy (docs/immuta-api.md §9.2), is a tenant whose
+# connections API answers and which is on Immuta's SaaS domain (`*.immuta.com`) or has registered a connection:
+# their files get a warning there (a warning only; self-managed releases still document the workflow).
+C5_NO_CONNECTIONS_API_STATUS: Final = 404
+C5_CONNECTION_TYPES: Final = frozenset({"Snowflake", "Databricks", "Trino"})
+C5_LEGACY_ON_SAAS: Final = frozenset({"Snowflake", "Databricks"})
+# C6 — the search needs the GETs' permission (APPLICATION_ADMIN is enough); a 401/403 on it fails closed (C5).
+# C7 — a write to a connection-backed integration may be carried out (never rely on a refusal): the reconciler
+# sends none, and refuses a create on a connection's platform account (same host; Trino: one per tenant).
+# C8 — technologies: Snowflake, Databricks, Glue, Trino, others; `nativeIntegrationId` a number or a string
+# (compared as text), or absent/null (a connection with no native integration).
+C8_TECHNOLOGY_TYPES: Final[dict[str, str]] = {"snowflake": "Snowflake", "databricks": "Databricks", "trino": "Trino"}

@@ -25,6 +25,7 @@ REPO = Path(__file__).resolve().parent.parent
 KEY = "read-test-key"
 RunCli = Callable[..., Any]  # tests/conftest.py's `run_cli`
 LIST = ("GET", "/integrations")
+SEARCH = ("POST", "/data/object/search")  # the connections, read once there is a list (docs/immuta-api.md §10)
 ORPHAN = {
     "type": "Databricks",
     "autoBootstrap": True,
@@ -76,7 +77,7 @@ def test_plan_makes_exactly_one_list_call(
     server.sandbox.reset_requests()
     result = run_cli("plan", "integrations.d", "--detailed-exitcode", *extra)
     assert result.exit_code == 2, result.stderr
-    assert server.sandbox.requests == [LIST]
+    assert server.sandbox.requests == [LIST, SEARCH]
 
 
 @pytest.mark.e2e

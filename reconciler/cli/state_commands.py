@@ -128,6 +128,7 @@ def export_command(out_dir: str, with_defaults: bool, force: bool, where: Where,
     case (FIELD is the path under config). Existing files are never overwritten without --force.
     """
     from reconciler import export as export_module
+    from reconciler import ownership_report
     from reconciler.planning import engine
 
     schemas = schema_module.load()
@@ -141,5 +142,7 @@ def export_command(out_dir: str, with_defaults: bool, force: bool, where: Where,
         click.echo(f"{path}  ← {exported.integration.key} (id {exported.integration.id}){needs}")
     for integration_id, integration_type in actual.unknown_types:
         echo_err(f"warning: not exported: id {integration_id} has type {integration_type!r}, unknown to this version")
+    for line in ownership_report.export_notes(actual):
+        echo_err(line)
     click.echo(f"Exported {len(written)} integration(s) to {out_dir}.")
     return EXIT_OK

@@ -77,6 +77,7 @@ class ImmutaClient:
         self._lock = threading.Lock()
         self._schema_set = schemas
         self._redactor: Redactor | None = None
+        self._guard: Callable[[str, str, Mapping[str, Json] | None], None] | None = None
         self._sent_secrets: frozenset[str] = frozenset({auth.credential.reveal()})
         self._wire = Transport(
             self.base_url,
@@ -118,6 +119,14 @@ class ImmutaClient:
     def list_integrations(self, *, ids_as_sent: bool = False) -> list[Record]:
         call = self._new_call("GET", "/integrations", answer="records")
         return answers.records(call, self._checked(call), ids_as_sent=ids_as_sent)
+
+    def read_data(self, method: str, path: str, body: Mapping[str, Json] | None = None) -> Json:
+        """A read of the connections API (docs/immuta-api.md §10; the search is a POST), retried as a read."""
+        return answers.decoded(call := self._new_call(method, path, body), self._checked(call))
+
+    def protect(self, guard: Callable[[str, str, Mapping[str, Json] | None], None]) -> None:
+        """Every later request passes `guard(method, path, body)` first: it raises to refuse (ownership.py)."""
+        self._guard = guard
 
     def get(self, integration_id: str | int) -> Record:
         call = self._new_call("GET", _item(integration_id))
@@ -258,6 +267,8 @@ class ImmutaClient:
         answer: AnswerKind = "record",
         retry_ambiguous: bool = True,
     ) -> Call:
+        if self._guard is not None:
+            self._guard(method, path, body)
         content: bytes | None = None
         traced: str | None = None
         if body is not None:
@@ -278,17 +289,7 @@ class ImmutaClient:
         return Call(method, path, content, traced, answer, retry_ambiguous, self._clock())
 
     def _traced_answer(self, call: Call, answer: Answer) -> str:
-        if not answer.body:
-            return "(empty)"
-        if call.answer == "script" and answer.is_success:
-            return f"(script, {len(answer.text)} characters)"
-        try:
-            body = answer.json()
-        except ValueError:
-            return f"(not JSON: {answer.header('content-type') or 'no content type'}, {len(answer.body)} bytes)"
-        redactor = self._redact()
-        view = redactor.records(body) if call.answer == "records" else redactor.payload(body)
-        return trace.render(scrub_free_text(view, self._sent_secrets))
+        return trace.answer_view(call.answer, answer, self._redact, self._sent_secrets)
 
     def _find_created(self, call: Call, payload: Mapping[str, Json], what: str) -> Record | None:
         return recovery.find_created(call, payload, what, self._schemas(), self.list_integrations)

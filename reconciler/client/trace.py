@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from typing import Any
 
+from reconciler.client.redaction import Redactor, scrub_free_text
+from reconciler.client.wire import Answer
 from reconciler.secrets import mask_all
 
 logger = logging.getLogger("reconciler.http")
@@ -52,3 +55,17 @@ def retrying(method: str, path: str, attempt: int, delay: float, why: str) -> No
 
 def note(method: str, path: str, text: str) -> None:
     logger.info("%s %s: %s", method, path, text)
+
+
+def answer_view(kind: str, answer: Answer, redactor: Callable[[], Redactor], sent: frozenset[str]) -> str:
+    """An answer as the trace shows it: structured masking first, then the values sent scrubbed from free texts."""
+    if not answer.body:
+        return "(empty)"
+    if kind == "script" and answer.is_success:
+        return f"(script, {len(answer.text)} characters)"
+    try:
+        body = answer.json()
+    except ValueError:
+        return f"(not JSON: {answer.header('content-type') or 'no content type'}, {len(answer.body)} bytes)"
+    view = redactor().records(body) if kind == "records" else redactor().payload(body)
+    return render(scrub_free_text(view, sent))

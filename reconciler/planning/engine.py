@@ -8,8 +8,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from reconciler import __version__
-from reconciler.actual import ActualState, read_actual
+from reconciler import __version__, ownership, ownership_report
+from reconciler.actual import ActualState
 from reconciler.client.immuta import ImmutaClient
 from reconciler.desired import DesiredState, SecretMode, load_desired
 from reconciler.errors import EXIT_USAGE, InputError, Problem, ReconcilerError
@@ -65,8 +65,9 @@ def load(request: PlanRequest, schemas: SchemaSet, target: Target) -> DesiredSta
 
 
 def observe(client: ImmutaClient, schemas: SchemaSet) -> ActualState:
-    """One GET /integrations; raises on any failure — never "nothing exists"."""
-    return read_actual(client.list_integrations(), schemas)
+    """One GET /integrations, and the connections (the ownership gate); raises on any failure of the list —
+    never "nothing exists"."""
+    return ownership.observe(client, schemas)
 
 
 def plan_for(
@@ -78,7 +79,7 @@ def plan_for(
     rotate: frozenset[str] = frozenset(),
     base: BaseView = BaseView(),  # noqa: B008 - frozen value object
 ) -> Plan:
-    return make_plan(
+    plan = make_plan(
         desired,
         actual,
         target=target.url,
@@ -86,6 +87,8 @@ def plan_for(
         schema_version=schemas.version,
         tool_version=__version__,
     )
+    held = ownership_report.notes(actual)  # the connection-managed integrations, shown read-only
+    return dataclasses.replace(plan, notes=plan.notes + held) if held else plan
 
 
 def targeted(
@@ -114,7 +117,7 @@ def targeted(
         placeholders=tuple(t for t in desired.placeholders if t in texts),
         unresolved=tuple(t for t in desired.unresolved if t in texts),
     )
-    return narrowed, ActualState(held)
+    return narrowed, ActualState(held, ownership=actual.ownership)
 
 
 def check_targets(request: PlanRequest, desired: DesiredState) -> None:
@@ -143,6 +146,7 @@ def build(request: PlanRequest, schemas: SchemaSet, target: Target, client: Immu
     check_targets(request, desired)
     actual = observe(client, schemas)
     desired, actual = targeted(desired, actual, request.targets, request.base)
+    desired, actual = ownership.restrict(desired, actual, target.url)  # before any write: refuses, or fails closed
     plan = plan_for(desired, actual, schemas, target, request.prune, request.rotate, request.base)
     return Planned(desired, actual, plan)
 

@@ -22,6 +22,7 @@ def document(report: DoctorReport) -> dict[str, Any]:
         "checks": [asdict(check) for check in report.checks],
         "integrations": report.integrations,
         "dialect": dialect,
+        "notes": list(report.notes),
     }
 
 

@@ -30,6 +30,7 @@ def render(report: DoctorReport) -> str:
             lines.append(f"  server fields beside the payload: {terminal(', '.join(dialect.top_level_fields))}")
         for found in dialect.types:
             lines += _type_lines(found)
+    lines += ["", *(terminal(note) for note in report.notes)] if report.notes else []
     lines += [
         "",
         "Ready: plan, then apply." if report.ok else "Not ready: fix the failed check above, then run doctor again.",

@@ -10,11 +10,12 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, cast, get_args
+from typing import Any
 from urllib.parse import unquote
 
 from reconciler.sandbox import scripts, validation
 from reconciler.sandbox.auth import Gatekeeper
+from reconciler.sandbox.connections import DataApi
 from reconciler.sandbox.contract import TYPES, TypeContract, field_at
 from reconciler.sandbox.dialects import Dialect
 from reconciler.sandbox.faults import FaultInjector, Faults
@@ -82,6 +83,7 @@ class Sandbox:
         self.dialect = dialect
         self._log_lock = threading.Lock()
         self.requests: list[tuple[str, str]] = []  # (method, path) of every request received, in order
+        self.data = DataApi(self.tenant, self.gatekeeper, self.dialect_of, sleep)  # /data and C7 (§10)
         self._routes = (
             Route(re.compile(r"/bim/apikey/authenticate"), {"POST": self._authenticate}, authenticated=False),
             Route(re.compile(r"/integrations"), {"GET": self._list, "POST": self._create}),
@@ -143,6 +145,9 @@ class Sandbox:
             self._sleep(self.faults.latency_seconds)
         if isinstance(fault, Rejected):
             return rejected_response(fault)
+        intercepted = self.data.intercept(method, path, request)
+        if intercepted is not None:
+            return intercepted
         route, match = self._match(path)
         if route is None or match is None:
             return boom(404)
@@ -201,11 +206,11 @@ class Sandbox:
         return json_response(200, self.operations.regenerate(state, call.params["id"], call.dialect))
 
     def _payload_script(self, state: TenantState, call: Call) -> SandboxResponse:
-        stage = _stage(call.params["stage"])
+        stage = scripts.stage_of(call.params["stage"])
         return text_response(self.operations.payload_script(stage, call.body, call.dialect))
 
     def _integration_script(self, state: TenantState, call: Call) -> SandboxResponse:
-        stage = _stage(call.params["stage"])
+        stage = scripts.stage_of(call.params["stage"])
         script = self.operations.integration_script(state, stage, call.params["id"], call.body, call.dialect)
         return text_response(script)
 
@@ -291,9 +296,3 @@ class Sandbox:
             if integration.config is not None:
                 payload["config"] = effective_config(TYPES[integration.type], integration.config)
             return payload
-
-
-def _stage(text: str) -> scripts.Stage:
-    if text not in get_args(scripts.Stage):
-        raise Rejected(404, "Not Found")  # unreachable: the route's pattern only lets known stages through
-    return cast(scripts.Stage, text)

@@ -43,9 +43,20 @@ class StoredIntegration:
     secrets: dict[str, Any] = field(default_factory=dict)
     created: float = 0.0
     api_key: str | None = None  # Trino: the Immuta API key the Starburst cluster is configured with
+    connection: str | None = None  # the key of the connection this integration is the native one of (§10)
 
     def snapshot(self) -> Snapshot:
         return Snapshot(self.auto_bootstrap, copy.deepcopy(self.config), dict(self.secrets))
+
+
+@dataclass(slots=True)
+class StoredConnection:
+    """A connection registered through the `/data` API (contract §10): its native integration's id, if any."""
+
+    key: str
+    technology: str
+    native_id: str | None
+    connection: dict[str, Any] = field(default_factory=dict)  # `hostname`, `port`… never a secret
 
 
 @dataclass(slots=True)
@@ -55,6 +66,7 @@ class TenantState:
     setup_run: set[str] = field(default_factory=set)
     require_manual_setup: bool = False  # persisted switch: autoBootstrap:false creates need the setup run
     dialect: dict[str, str] = field(default_factory=dict)  # persisted `sandbox configure --dialect`
+    connections: dict[str, StoredConnection] = field(default_factory=dict)  # by connection key
 
     def new_id(self) -> str:
         """Ids are increasing integers, never reused [A8]."""

@@ -7,9 +7,10 @@ roles. A script never contains a credential: the person running it supplies thos
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Any, Literal, cast, get_args
 
 from reconciler.sandbox.contract import TYPES
+from reconciler.sandbox.replies import Rejected
 
 Stage = Literal["create", "initial-create", "cleanup", "post-cleanup", "edit", "delete"]
 
@@ -190,3 +191,9 @@ _WRITERS = {
     "Native S3": _s3,
     "Trino": _trino,
 }
+
+
+def stage_of(text: str) -> Stage:
+    if text not in get_args(Stage):
+        raise Rejected(404, "Not Found")  # unreachable: the route's pattern only lets known stages through
+    return cast(Stage, text)

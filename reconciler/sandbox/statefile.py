@@ -15,7 +15,15 @@ import tempfile
 from pathlib import Path
 from typing import IO, Any, cast
 
-from reconciler.sandbox.records import KINDS, Kind, Pending, Snapshot, StoredIntegration, TenantState
+from reconciler.sandbox.records import (
+    KINDS,
+    Kind,
+    Pending,
+    Snapshot,
+    StoredConnection,
+    StoredIntegration,
+    TenantState,
+)
 
 FORMAT_VERSION = 1
 # A tenant of 10,000 integrations is about 20 MB; past this the file is not a state this tool wrote.
@@ -140,7 +148,24 @@ def to_document(state: TenantState) -> dict[str, Any]:
         document["require_manual_setup"] = True
     if state.dialect:
         document["dialect"] = dict(sorted(state.dialect.items()))
+    if state.connections:
+        document["connections"] = {key: _encode_connection(c) for key, c in sorted(state.connections.items())}
     return document
+
+
+def _encode_connection(connection: StoredConnection) -> dict[str, Any]:
+    return {
+        "technology": connection.technology,
+        "nativeIntegrationId": connection.native_id,
+        "connection": connection.connection,
+    }
+
+
+def _decode_connection(key: str, raw: dict[str, Any]) -> StoredConnection:
+    native = raw.get("nativeIntegrationId")
+    return StoredConnection(
+        key, str(raw["technology"]), None if native is None else str(native), dict(raw.get("connection") or {})
+    )
 
 
 def _encode_integration(integration: StoredIntegration) -> dict[str, Any]:
@@ -155,6 +180,8 @@ def _encode_integration(integration: StoredIntegration) -> dict[str, Any]:
         out["created"] = integration.created
     if integration.api_key is not None:
         out["apiKey"] = integration.api_key
+    if integration.connection is not None:
+        out["connection"] = integration.connection
     pending = integration.pending
     if pending is not None:
         out["pending"] = {"kind": pending.kind, "due": pending.due, "fails": pending.fails}
@@ -187,6 +214,7 @@ def decode(document: Any) -> TenantState:
         {str(k) for k in document.get("setup_run", [])},
         bool(document.get("require_manual_setup", False)),
         {str(k): str(v) for k, v in document.get("dialect", {}).items()},
+        {str(k): _decode_connection(str(k), v) for k, v in document.get("connections", {}).items()},
     )
 
 
@@ -215,4 +243,5 @@ def _decode_integration(raw: dict[str, Any]) -> StoredIntegration:
         dict(raw.get("secrets", {})),
         float(raw.get("created", 0.0)),
         raw.get("apiKey"),
+        raw.get("connection"),
     )

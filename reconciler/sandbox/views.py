@@ -88,6 +88,9 @@ def _config(contract: TypeContract, integration: StoredIntegration, dialect: Dia
         config = {name: value for name, value in config.items() if name in confirmed}
     if dialect["extra"] == "extra":
         config |= {"connectArgs": "", "createdAt": integration.created}
+    if integration.connection is not None and contract.name == "Databricks" and dialect["databricks_key"] == "host":
+        # C4: as the connection's nativeIntegration.config spells it, no workspaceUrl and no httpPath
+        config = {"host" if n == "workspaceUrl" else n: v for n, v in config.items() if n != "httpPath"}
     return config
 
 

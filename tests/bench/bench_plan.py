@@ -51,7 +51,8 @@ TARGET_RATIO = 2.0  # of the floor's wall time and of its peak memory
 TARGET_FLAT = 1.25  # cost per integration at the largest N over that at the smallest
 FLOOR = Path(__file__).resolve().parent / "floor.py"
 API_KEY = "bench-key"
-ONE_LIST = Counter({("GET", "/integrations"): 1})
+# One list, and one search of the connections (none here: no GET /data/connection follows; docs/immuta-api.md §10)
+ONE_LIST = Counter({("GET", "/integrations"): 1, ("POST", "/data/object/search"): 1})
 
 TEMPLATE = """\
 # Snowflake account {index} of the benchmark.

@@ -28,6 +28,7 @@ SHIPPED_SECRETS = {
     "SYNAPSE_IMMUTA_PASSWORD": "synapse-e2e-secret",
 }
 WRITES = ("POST", "PUT", "DELETE")
+SEARCH = "/data/object/search"  # a POST that reads (docs/immuta-api.md §10.2)
 
 RunCli = Callable[..., Any]  # tests/conftest.py's `run_cli`: (*args) -> CliResult(exit_code, stdout, stderr)
 
@@ -63,8 +64,9 @@ class RecordingSandbox(Sandbox):
         return response
 
     def writes(self) -> list[Exchange]:
-        """POST/PUT/DELETE on integrations (scripts excluded): what changed, or tried to change, the tenant."""
-        return [e for e in self.exchanges if e.method in WRITES and "/scripts/" not in e.path]
+        """POST/PUT/DELETE (scripts and the connections search excluded): what changed, or tried to change, the
+        tenant."""
+        return [e for e in self.exchanges if e.method in WRITES and "/scripts/" not in e.path and e.path != SEARCH]
 
     def by_type(self) -> dict[str, dict[str, Any]]:
         """The integrations now in the tenant, by type (each type appears once in the shipped files)."""
