@@ -149,15 +149,14 @@ def _collides(connection: Connection, type_name: Any, account: str | None) -> bo
 
 
 def _held(record: Mapping[str, Any], id_: str, connection: str | None, schemas: SchemaSet) -> Held:
-    payload = payload_of_record(record)
-    reported = payload.get("config")
+    reported = record.get("config")
     config: dict[str, Any] = reported if isinstance(reported, dict) else {}
     type_name = str(record["type"])
     host = _account(config) if type_name != "Trino" else None
     if type_name == DATABRICKS and "workspaceUrl" not in config and isinstance(config.get("host"), str):
-        payload["config"] = {**config, "workspaceUrl": config["host"]}
+        record = {**record, "config": {**config, "workspaceUrl": config["host"]}}
     type_schema = schemas.types.get(type_name)
-    key = type_schema.key_of(payload) if type_schema is not None else None
+    key = type_schema.key_of(payload_of_record(record, type_schema)[0]) if type_schema is not None else None
     return Held(id_, type_name, str(key) if key is not None else type_name, key, host, connection)
 
 
