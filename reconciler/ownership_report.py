@@ -13,6 +13,12 @@ from reconciler.ownership import READ_ONLY, Ownership, split, survey
 from reconciler.validation.schema import SchemaSet
 
 UNKNOWN = "ownership unknown (read-only in this run)"
+WITHHELD = "Not planned, ownership unknown: "
+
+
+def withheld(plan_notes: tuple[str, ...]) -> int:
+    """How many files a plan left out because the connections could not be checked (apply then exits 1)."""
+    return sum(1 for note in plan_notes if note.startswith(WITHHELD))
 
 
 def notes(actual: ActualState) -> tuple[str, ...]:
@@ -28,7 +34,7 @@ def notes(actual: ActualState) -> tuple[str, ...]:
             f"Connections could not be checked ({ownership.reason}): no Snowflake, Databricks or Trino "
             "integration is written or deleted in this run."
         )
-        lines += [f"Not planned, ownership unknown: {text}." for text in ownership.withheld]
+        lines += [f"{WITHHELD}{text}." for text in ownership.withheld]
     for held in ownership.held:
         shown = f"{held.label} (id {held.id})"
         if held.connection is not None:

@@ -174,6 +174,7 @@ def apply(
     output: Output,
 ) -> int:
     """Apply the plan for PATH..., or a saved plan FILE (refused if anything it was based on changed)."""
+    from reconciler import ownership_report
     from reconciler.applying import workflow
     from reconciler.planning.gate import GateOptions
     from reconciler.render import apply_report
@@ -210,6 +211,12 @@ def apply(
         files.write_text(report_file, registry.APPLY["json"](outcome, context(output)), what="apply report")
     if outcome.interruption is not None:
         raise outcome.interruption
+    left_out = ownership_report.withheld(outcome.plan.notes)
+    if left_out:  # the other types were applied; these wait until the connections can be read (fail closed)
+        echo_err(
+            f"error: {left_out} file(s) not applied: the tenant's connections could not be checked (see the notes)"
+        )
+        return EXIT_ERROR
     return apply_report.exit_code(outcome.results, outcome.verification)
 
 
