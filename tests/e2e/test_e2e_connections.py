@@ -305,6 +305,7 @@ def test_snowflake_and_databricks_files_on_a_saas_tenant_are_warned_legacy(
     assert any("snowflake-prod.yaml" in line and "/integrations workflow for Snowflake" in line for line in warned)
     assert any("databricks-analytics.yaml" in line and "for Databricks legacy" in line for line in warned)
     assert all("docs/immuta-api.md §9.2" in line for line in warned)
+    no_connection_writes(tenant)
 
 
 @pytest.mark.e2e
