@@ -9,7 +9,8 @@ saved plan, `show`, drift or apply report holds goes through `shown` (render/pla
 hides what the schemas do not know in client/redaction.py by the same rule.
 
 An object the schema declares without listing its fields (Databricks' `additionalWorkspaceConnections`
-items) is one known value: shown as a whole, secrets masked, as the diff compares it.
+items, "fields not documented") is kept whole in the actual state, as the diff compares it as one value, but
+its fields are shown by name only: an undocumented field may hold another workspace's token.
 """
 
 from __future__ import annotations
@@ -89,7 +90,7 @@ def _shown(type_schema: TypeSchema, node: Any, value: Json, path: Path) -> Json:
     if isinstance(value, dict):
         props = type_schema.properties(node) if node is not None else None
         if props is None:
-            return mask_all(value)  # an open object the schema declares (see above)
+            return {name: HIDDEN for name in value}  # an object the schema does not describe (see above)
         return {
             name: _shown(type_schema, props[name], item, (*path, name)) if name in props else HIDDEN
             for name, item in value.items()

@@ -150,7 +150,7 @@ def test_a_type_validates_with_the_rules_of_its_schema(throwaway_type: Path, tmp
         "FILES/same.yaml:4; one integration, one file (it writes Throwaway Store[host=A.EXAMPLE.COM.]: host names "
         "compare without regard to letter case or a final dot)",
         "FILES/store.yaml:5:3: $.config.token: is a secret and must not be written in the file: use a reference "
-        "such as `token: ${env:STORE_TOKEN}` or `${file:/run/secrets/store_token}`",
+        "such as `token: ${env:STORE_TOKEN}` (or `${file:PATH}`, read inside the repository)",
     ]
 
 

@@ -333,8 +333,8 @@ def test_a_reference_mixed_with_a_literal(hunt: Hunt) -> None:
     )
     problem = (
         "integrations.d/snowflake-prod.yaml:26:3: $.config.password: is a secret and must not be written in the "
-        "file: use a reference such as `password: ${env:SNOWFLAKE_PROD_PASSWORD}` or "
-        "`${file:/run/secrets/snowflake_prod_password}`\n"
+        "file: use a reference such as `password: ${env:SNOWFLAKE_PROD_PASSWORD}` (or `${file:PATH}`, read inside "
+        "the repository)\n"
     )
     assert hunt.run("validate").stdout == problem
     assert hunt.exit_codes[-1] == 1

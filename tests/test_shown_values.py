@@ -163,3 +163,22 @@ def test_what_immuta_reports_beyond_the_schemas_never_enters_the_actual_state() 
         "config": HIDDEN,
     }
     assert SENTINEL not in trino.fingerprint + repr(trino)
+
+
+def test_the_fields_of_an_object_the_schemas_do_not_describe_are_shown_by_name_only() -> None:
+    """Databricks' `additionalWorkspaceConnections` items: "fields not documented", so one may hold a token."""
+    record = {
+        "id": "3",
+        "status": "enabled",
+        "type": "Databricks",
+        "autoBootstrap": True,
+        "config": {
+            "workspaceUrl": "dbc-1.cloud.databricks.com",
+            "additionalWorkspaceConnections": [{"workspaceUrl": "dbc-2.cloud.databricks.com", "token": SENTINEL}],
+        },
+    }
+    [databricks] = read_actual([record], load()).integrations
+    view = shown(databricks.type_schema, databricks.payload, databricks.unknown)
+    assert view["config"]["additionalWorkspaceConnections"] == [{"workspaceUrl": HIDDEN, "token": HIDDEN}]
+    assert view["config"]["workspaceUrl"] == "dbc-1.cloud.databricks.com"
+    assert SENTINEL not in json.dumps(view) + databricks.fingerprint

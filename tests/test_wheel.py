@@ -133,6 +133,6 @@ def test_validate_an_invalid_file_outside_the_source_tree(installed: tuple[Path,
         f'{tmp_path}/snowflake.yaml:2:1: $.autoBootstrap: must be a boolean, not a string "yes" '
         "(YAML 1.1 would read this as a boolean; write true or false)",
         f"{tmp_path}/snowflake.yaml:9:3: $.config.password: is a secret and must not be written in the file: "
-        "use a reference such as `password: ${env:SNOWFLAKE_PASSWORD}` or `${file:/run/secrets/snowflake_password}`",
+        "use a reference such as `password: ${env:SNOWFLAKE_PASSWORD}` (or `${file:PATH}`, read inside the repository)",
     ]
     assert "hunter2" not in done.stdout + done.stderr

@@ -129,7 +129,7 @@ def _literal_secret_message(doc: SourceDocument, path: Path) -> str:
     env = "".join(c if c.isalnum() else "_" for c in name).upper()
     return (
         f"is a secret and must not be written in the file: use a reference such as "
-        f"`{path[-1]}: ${{env:{env}}}` or `${{file:/run/secrets/{env.lower()}}}`"
+        f"`{path[-1]}: ${{env:{env}}}` (or `${{file:PATH}}`, read inside the repository)"
     )
 
 
