@@ -117,3 +117,46 @@ def run_action(inputs: Mapping[str, str], cwd: Path, extra_env: Mapping[str, str
     result = run_script(step["run"], env, cwd)
     outputs = dict(line.split("=", 1) for line in outputs_file.read_text(encoding="utf-8").splitlines() if "=" in line)
     return ActionResult(result.returncode, result.stdout, result.stderr, outputs, summary_file.read_text("utf-8"))
+
+
+class RecordingSandbox:
+    """The simulator served over loopback HTTP (no placeholder secrets: that is `--sandbox` only), keeping every
+    request body it received, so a test can see each secret value reach Immuta."""
+
+    def __init__(self, api_key: str) -> None:
+        from reconciler.sandbox import Sandbox, SandboxRequest, SandboxResponse, start_server
+
+        bodies = self.bodies = []  # type: list[bytes]
+
+        class Recording(Sandbox):
+            def handle(self, request: SandboxRequest) -> SandboxResponse:
+                bodies.append(request.body)
+                return super().handle(request)
+
+        self.sandbox = Recording(api_key=api_key)
+        self.server = start_server(self.sandbox)
+        self.url = self.server.url
+
+    def received(self, value: str) -> bool:
+        """Whether `value` arrived in some request body, as JSON encodes it."""
+        import json
+
+        encoded = json.dumps(value)[1:-1].encode()
+        return any(encoded in body for body in self.bodies)
+
+    def writes(self) -> int:
+        return sum(1 for body in self.bodies if body.strip())
+
+    def close(self) -> None:
+        self.server.close()
+
+
+def outputs_of(result: ActionResult, *files: Path) -> str:
+    """Everything a run leaves for people to read: the log (without the ::add-mask:: commands, which the
+    runner consumes), the job summary, the outputs and the files they name."""
+    log = "\n".join(
+        line for line in (result.stdout + result.stderr).splitlines() if not line.startswith("::add-mask::")
+    )
+    named = [Path(v) for v in result.outputs.values() if v.startswith("/") and Path(v).is_file()]
+    texts = [p.read_text(encoding="utf-8", errors="replace") for p in [*named, *files] if p.is_file()]
+    return "\n".join([log, result.summary, *result.outputs.values(), *texts])

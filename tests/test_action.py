@@ -6,11 +6,12 @@ from __future__ import annotations
 import json
 import re
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import jsonschema
 import pytest
-from actions_runner import ACTION, REPO, run_action
+from actions_runner import ACTION, REPO, RecordingSandbox, outputs_of, run_action
 
 from reconciler.render.plan_markdown import STICKY_MARKER
 
@@ -44,6 +45,8 @@ def test_a_composite_action_with_the_promised_inputs_and_outputs() -> None:
         "api-key",
         "token",
         "sandbox",
+        "secrets",
+        "github-environment",
         "python-version",
     }
     assert ACTION["inputs"]["command"]["required"] is True
@@ -52,13 +55,49 @@ def test_a_composite_action_with_the_promised_inputs_and_outputs() -> None:
         assert output["value"] == f"${{{{ steps.run.outputs.{name} }}}}"
 
 
-def test_it_installs_from_its_own_ref_and_keeps_secrets_out_of_the_install() -> None:
-    setup, install, run = ACTION["runs"]["steps"]
-    assert re.fullmatch(SHA_PIN, setup["uses"])
-    assert '"$GITHUB_ACTION_PATH"' in install["run"] and "pip install" in install["run"]
-    assert "env" not in install  # no input, no secret reaches pip (and the packages it runs)
-    assert "${{" not in install["run"] and "${{" not in run["run"]  # inputs reach scripts only through env:
+def test_it_installs_a_cached_wheel_of_its_own_ref_and_keeps_secrets_out_of_the_install() -> None:
+    setup, key, cache, install, run = ACTION["runs"]["steps"]
+    assert re.fullmatch(SHA_PIN, setup["uses"]) and re.fullmatch(SHA_PIN, cache["uses"])
+    assert '"$GITHUB_ACTION_PATH"' in key["run"] and '"$GITHUB_ACTION_PATH"' in install["run"]
+    assert cache["with"] == {
+        "path": "${{ runner.temp }}/reconciler-wheels",
+        "key": "${{ steps.wheels.outputs.key }}",
+    }
+    # A cache hit installs the wheels, offline; only a miss builds them, once, from the action's own ref.
+    assert '--no-index --find-links "$wheels" immuta-reconciler' in install["run"]
+    assert 'pip wheel --quiet --disable-pip-version-check --wheel-dir "$wheels" "$GITHUB_ACTION_PATH"' in install["run"]
+    assert "env" not in install and "env" not in key  # no input, no secret reaches pip (and the packages it runs)
+    for entry in (key, install, run):
+        assert "${{" not in entry["run"]  # inputs reach scripts only through env:
     assert run["env"]["INPUT_API_KEY"] == "${{ inputs.api-key }}"
+    assert run["env"]["INPUT_SECRETS"] == "${{ inputs.secrets }}"
+
+
+def test_python_runs_isolated_from_the_workspace() -> None:
+    """Every Python the action starts is `python -I` (no PYTHON* variables, no imports from the working
+    directory) and the reconciler runs from the virtual environment under $RUNNER_TEMP."""
+    scripts = "\n".join(entry.get("run", "") for entry in ACTION["runs"]["steps"])
+    started = re.findall(r'(?:^|(?<!--python)[\s(])(python3?|"[^"\s]*/bin/python")[ )]+(?!\])(\S+)', scripts, re.M)
+    assert len(started) >= 6
+    assert {(python, first) for python, first in started if not first.startswith("-I")} == set(), (
+        "every Python is isolated"
+    )
+    run = ACTION["runs"]["steps"][-1]["run"]
+    assert 'py=("$RUNNER_TEMP/reconciler-venv/bin/python" -I)' in run
+    assert "bin/reconciler" not in run  # the console script would honour PYTHONPATH
+
+
+def test_a_reconciler_pip_or_venv_folder_in_the_workspace_is_never_run(workdir: Path) -> None:
+    marker = workdir.parent / "ran-the-callers-code"
+    for name in ("reconciler", "pip", "venv", "yaml", "click"):
+        (workdir / name).mkdir()
+        (workdir / name / "__init__.py").write_text(f"open({str(marker)!r}, 'a').write({name!r})\n")
+        (workdir / name / "__main__.py").write_text(f"open({str(marker)!r}, 'a').write({name!r})\n")
+    result = run_action(
+        {"command": "plan", "sandbox": "true"}, workdir, extra_env={"PYTHONPATH": str(workdir), "PYTHONSTARTUP": ""}
+    )
+    assert (result.returncode, result.outputs["exit-code"]) == (0, "2"), result.stdout + result.stderr
+    assert not marker.exists()
 
 
 def test_plan_saves_the_plan_and_reports_changes(workdir: Path) -> None:
@@ -140,3 +179,131 @@ def test_an_unknown_command(workdir: Path) -> None:
     result = run_action({"command": "destroy"}, workdir)
     assert result.returncode == 64
     assert "::error::unknown command 'destroy': use validate, plan, apply or drift" in result.stdout
+
+
+# -- integration secrets reach apply, and nothing else ---------------------------------------------------
+
+KEY = "action-test-api-key-8c1d"
+SECRET_FILES = {
+    "snowflake.yaml": """\
+type: Snowflake
+autoBootstrap: false
+config:
+  host: acme.us-east-1.snowflakecomputing.com
+  warehouse: IMMUTA_WH
+  database: IMMUTA_PROD
+  authenticationType: userPassword
+  username: immuta
+  password: ${env:SNOWFLAKE_PASSWORD}
+""",
+    "redshift.yaml": """\
+type: Redshift
+autoBootstrap: false
+config:
+  host: warehouse.c1a2b3c4d5e6.us-east-1.redshift.amazonaws.com
+  database: immuta_warehouse
+  authenticationType: userPassword
+  username: immuta_system
+  password: ${env:REDSHIFT_PASSWORD}
+""",
+}
+# Recognisable values, one with a newline, a % and quotes (what masking and JSON must survive).
+SECRET_VALUES = {"SNOWFLAKE_PASSWORD": "sf-Pa55%w0rd-e81f", "REDSHIFT_PASSWORD": 'rs-"line1"\nrs-line2-77a0'}
+
+
+@pytest.fixture
+def tenant(tmp_path: Path) -> Iterator[RecordingSandbox]:
+    served = RecordingSandbox(KEY)
+    yield served
+    served.close()
+
+
+@pytest.fixture
+def secret_repo(tmp_path: Path) -> Path:
+    work = tmp_path / "repo"
+    (work / "integrations.d").mkdir(parents=True)
+    for name, text in SECRET_FILES.items():
+        (work / "integrations.d" / name).write_text(text, encoding="utf-8")
+    return work
+
+
+def against(tenant: RecordingSandbox, **inputs: str) -> dict[str, str]:
+    return {"immuta-url": tenant.url, "api-key": KEY, **inputs}
+
+
+def test_apply_sends_each_secret_to_immuta_and_no_output_holds_one(secret_repo: Path, tenant: RecordingSandbox) -> None:
+    plan = run_action(against(tenant, command="plan", format="markdown"), secret_repo)
+    assert (plan.returncode, plan.outputs["exit-code"]) == (0, "2"), plan.stdout + plan.stderr
+    applied = run_action(
+        against(
+            tenant,
+            command="apply",
+            **{"plan-file": "reconciler-plan/plan.json", "secrets": json.dumps(SECRET_VALUES)},
+            **{"github-environment": "immuta-prod"},
+        ),
+        secret_repo,
+    )
+    assert (applied.returncode, applied.outputs["exit-code"]) == (0, "0"), applied.stdout + applied.stderr
+    for value in SECRET_VALUES.values():
+        assert tenant.received(value)
+    # Each line of each value is masked, escaped as GitHub reads a workflow command.
+    masks = [line for line in applied.stdout.splitlines() if line.startswith("::add-mask::")]
+    assert masks == ["::add-mask::sf-Pa55%25w0rd-e81f", '::add-mask::rs-"line1"', "::add-mask::rs-line2-77a0"]
+    assert "### reconciler apply: **applied**; Immuta now matches the files" in applied.summary
+    everything = outputs_of(plan, secret_repo / "reconciler-plan" / "plan.json") + outputs_of(applied)
+    for value in SECRET_VALUES.values():
+        for line in value.splitlines():
+            assert line not in everything
+
+
+def test_a_missing_secret_is_named_before_any_write(secret_repo: Path, tenant: RecordingSandbox) -> None:
+    run_action(against(tenant, command="plan"), secret_repo)
+    writes = tenant.writes()
+    only_one = json.dumps({"REDSHIFT_PASSWORD": SECRET_VALUES["REDSHIFT_PASSWORD"]})
+    applied = run_action(
+        against(
+            tenant,
+            command="apply",
+            **{"plan-file": "reconciler-plan/plan.json", "secrets": only_one, "github-environment": "immuta-prod"},
+        ),
+        secret_repo,
+    )
+    assert (applied.returncode, applied.outputs["exit-code"]) == (1, "1")
+    line = (
+        "integrations.d/snowflake.yaml:9 needs SNOWFLAKE_PASSWORD: add it to the `immuta-prod` environment's "
+        "secrets (the JSON secret RECONCILER_SECRETS)"
+    )
+    assert line in applied.stderr.splitlines()
+    assert applied.summary == (
+        "### reconciler apply: **missing secret(s)**, nothing was written\n\n"
+        f"- {line}\n\nAdd each, then run the job again.\n"
+    )
+    assert tenant.writes() == writes
+    assert "rs-line2-77a0" not in outputs_of(applied)
+
+
+@pytest.mark.parametrize(
+    ("secrets", "message"),
+    [
+        ('{"SNOWFLAKE_PASSWORD": "sf-x1"', "::error::the secrets input is not JSON (Expecting ',' delimiter at line 1"),
+        ('["sf-x1"]', '::error::the secrets input must be one JSON object, {"NAME": "value"}'),
+        ('{"BAD NAME": "sf-x1"}', '::error::the secrets input names "BAD NAME": not a variable name'),
+        ('{"LD_PRELOAD": "sf-x1"}', "::error::the secrets input names LD_PRELOAD, a variable the runner or"),
+        ('{"PATH": "sf-x1"}', "::error::the secrets input names PATH, a variable the runner or the reconciler"),
+        ('{"SNOWFLAKE_PASSWORD": 7}', "::error::the secrets input gives SNOWFLAKE_PASSWORD a value that is not text"),
+    ],
+)
+def test_a_malformed_secrets_input_is_refused_without_echoing_a_value(
+    secret_repo: Path, tenant: RecordingSandbox, secrets: str, message: str
+) -> None:
+    applied = run_action(against(tenant, command="apply", **{"auto-approve": "true", "secrets": secrets}), secret_repo)
+    assert applied.returncode == 1
+    assert message in applied.stderr
+    assert "sf-x1" not in applied.stdout + applied.stderr
+    assert tenant.writes() == 0
+
+
+def test_secrets_are_for_apply_only(secret_repo: Path, tenant: RecordingSandbox) -> None:
+    result = run_action(against(tenant, command="plan", secrets=json.dumps(SECRET_VALUES)), secret_repo)
+    assert (result.returncode, result.outputs["exit-code"]) == (64, "64")
+    assert "::error::the secrets input is for apply only: validate, plan and drift never read a secret" in result.stdout

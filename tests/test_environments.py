@@ -73,9 +73,17 @@ def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
 
 
 def test_var_references_need_an_environment_and_say_where(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run(capsys, "validate")
+    """A forgotten --env is one error with the fix, not one error per ${var:…} reference."""
+    code, out, err = run(capsys, "validate")
 
-    assert code == 1
+    assert (code, out) == (1, "")
+    assert err == (
+        "error: these files use ${var:…} values and environments/ declares dev, prod: run with "
+        "--env NAME, e.g. `reconciler validate --env dev`; nothing was changed\n"
+    )
+    for name in ("dev", "prod"):  # without environments, the message on each reference says what to do
+        (repo / "environments" / f"{name}.yaml").unlink()
+    code, out, _ = run(capsys, "validate")
     lines = out.splitlines()
     assert lines[0] == (
         "integrations.d/snowflake.yaml:4:3: $.config.host: ${var:…} needs an environment: pass --env NAME "

@@ -120,6 +120,7 @@ def test_every_pin_of_an_action_is_the_same_commit() -> None:
         for match in filter(None, map(PIN.match, path.read_text(encoding="utf-8").splitlines())):
             pins.setdefault(match.group(1), set()).add(match.group(2))
     assert {k: len(v) for k, v in pins.items()} == {
+        "actions/cache": 1,
         "actions/checkout": 1,
         "actions/setup-python": 1,
         "actions/github-script": 1,

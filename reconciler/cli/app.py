@@ -120,7 +120,8 @@ def echo_err(text: str) -> None:
     click.echo(text, err=True)
 
 
-def _report(exc: ReconcilerError) -> None:
+def _report(exc: ReconcilerError, argv: list[str]) -> None:
+    from reconciler.cli import messages
     from reconciler.cli.options import in_github_actions
     from reconciler.errors import InputError, RefusedError
     from reconciler.render.escape import terminal_lines
@@ -128,11 +129,14 @@ def _report(exc: ReconcilerError) -> None:
     if isinstance(exc, InputError):
         from reconciler.render import problems as problem_report
 
+        forgotten = messages.forgotten_environment(exc.problems, argv)
+        if forgotten:
+            echo_err(forgotten)
+            return
         echo_err(problem_report.as_text(exc.problems).rstrip("\n"))
         if in_github_actions():
             click.echo(problem_report.github_annotations(exc.problems), nl=False, err=True)
-        errors = [p for p in exc.problems if p.severity == "error"]
-        echo_err(f"error: {len(errors)} problem(s) in the desired-state files; nothing was changed")
+        echo_err("\n".join(messages.report(exc.problems)))
         return
     if isinstance(exc, RefusedError):
         echo_err(f"refused: {terminal_lines(str(exc))}")
@@ -198,7 +202,7 @@ def _run(argv: list[str] | None) -> None:
         from reconciler.errors import ReconcilerError
 
         if isinstance(exc, ReconcilerError):
-            _report(exc)
+            _report(exc, sys.argv[1:] if argv is None else argv)
             _exit(exc.exit_code)
         # A bug of ours: no traceback (it could quote a value), unless asked for.
         if os.environ.get("RECONCILER_DEBUG") == "1":

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import replace
 
 import click
 
+from reconciler.cli import messages
 from reconciler.cli.options import Where, echo_err, env_option, in_github_actions, input_options
 from reconciler.errors import EXIT_ERROR, EXIT_OK
 from reconciler.loading.environments import load_environment
@@ -55,7 +57,15 @@ def validate(
     where = Where(False, None, load_environment(env_name) if env_name else None)
     chosen = where.paths(paths)
     secrets = Lookup(os.environ, roots=file_roots(chosen, where.file_roots)) if resolve_secrets else None
-    report = check_paths(chosen, schema_module.load(), validation, variables=where.variables, secrets=secrets)
+    schemas = schema_module.load()
+    report = check_paths(chosen, schemas, validation, variables=where.variables, secrets=secrets)
+    forgotten = None if env_name else messages.forgotten_environment(report.problems, ["validate"])
+    if forgotten and output_format != "json":
+        echo_err(forgotten)
+        return EXIT_ERROR
+    if not paths:  # files named on the command line are all the user asked about
+        strays = messages.stray_entries(chosen, schemas.type_names)
+        report = replace(report, problems=(*report.problems, *strays))
     if output_format == "json":
         click.echo(problem_report.as_json(report.problems, report.integrations, report.files), nl=False)
     else:
@@ -78,7 +88,25 @@ def _validate_every_environment(validation: ValidationOptions) -> int:
         echo_err(label + problem_report.summary(check.problems, check.documents, check.files))
         if in_github_actions():
             click.echo(problem_report.github_annotations(check.problems), nl=False, err=True)
+    strays = messages.stray_entries(_declared_paths(), schema_module.load().type_names)
+    click.echo(problem_report.as_text(strays), nl=False)
+    if in_github_actions():
+        click.echo(problem_report.github_annotations(strays), nl=False, err=True)
     return EXIT_OK if all(check.valid for check in checks) else EXIT_ERROR
+
+
+def _declared_paths() -> list[str]:
+    """Every folder some environment reads (the default one when an environment names none, or none exists)."""
+    from reconciler.errors import InputError
+    from reconciler.loading.every_environment import DEFAULT_PATHS, environment_names
+
+    declared: list[str] = [*DEFAULT_PATHS]
+    for name in environment_names():
+        try:
+            declared.extend(load_environment(name).paths)
+        except InputError:
+            continue
+    return list(dict.fromkeys(declared))
 
 
 @click.command(name="schema")
