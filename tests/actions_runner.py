@@ -34,7 +34,7 @@ def evaluate(text: Any, context: Mapping[str, Any]) -> str:
     """`${{ … }}` filled in: a dotted name from `context`, `a || b`, `format('…{0}', x)` and string literals."""
 
     def one(expression: str) -> str:
-        for alternative in expression.split("||"):
+        for alternative in _top_level(expression, "||"):
             value = _term(alternative.strip(), context)
             if value:
                 return value
@@ -43,12 +43,29 @@ def evaluate(text: Any, context: Mapping[str, Any]) -> str:
     return EXPRESSION.sub(lambda m: one(m.group(1)), str(text))
 
 
+def _top_level(expression: str, separator: str) -> list[str]:
+    """`expression` split at `separator` outside parentheses and quotes."""
+    parts, depth, quoted, start, i = [], 0, False, 0, 0
+    while i < len(expression):
+        char = expression[i]
+        if char == "'":
+            quoted = not quoted
+        elif not quoted and char in "()":
+            depth += 1 if char == "(" else -1
+        elif not quoted and depth == 0 and expression.startswith(separator, i):
+            parts.append(expression[start:i])
+            start = i = i + len(separator)
+            continue
+        i += 1
+    return [*parts, expression[start:]]
+
+
 def _term(term: str, context: Mapping[str, Any]) -> str:
     if term.startswith("'") and term.endswith("'"):
         return term[1:-1]
     call = re.fullmatch(r"format\((.*)\)", term)
     if call:
-        template, *args = [a.strip() for a in call.group(1).split(",")]
+        template, *args = [a.strip() for a in _top_level(call.group(1), ",")]
         values = [evaluate("${{ " + a + " }}", context) for a in args]
         return evaluate("${{ " + template + " }}", context).format(*values)
     value: Any = context

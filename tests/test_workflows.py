@@ -19,7 +19,17 @@ from typing import Any
 import jsonschema
 import pytest
 import yaml
-from actions_runner import REPO, evaluate, load_yaml, run_action, run_script, runner_temp
+from actions_runner import (
+    REPO,
+    ActionResult,
+    RecordingSandbox,
+    evaluate,
+    load_yaml,
+    outputs_of,
+    run_action,
+    run_script,
+    runner_temp,
+)
 
 from reconciler.render.drift_markdown import DRIFT_MARKER
 from reconciler.render.plan_markdown import STICKY_MARKER
@@ -29,6 +39,7 @@ NAMES = ("apply", "ci", "drift", "plan", "release")
 REUSABLE = ("plan", "apply", "drift")
 ACTION_STEP = "./.reconciler-action"
 SECRETS = {"IMMUTA_URL", "IMMUTA_API_KEY", "IMMUTA_TOKEN"}
+INTEGRATION_SECRETS = 'The integration secrets, one JSON object {"NAME": "value"}; read by the apply step only.'
 PIN = re.compile(r"^\s*(?:- )?uses: ([\w.-]+/[\w./-]+)@([0-9a-f]{40}) # v\d+(\.\d+)*$")
 PERMISSIONS = {
     ("ci", "test"): {"contents": "read"},
@@ -166,7 +177,16 @@ def test_reusable_with_paths_environments_and_fixed_secret_names(name: str) -> N
     for declared in call["inputs"].values():
         assert declared["type"] == "string" and "default" in declared and declared["description"]
     assert call["inputs"]["environments"]["default"] == '[""]'
-    assert call["secrets"] == {s: {"required": False} for s in SECRETS}
+    integration = {"RECONCILER_SECRETS": {"required": False, "description": INTEGRATION_SECRETS}}
+    assert call["secrets"] == {**{s: {"required": False} for s in SECRETS}, **(integration if name == "apply" else {})}
+    for job in workflow["jobs"].values():
+        for entry in job["steps"]:
+            given = entry.get("with", {}).get("secrets")
+            if entry.get("uses") == ACTION_STEP and entry["with"]["command"] == "apply":
+                assert given == "${{ secrets.RECONCILER_SECRETS }}"
+                assert entry["with"]["github-environment"] == job["environment"]
+            else:
+                assert given is None, "only the apply step sees the integration secrets"
     for job in workflow["jobs"].values():
         assert job["strategy"]["matrix"]["environment"] == "${{ fromJSON(inputs.environments || '[\"\"]') }}"
         assert job["environment"].startswith("${{ format(inputs.")
@@ -362,23 +382,33 @@ def test_a_push_without_a_merged_pull_request_fails(tmp_path: Path) -> None:
 class Flow:
     """Runs a workflow's jobs in `work` as a runner would; artifacts are folders under `artifacts`."""
 
-    def __init__(self, work: Path, inputs: Mapping[str, str]) -> None:
+    def __init__(
+        self, work: Path, inputs: Mapping[str, str], secrets: Mapping[str, Mapping[str, str]] | None = None
+    ) -> None:
+        """Without `secrets` the action runs against the embedded sandbox; with them, each job reads the
+        secrets of its GitHub environment (`secrets[name]`), as GitHub gives them, and talks to real servers."""
         self.work = work
         self.inputs = dict(inputs)
+        self.secrets = secrets
         self.artifacts = work.parent / "artifacts"
         self.commands: list[tuple[str, str, str]] = []
+        self.results: list[ActionResult] = []
 
     def job(self, name: str, job_id: str, environment: str, github: Mapping[str, Any]) -> dict[str, Any]:
         job = load(name)["jobs"][job_id]
         outputs: dict[str, dict[str, str]] = {}
+        base = {"inputs": self.inputs, "matrix": {"environment": environment}, "github": github}
+        secrets = (self.secrets or {}).get(evaluate(job["environment"], base), {})
         for entry in job["steps"]:
-            context = {"inputs": self.inputs, "matrix": {"environment": environment}, "github": github}
-            context["steps"] = {k: {"outputs": v} for k, v in outputs.items()}
+            context = {**base, "secrets": secrets, "steps": {k: {"outputs": v} for k, v in outputs.items()}}
             uses = entry.get("uses", "")
             with_ = {k: evaluate(v, context) for k, v in entry.get("with", {}).items()}
             if uses == ACTION_STEP:
                 with_ = {k: v for k, v in with_.items() if v != ""}
-                result = run_action({**with_, "sandbox": "true"}, self.work)
+                if self.secrets is None:
+                    with_["sandbox"] = "true"
+                result = run_action(with_, self.work)
+                self.results.append(result)
                 self.commands.append((name, with_["command"], result.outputs.get("exit-code", "")))
                 if result.returncode != 0:
                     return {"failed": entry["name"], "stdout": result.stdout, "stderr": result.stderr}
@@ -562,3 +592,123 @@ def test_the_hook_without_environments_validates_the_default_folder(work: Path) 
 def test_a_mistyped_flag_in_an_action_input_would_fail(work: Path) -> None:
     result = run_action({"command": "plan", "format": "markdwn", "sandbox": "true"}, work)
     assert (result.returncode, result.outputs["exit-code"]) == (64, "64")
+
+
+# -- the README's callers against two real servers, with real secrets --------------------------------------
+
+TENANT_KEY = "workflow-test-key-3b7e"
+SECRET_SNOWFLAKE = """\
+type: Snowflake
+autoBootstrap: false
+config:
+  host: acme.us-east-1.snowflakecomputing.com
+  warehouse: IMMUTA_WH
+  database: IMMUTA_PROD
+  authenticationType: userPassword
+  username: immuta
+  password: ${env:SNOWFLAKE_PASSWORD}
+"""
+SECRET_REDSHIFT = """\
+type: Redshift
+autoBootstrap: false
+config:
+  host: warehouse.c1a2b3c4d5e6.us-east-1.redshift.amazonaws.com
+  database: immuta_warehouse
+  authenticationType: userPassword
+  username: immuta_system
+  password: ${env:REDSHIFT_PASSWORD}
+"""
+VALUES = {
+    "dev": {"SNOWFLAKE_PASSWORD": "dev-sf-secret-41c2", "REDSHIFT_PASSWORD": "dev-rs-secret-9e07"},
+    "prod": {"SNOWFLAKE_PASSWORD": "prod-sf-secret-5d18", "REDSHIFT_PASSWORD": "prod-rs-secret-b3aa"},
+}
+
+
+@pytest.fixture
+def tenants() -> Iterator[dict[str, RecordingSandbox]]:
+    served = {name: RecordingSandbox(TENANT_KEY) for name in ("dev", "prod")}
+    yield served
+    for tenant in served.values():
+        tenant.close()
+
+
+def github_secrets(tenants: Mapping[str, RecordingSandbox], values: Mapping[str, Mapping[str, str]]) -> Any:
+    """The GitHub environments of the README's set-up: a read key for plan and drift, the key and the JSON of
+    integration secrets for apply."""
+    secrets: dict[str, dict[str, str]] = {}
+    for name in tenants:
+        secrets[f"immuta-{name}-read"] = {"IMMUTA_API_KEY": TENANT_KEY}
+        secrets[f"immuta-{name}"] = {"IMMUTA_API_KEY": TENANT_KEY, "RECONCILER_SECRETS": json.dumps(values[name])}
+    return secrets
+
+
+def test_the_readme_callers_apply_real_secrets_to_real_servers(
+    tmp_path: Path, tenants: dict[str, RecordingSandbox]
+) -> None:
+    work = tmp_path / "repo"
+    (work / "integrations.d").mkdir(parents=True)
+    (work / "integrations.d" / "snowflake.yaml").write_text(SECRET_SNOWFLAKE, encoding="utf-8")
+    (work / "integrations.d" / "redshift.yaml").write_text(SECRET_REDSHIFT, encoding="utf-8")
+    (work / "environments").mkdir()
+    for name, tenant in tenants.items():
+        (work / "environments" / f"{name}.yaml").write_text(f"url: {tenant.url}\npaths: [integrations.d]\n")
+    runner_temp(tmp_path)
+    callers = {p: next(iter(yaml.safe_load(t)["jobs"].values()))["with"] for p, t in CALLERS.items()}
+    flow = Flow(work, callers[".github/workflows/reconciler-plan.yml"], github_secrets(tenants, VALUES))
+    for name in tenants:
+        assert flow.job("plan", "plan", name, pull_request("head1")) == {"failed": None}
+        shutil.rmtree(work / "reconciler-plan")
+    assert all(tenant.writes() == 0 for tenant in tenants.values())
+    flow.inputs = callers[".github/workflows/reconciler-apply.yml"]
+    for name in tenants:
+        assert flow.job("apply", "reviewed", name, pull_request("head1")) == {"failed": None}
+        shutil.rmtree(work / "reconciler-plan")
+    flow.inputs = callers[".github/workflows/reconciler-drift.yml"]
+    for name in tenants:
+        assert flow.job("drift", "drift", name, {"event_name": "schedule"}) == {"failed": None}
+    assert [c[1:] for c in flow.commands] == [
+        *[("validate", "0"), ("plan", "2")] * 2,
+        ("apply", "0"),
+        ("apply", "0"),
+        ("drift", "0"),
+        ("drift", "0"),
+    ]
+    for name, tenant in tenants.items():
+        assert sorted(r["type"] for r in tenant.sandbox.list_integrations()) == ["Redshift", "Snowflake"]
+        for value in VALUES[name].values():
+            assert tenant.received(value), (name, value)
+        other = "prod" if name == "dev" else "dev"
+        assert not any(tenant.received(v) for v in VALUES[other].values()), "each tenant gets its own secrets"
+    everything = "\n".join(outputs_of(r) for r in flow.results)
+    everything += "".join(p.read_text("utf-8") for p in flow.artifacts.rglob("*") if p.is_file())
+    for values in VALUES.values():
+        for value in values.values():
+            assert value not in everything
+
+
+def test_a_secret_missing_from_the_github_environment_is_named_before_any_write(
+    tmp_path: Path, tenants: dict[str, RecordingSandbox]
+) -> None:
+    work = tmp_path / "repo"
+    (work / "integrations.d").mkdir(parents=True)
+    (work / "integrations.d" / "snowflake.yaml").write_text(SECRET_SNOWFLAKE, encoding="utf-8")
+    (work / "environments").mkdir()
+    (work / "environments" / "prod.yaml").write_text(f"url: {tenants['prod'].url}\npaths: [integrations.d]\n")
+    runner_temp(tmp_path)
+    callers = {p: next(iter(yaml.safe_load(t)["jobs"].values()))["with"] for p, t in CALLERS.items()}
+    missing = {"prod": {"REDSHIFT_PASSWORD": "prod-rs-secret-b3aa"}}
+    flow = Flow(
+        work, callers[".github/workflows/reconciler-plan.yml"], github_secrets({"prod": tenants["prod"]}, missing)
+    )
+    assert flow.job("plan", "plan", "prod", pull_request("head1")) == {"failed": None}
+    shutil.rmtree(work / "reconciler-plan")
+    flow.inputs = callers[".github/workflows/reconciler-apply.yml"]
+    result = flow.job("apply", "reviewed", "prod", pull_request("head1"))
+    assert result["failed"] == "Apply the reviewed plan"
+    line = (
+        "integrations.d/snowflake.yaml:9 needs SNOWFLAKE_PASSWORD: add it to the `immuta-prod` environment's "
+        "secrets (the JSON secret RECONCILER_SECRETS)"
+    )
+    assert line in result["stderr"].splitlines()
+    assert f"- {line}" in flow.results[-1].summary
+    assert tenants["prod"].writes() == 0
