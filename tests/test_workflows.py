@@ -305,11 +305,22 @@ const run = new (Object.getPrototypeOf(async function () {}).constructor)('githu
   fs.readFileSync(process.env.SCRIPT, 'utf8'));
 run(github, context, core, require).then(() => console.log(JSON.stringify({ outputs, failed })));
 """
-PR = {"number": 7, "merged_at": "2026-12-01T00:00:00Z", "merge_commit_sha": "merge1", "head": {"sha": "head1"}}
+PR = {
+    "number": 7,
+    "merged_at": "2026-12-01T00:00:00Z",
+    "merge_commit_sha": "merge1",
+    "head": {"sha": "head1", "repo": {"full_name": "acme/immuta"}},
+}
 TRUSTED = ".github/workflows/plan.yml"
 
 
-def a_run(run_id: int, path: str = TRUSTED, head: str = "head1", conclusion: str = "success") -> dict[str, Any]:
+def a_run(
+    run_id: int,
+    path: str = TRUSTED,
+    head: str = "head1",
+    conclusion: str = "success",
+    head_repository: str = "acme/immuta",
+) -> dict[str, Any]:
     return {
         "id": run_id,
         "run_number": run_id,
@@ -318,6 +329,7 @@ def a_run(run_id: int, path: str = TRUSTED, head: str = "head1", conclusion: str
         "head_sha": head,
         "conclusion": conclusion,
         "repository": {"full_name": "acme/immuta"},
+        "head_repository": {"full_name": head_repository},
     }
 
 
@@ -355,6 +367,27 @@ def test_the_newest_plan_of_the_trusted_workflow_for_the_head_commit(tmp_path: P
     ]
     artifacts = {run_id: PLAN_ARTIFACT for run_id in (5, 6, 7, 8, 9)}
     assert find(tmp_path, [PR], runs, artifacts) == {"outputs": {"run_id": "6", "head_sha": "head1"}, "failed": None}
+
+
+@pytest.mark.parametrize("reported", [TRUSTED, f"{TRUSTED}@refs/heads/feature", f"{TRUSTED}@refs/pull/7/merge"])
+def test_the_trusted_path_matches_with_or_without_an_at_ref_suffix(tmp_path: Path, reported: str) -> None:
+    runs = [a_run(5, path=reported), a_run(9, path=".github/workflows/my-own-plan.yml@refs/heads/feature")]
+    artifacts = {5: PLAN_ARTIFACT, 9: PLAN_ARTIFACT}
+    assert find(tmp_path, [PR], runs, artifacts) == {"outputs": {"run_id": "5", "head_sha": "head1"}, "failed": None}
+
+
+def test_a_run_of_a_fork_is_never_the_reviewed_plan(tmp_path: Path) -> None:
+    runs = [a_run(9, head_repository="mallory/immuta"), a_run(5)]
+    artifacts = {5: PLAN_ARTIFACT, 9: PLAN_ARTIFACT}
+    assert find(tmp_path, [PR], runs, artifacts)["outputs"] == {"run_id": "5", "head_sha": "head1"}
+    only_fork = find(tmp_path, [PR], [a_run(9, head_repository="mallory/immuta")], {9: PLAN_ARTIFACT})
+    assert only_fork["failed"].startswith("No reviewed plan reconciler-plan-default from")
+    forked = {**PR, "head": {"sha": "head1", "repo": {"full_name": "mallory/immuta"}}}
+    result = find(tmp_path, [forked], [a_run(5)], {5: PLAN_ARTIFACT})
+    assert result["failed"] == (
+        "#7 came from a fork (mallory/immuta): its plan ran without secrets and is not applied. To apply, "
+        f"{MANUAL}: it plans, shows the plan in the job summary, and applies it after approval."
+    )
 
 
 def test_no_trusted_plan_fails_naming_the_manual_path(tmp_path: Path) -> None:
