@@ -157,3 +157,121 @@ def test_cli_writes_the_step_summary_under_github_actions(
     written = summary.read_text(encoding="utf-8")
     assert "**Plan: 1 to create, 0 to update, 0 to replace, 0 to delete, 0 unchanged.**" in written
     assert f" · commit `{SHA}`" in written
+
+
+# -- what the pull request's comment tells the reviewer ------------------------------------------------------
+
+WAREHOUSE = FieldChange(
+    path=("config", "warehouse"),
+    kind="changed",
+    old="W2",
+    new="W1",
+    immutable=False,
+    location=SourceLocation("integrations.d/snowflake.yaml", 5, 3),
+)
+
+
+def a_change(action: Action, host: str, *fields: FieldChange) -> Change:
+    key = IntegrationKey.of("Snowflake", [("host", host)])
+    return Change(action, key, "Snowflake", file="integrations.d/snowflake.yaml", line=4, fields=fields)
+
+
+def test_the_comment_names_the_environment_and_tenant_and_ends_with_what_merging_applies() -> None:
+    plan = plan_of([a_change(Action.UPDATE, "a.snowflakecomputing.com", WAREHOUSE)], notes=("one", "two"))
+    review = plan_markdown.Review(environment="prod", run_url="https://github.com/acme/immuta/actions/runs/42")
+    text = plan_markdown.render(plan, review=review)
+    assert text.splitlines()[1] == "### reconciler plan: prod · `acme.immuta.example`"
+    assert text.endswith(
+        "\n\n[Run](https://github.com/acme/immuta/actions/runs/42) · Merging applies exactly this plan to **prod** "
+        "(`https://acme.immuta.example`).\n"
+    )
+    assert "> **Note:** one\n\n> **Note:** two\n" in text  # two paragraphs, not one run-on quote
+    assert "[!WARNING]" not in text  # nothing is destroyed
+
+
+def test_deletes_and_replaces_come_first_under_a_warning() -> None:
+    plan = plan_of(
+        [
+            a_change(Action.CREATE, "c.snowflakecomputing.com"),
+            a_change(Action.UPDATE, "u.snowflakecomputing.com", WAREHOUSE),
+            a_change(Action.REPLACE, "r.snowflakecomputing.com"),
+            a_change(Action.DELETE, "d.snowflakecomputing.com"),
+        ]
+    )
+    text = plan_markdown.render(plan)
+    warning = (
+        "> [!WARNING]\n> **This plan destroys 2 integration(s)** (1 delete(s), 1 replace(s)): each loses its "
+        "current settings in Immuta, listed first below. A replace deletes, then creates again."
+    )
+    assert warning in text
+    table = text[text.index("| | action |") : text.index("<details>")]
+    rows = [line.split(" | ")[1] for line in table.splitlines()[2:] if line]
+    assert rows == ["delete", "replace", "create", "update"]
+    assert text.index(warning) < text.index("| | action |")
+
+
+def test_a_difference_the_pull_request_does_not_make_is_marked_as_a_revert() -> None:
+    change = a_change(Action.UPDATE, "a.snowflakecomputing.com", WAREHOUSE)
+    review = plan_markdown.Review(reverts=frozenset({(str(change.key), "config.warehouse")}))
+    text = plan_markdown.render(plan_of([change]), review=review)
+    assert (
+        '| `config.warehouse` | `"W2"` | `"W1"` | `integrations.d/snowflake.yaml:5` — '
+        "**reverts a change made outside Git** |"
+    ) in text
+    assert "`config.warehouse` ↩ |" in text
+    assert "reverts a change made outside Git" not in plan_markdown.render(plan_of([change]))
+
+
+SNOWFLAKE = """\
+type: Snowflake
+autoBootstrap: false
+config:
+  host: acme.us-east-1.snowflakecomputing.com
+  warehouse: W1
+  database: IMMUTA_PROD
+  authenticationType: userPassword
+  username: immuta
+  password: ${env:SNOWFLAKE_PASSWORD}
+"""
+REDSHIFT = """\
+type: Redshift
+autoBootstrap: false
+config:
+  host: warehouse.c1a2b3c4d5e6.us-east-1.redshift.amazonaws.com
+  database: immuta_warehouse
+  authenticationType: userPassword
+  username: immuta_system
+  password: ${env:REDSHIFT_PASSWORD}
+"""
+
+
+def test_a_pull_request_against_a_tenant_changed_outside_git(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, run_cli: RunCli
+) -> None:
+    """The base revision writes warehouse W1; someone set W2 in Immuta; the pull request changes only the port
+    and deletes Redshift: the warehouse is a revert, the port is not, and the delete lists what it destroys."""
+    import subprocess
+
+    if subprocess.run(["git", "--version"], capture_output=True, check=False).returncode != 0:
+        pytest.skip("git is not installed")
+    monkeypatch.chdir(tmp_path)
+    folder = tmp_path / "integrations.d"
+    folder.mkdir()
+    (folder / "snowflake.yaml").write_text(SNOWFLAKE, encoding="utf-8")
+    (folder / "redshift.yaml").write_text(REDSHIFT, encoding="utf-8")
+    git = ["git", "-c", "user.email=r@example.com", "-c", "user.name=r"]
+    for command in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "base"]):
+        subprocess.run([*git, *command], check=True, capture_output=True)
+    (folder / "snowflake.yaml").write_text(SNOWFLAKE.replace("W1", "W2"), encoding="utf-8")
+    assert run_cli("apply", "--sandbox", "--auto-approve").exit_code == 0  # the change made outside Git
+    (folder / "snowflake.yaml").write_text(SNOWFLAKE + "  port: 444\n", encoding="utf-8")
+    (folder / "redshift.yaml").write_text(
+        "type: Redshift\nensure: absent\nconfig:\n  host: warehouse.c1a2b3c4d5e6.us-east-1.redshift.amazonaws.com\n"
+        "  database: immuta_warehouse\n",
+        encoding="utf-8",
+    )
+    text = run_cli("plan", "--sandbox", "--format", "markdown", "--base", "HEAD").stdout
+    assert '| `config.warehouse` | `"W2"` | `"W1"` | `integrations.d/snowflake.yaml:5` — **reverts' in text
+    assert "| `config.port` | `443` | `444` | `integrations.d/snowflake.yaml:10` |\n" in text
+    assert 'destroys</summary>\n\n| setting | in Immuta now |\n|---|---|\n| `type` | `"Redshift"` |' in text
+    assert '| `config.username` | `"immuta_system"` |' in text

@@ -84,7 +84,9 @@ def test_every_kind_of_change_shows_as_its_golden_file(tmp_path: Path, prune: bo
     name = "plan-prune" if prune else "plan"
     again = recorded.recorded_plan(saved)
     assert plan_text.render(again) == (GOLDEN / f"{name}.txt").read_text(encoding="utf-8")
-    assert plan_markdown.render(again, commit=COMMIT) == (GOLDEN / f"{name}.md").read_text(encoding="utf-8")
+    before = {c["key"]: c["before"] for c in saved.document["changes"] if c.get("before") is not None}
+    shown = plan_markdown.render(again, commit=COMMIT, review=plan_markdown.Review(before=before))
+    assert shown == (GOLDEN / f"{name}.md").read_text(encoding="utf-8")
     assert recorded.render_json(saved) == (GOLDEN / f"{name}.json").read_text(encoding="utf-8")
 
 

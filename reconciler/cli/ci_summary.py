@@ -78,16 +78,38 @@ def _refusal(command: str, err_lines: list[str], stale_hint: str) -> str:
     return f"**refused** by a safety gate, {where}\n\n{_excerpt(reasons)}\n\n{fix}\n"
 
 
+def refused_plan(output: str, errors: str) -> str:
+    """What the pull request's comment adds when the plan itself is refused (exit 3): the check is red, and
+    the comment says why, before the merge rather than at it."""
+    from reconciler.render.plan_markdown import STICKY_MARKER
+
+    reasons = [line.removeprefix("refused: ") for line in errors.splitlines() if line.startswith("refused")]
+    environment = os.environ.get("RECONCILER_ENVIRONMENT", "")
+    head = (
+        ""
+        if STICKY_MARKER in output
+        else f"{STICKY_MARKER}\n### reconciler plan{f': {environment}' if environment else ''}\n"
+    )
+    quoted = "\n".join(f"> - {line}" for line in reasons or ["see the job's log"])
+    return (
+        f"{head}{output}\n> [!CAUTION]\n> **Refused: merging this pull request would apply nothing.** "
+        f"A safety gate refuses this plan:\n>\n{quoted}\n"
+    )
+
+
+def _read(name: str) -> str:
+    try:
+        return Path(name).read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
+
+
 def main(argv: list[str]) -> int:
+    if argv[0] == "--refused-plan":
+        sys.stdout.write(refused_plan(_read(argv[1]), _read(argv[2])))
+        return 0
     command, code, output_file, errors_file, *hint = argv
-
-    def read(name: str) -> str:
-        try:
-            return Path(name).read_text(encoding="utf-8", errors="replace")
-        except OSError:
-            return ""
-
-    sys.stdout.write(verdict(command, int(code), read(output_file), read(errors_file), "".join(hint)))
+    sys.stdout.write(verdict(command, int(code), _read(output_file), _read(errors_file), "".join(hint)))
     return 0
 
 

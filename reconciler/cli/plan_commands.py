@@ -21,6 +21,7 @@ from reconciler.cli.options import (
     in_github_actions,
     input_options,
     output_options,
+    run_url,
     step_summary,
     target_options,
 )
@@ -48,8 +49,12 @@ if TYPE_CHECKING:
 # — run on every commit by pre-commit — and `--help` start fast.
 
 
-def context(output: Output) -> registry.Context:
-    return registry.Context(color=output.color, commit=os.environ.get("GITHUB_SHA"))
+def context(
+    output: Output, where: Where | None = None, reverts: frozenset[tuple[str, str]] = frozenset()
+) -> registry.Context:
+    environment = where.environment.name if where and where.environment else None
+    commit = os.environ.get("GITHUB_SHA")
+    return registry.Context(output.color, commit, run_url(), environment, reverts)
 
 
 @click.command()
@@ -106,9 +111,13 @@ def plan(
     declared = engine.what_is_declared(planned.plan, schema_module.load())
     refused = gate.refusals(planned.plan, gate.GateOptions(force, max_destroy_share), declared)
     shown = dataclasses.replace(planned.plan, refused=tuple(refused))
-    click.echo(registry.PLAN[output.format](shown, context(output)), nl=False)
+    from reconciler.cli import pr_review
+
+    reverts = pr_review.reverts(planned.plan, base) if planned.plan.has_changes else frozenset()
+    review = context(output, where, reverts)
+    click.echo(registry.PLAN[output.format](shown, review), nl=False)
     if in_github_actions():
-        step_summary(registry.PLAN["markdown"](shown, context(output)))
+        step_summary(registry.PLAN["markdown"](shown, review))
     if out_file:
         savedplan.save(shown, out_file, paths=list(request.paths), rotate=request.rotate, targets=request.targets)
         echo_err(f"Saved the plan to {out_file} (checksum {planned.plan.checksum[:12]}).")

@@ -33,6 +33,7 @@ def show(plan_file: str, output_format: str, no_color: bool) -> int:
         click.echo(recorded.render_json(saved), nl=False)
         return EXIT_OK
     color = not no_color and not os.environ.get("NO_COLOR") and sys.stdout.isatty()  # no-color.org
-    context = registry.Context(color=color, commit=os.environ.get("GITHUB_SHA"))
+    before = {c["key"]: c["before"] for c in saved.document["changes"] if c.get("before") is not None}
+    context = registry.Context(color=color, commit=os.environ.get("GITHUB_SHA"), before=before)
     click.echo(registry.PLAN[output_format](plan, context), nl=False)
     return EXIT_OK

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
     from reconciler.applying.workflow import ApplyOutcome
@@ -25,7 +25,10 @@ class Context:
 
     color: bool = False
     commit: str | None = None  # the commit a PR comment is about
-    run_url: str | None = None  # the CI run a drift issue links to
+    run_url: str | None = None  # the CI run a drift issue or a plan comment links to
+    environment: str | None = None  # the environment (--env) a plan comment names
+    reverts: frozenset[tuple[str, str]] = frozenset()  # (key, field) the pull request does not change
+    before: Mapping[str, Any] | None = None  # a saved plan's `before` payloads by key (`show`: no Immuta)
 
 
 Renderer = Callable[[T, Context], str]
@@ -46,7 +49,8 @@ def _plan_json(plan: Plan, context: Context) -> str:
 def _plan_markdown(plan: Plan, context: Context) -> str:
     from reconciler.render import plan_markdown
 
-    return plan_markdown.render(plan, commit=context.commit)
+    review = plan_markdown.Review(context.environment, context.run_url, context.reverts, context.before)
+    return plan_markdown.render(plan, commit=context.commit, review=review)
 
 
 def _drift_text(report: DriftReport, context: Context) -> str:
