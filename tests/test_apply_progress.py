@@ -16,18 +16,38 @@ A = change(Action.CREATE, "a")
 B = change(Action.DELETE, "b")
 
 
-def test_live_lines_draw_every_integration_then_redraw_the_block_in_place() -> None:
+def test_live_lines_redraw_a_counted_block_and_leave_one_line_per_finished_write() -> None:
     written: list[str] = []
-    show = live_lines([A, B], written.append)
+    show = live_lines([A, B], written.append, size=lambda: (80, 24))
 
     show(A, "creating")
     show(B, "deleting id 7")
+    show(A, "done")
 
-    clear = "\x1b[2K"
     assert written == [
-        f"{clear}+ Snowflake[host=a]: creating\n{clear}- Snowflake[host=b]: waiting\n",
-        # back up the two lines just drawn, then draw them again
-        f"\x1b[2F{clear}+ Snowflake[host=a]: creating\n{clear}- Snowflake[host=b]: deleting id 7\n",
+        "apply: 0/2 finished · 1 under way · 1 waiting\n+ Snowflake[host=a]: creating\n",
+        # back up the two lines just drawn, clear to the end of the screen, draw the block again
+        "\x1b[2F\x1b[Japply: 0/2 finished · 2 under way · 0 waiting\n- Snowflake[host=b]: deleting id 7\n"
+        "+ Snowflake[host=a]: creating\n",
+        # the finished write's line stays above the block, in the scrollback
+        "\x1b[3F\x1b[J+ Snowflake[host=a]: done\napply: 1/2 finished · 1 under way · 0 waiting\n"
+        "- Snowflake[host=b]: deleting id 7\n",
+    ]
+
+
+def test_live_lines_fit_a_small_terminal() -> None:
+    """20 columns, 5 lines: every line cut to 19 characters, the block at most 4 lines (with its counter)."""
+    changes = [change(Action.CREATE, f"host-{n}") for n in range(6)]
+    written: list[str] = []
+    show = live_lines(changes, written.append, size=lambda: (20, 5))
+    for each in changes:
+        show(each, "creating")
+    block = written[-1].removeprefix("\x1b[4F\x1b[J").splitlines()
+    assert block == [
+        "apply: 0/6 finishe…",
+        "+ Snowflake[host=h…",
+        "+ Snowflake[host=h…",
+        "… and 4 more under…",
     ]
 
 

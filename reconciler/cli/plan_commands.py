@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import shutil
 import signal
 import sys
 from collections.abc import Sequence
@@ -245,7 +246,14 @@ def _hooks(output: Output, auto_approve: bool) -> workflow.Hooks:
 
     def show_progress(writes: Sequence[Change]) -> Progress:
         live = (sys.stderr if err else sys.stdout).isatty() and os.environ.get("CI") != "true"
-        return progress.live_lines(writes, write) if live else progress.timestamped_lines(write)
+        if not live:
+            return progress.timestamped_lines(write)
+
+        def size() -> tuple[int, int]:
+            columns, lines = shutil.get_terminal_size((80, 24))
+            return columns, lines
+
+        return progress.live_lines(writes, write, size)
 
     return workflow.Hooks(
         warn=echo_err,
