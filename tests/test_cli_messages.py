@@ -97,3 +97,26 @@ def test_an_entry_outside_the_declared_folders_is_a_warning(repo: Path) -> None:
     assert (hook.returncode, hook.stdout) == (0, warning)
     named = reconciler(repo, "validate", "integrations.d/snowflake.yaml")
     assert (named.returncode, named.stdout) == (0, "")  # only what was asked about
+
+
+def test_with_an_environment_messages_name_its_variables(repo: Path) -> None:
+    tenant = RecordingSandbox("the-right-key")
+    try:
+        (repo / "environments").mkdir()
+        (repo / "environments" / "prod.yaml").write_text(
+            f"url: {tenant.url}\napiKeyEnv: IMMUTA_PROD_KEY\ntokenEnv: IMMUTA_PROD_TOKEN\npaths: [integrations.d]\n"
+        )
+        result = reconciler(repo, "plan", "--env", "prod", IMMUTA_PROD_KEY="a-wrong-key")
+    finally:
+        tenant.close()
+    assert result.returncode == 1
+    assert "IMMUTA_PROD_KEY" in result.stderr
+    assert "IMMUTA_API_KEY" not in result.stderr and "IMMUTA_URL" not in result.stderr
+
+
+def test_a_forgotten_env_is_named_with_the_fix(repo: Path) -> None:
+    (repo / "environments").mkdir()
+    (repo / "environments" / "prod.yaml").write_text("url: https://acme.immuta.com\npaths: [integrations.d]\n")
+    result = reconciler(repo, "plan")
+    assert result.returncode == 1
+    assert result.stderr.endswith("environments/ declares prod: did you forget --env NAME (e.g. --env prod)?\n")

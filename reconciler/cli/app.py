@@ -136,12 +136,12 @@ def _report(exc: ReconcilerError, argv: list[str]) -> None:
         echo_err(problem_report.as_text(exc.problems).rstrip("\n"))
         if in_github_actions():
             click.echo(problem_report.github_annotations(exc.problems), nl=False, err=True)
-        echo_err("\n".join(messages.report(exc.problems)))
+        echo_err(terminal_lines("\n".join(messages.report(exc.problems))))
         return
     if isinstance(exc, RefusedError):
         echo_err(f"refused: {terminal_lines(str(exc))}")
         return
-    echo_err(f"error: {terminal_lines(str(exc))}")
+    echo_err(f"error: {terminal_lines(messages.with_environment_names(str(exc), argv))}")
 
 
 def _terminated(_signal_number: int, _frame: FrameType | None) -> None:

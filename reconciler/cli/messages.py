@@ -113,3 +113,36 @@ def _yaml_files(folder: Path) -> list[Path]:
         if len(files) >= _MAX_SCANNED:
             break
     return [Path(os.path.normpath(f)) for f in files]
+
+
+def _env_name(argv: Sequence[str]) -> str | None:
+    for index, arg in enumerate(argv):
+        if arg == "--env" and index + 1 < len(argv):
+            return argv[index + 1]
+        if arg.startswith("--env="):
+            return arg.removeprefix("--env=")
+    return None
+
+
+def with_environment_names(message: str, argv: Sequence[str]) -> str:
+    """An error about the connection, in the names the user set: with --env NAME the tenant's URL is the
+    environment file's `url`, and the key and token are in the variables it names."""
+    from reconciler.errors import ReconcilerError
+    from reconciler.loading.environments import load_environment
+
+    name = _env_name(argv)
+    if name is None:
+        names = sorted(p.stem for p in Path("environments").glob("*.yaml")) if Path("environments").is_dir() else []
+        if names and message.startswith("cannot connect to Immuta"):
+            message += (
+                f"\nenvironments/ declares {', '.join(names)}: did you forget --env NAME (e.g. --env {names[0]})?"
+            )
+        return message
+    try:
+        environment = load_environment(name)
+    except ReconcilerError:
+        return message
+    if not os.environ.get("IMMUTA_URL"):  # else the message is about the variable the user did set
+        message = re.sub(r"\bIMMUTA_URL\b", f"the url in {environment.file}", message)
+    message = re.sub(r"\bIMMUTA_API_KEY\b", environment.api_key_env, message)
+    return re.sub(r"\bIMMUTA_TOKEN\b", environment.token_env, message)
