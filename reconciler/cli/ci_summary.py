@@ -10,7 +10,8 @@ from __future__ import annotations
 import os
 import re
 import sys
-from pathlib import Path
+
+from reconciler import files
 
 _SHOWN_LINES = 40
 
@@ -97,10 +98,13 @@ def refused_plan(output: str, errors: str) -> str:
     )
 
 
+_STEP_OUTPUT = files.FileKind("step output", 64 * files.MIB)
+
+
 def _read(name: str) -> str:
     try:
-        return Path(name).read_text(encoding="utf-8", errors="replace")
-    except OSError:
+        return files.read_bytes(name, _STEP_OUTPUT).decode("utf-8", errors="replace")
+    except files.FileError:
         return ""
 
 

@@ -9,6 +9,7 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
+from reconciler import files
 from reconciler.errors import Problem
 from reconciler.model import SourceLocation
 
@@ -28,9 +29,9 @@ def report(problems: Sequence[Problem]) -> list[str]:
     hint = os.environ.get(SECRETS_HINT, "").strip()
     lines = []
     unset = [(p, name) for p in problems if (name := unset_variable(p))]
-    for problem, name in unset:
+    for problem, name in unset if hint else ():  # without one, the problem's own line says it all
         where = f"{problem.location.file}:{problem.location.line}" if problem.location else "a file"
-        lines.append(f"{where} needs {name}: {hint or f'set the environment variable {name}'}")
+        lines.append(f"{where} needs {name}: {hint}")
     errors = [p for p in problems if p.severity == "error" and not unset_variable(p)]
     in_files = [p for p in errors if not _about_the_environment(p)]
     if unset:
@@ -69,7 +70,6 @@ _SKIPPED_FOLDERS = frozenset(
     ("environments", "node_modules", "venv", "site-packages", "__pycache__", "tests", "testdata", "fixtures")
 )
 _MAX_SCANNED = 20_000
-_MAX_BYTES = 1 << 20
 
 
 def stray_entries(declared: Sequence[str], type_names: Sequence[str]) -> list[Problem]:
@@ -86,13 +86,12 @@ def stray_entries(declared: Sequence[str], type_names: Sequence[str]) -> list[Pr
         if any(resolved == root or root in resolved.parents for root in roots):
             continue
         try:
-            if path.stat().st_size > _MAX_BYTES:
-                continue
-            match = entry.search(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError):
-            continue
+            text = files.read_text(path, files.DESIRED_STATE)
+        except files.FileError:
+            continue  # not readable as an entry would be: not one
+        match = entry.search(text)
         if match:
-            line = path.read_text(encoding="utf-8").count("\n", 0, match.start()) + 1
+            line = text.count("\n", 0, match.start()) + 1
             found.append(
                 Problem(
                     SourceLocation(path.as_posix(), line, 1),

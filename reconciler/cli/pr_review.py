@@ -11,6 +11,7 @@ from typing import Any
 
 import yaml
 
+from reconciler import files
 from reconciler.model import dotted
 from reconciler.planning.baserevision import base_revision
 from reconciler.planning.plan import Action, Change, Plan
@@ -56,9 +57,8 @@ def _git_show(revision: str, file: str) -> str | None:
 
 def _read(file: str) -> str | None:
     try:
-        with open(file, encoding="utf-8") as handle:
-            return handle.read(_MAX_BYTES + 1)
-    except OSError:
+        return files.read_text(file, files.DESIRED_STATE)
+    except files.FileError:
         return None
 
 

@@ -258,7 +258,7 @@ def test_a_missing_secret_stops_the_run_before_any_request(
         "S3_IMMUTA_SECRET_ACCESS_KEY is not set\n"
         f"{files / 'snowflake-prod.yaml'}:26:3: $.config.password: environment variable SNOWFLAKE_ADMIN_PASSWORD "
         "is not set\n"
-        "error: 2 problem(s) in the desired-state files; nothing was changed\n"
+        "error: 2 variable(s) not set; nothing was changed\n"
     )
     assert tenant.sandbox.writes() == []
     assert tenant.sandbox.exchanges == []  # the files are read before Immuta is
