@@ -309,24 +309,17 @@ def test_secrets_are_for_apply_only(secret_repo: Path, tenant: RecordingSandbox)
     assert "::error::the secrets input is for apply only: validate, plan and drift never read a secret" in result.stdout
 
 
-def test_a_plan_the_gates_refuse_says_why_in_the_comment(tmp_path: Path) -> None:
-    """`plan` exits 3 when a gate refuses: the action adds the reasons to the comment's Markdown."""
-    from reconciler.cli.ci_summary import refused_plan
-
-    errors = "refused: Snowflake[host=a]: lifecycle.preventDestroy in integrations.d/a.yaml forbids delete\n"
-    comment = refused_plan(f"{STICKY_MARKER}\n### reconciler plan: prod · `acme.immuta.com`\n\nthe plan\n", errors)
-    assert comment.endswith(
-        "the plan\n\n> [!CAUTION]\n> **Refused: merging this pull request would apply nothing.** A safety gate "
-        "refuses this plan:\n>\n> - Snowflake[host=a]: lifecycle.preventDestroy in integrations.d/a.yaml forbids "
-        "delete\n"
-    )
-    assert refused_plan("", errors).startswith(f"{STICKY_MARKER}\n### reconciler plan\n\n> [!CAUTION]")
-
-
 @pytest.mark.parametrize(
     ("command", "code", "errors", "headline"),
     [
         ("apply", 3, "refused: 2 of 5 deletes: more than 30%; pass --force\n", "**refused** by a safety gate"),
+        (
+            "plan",
+            3,
+            "refused: a safety gate refuses this plan; apply would change nothing:\n  2 of 5 deletes: more than 30%; "
+            "pass --force\n",
+            "**refused** by a safety gate, merging applies nothing until it is fixed",
+        ),
         ("apply", 3, "refused: the saved plan plan.json is stale: config.warehouse changed\n", "**stale**"),
         ("apply", 1, "error: 401 Unauthorized: check IMMUTA_API_KEY\n", "**error** (exit 1)"),
         ("validate", 0, "", "the files are valid"),
@@ -341,4 +334,4 @@ def test_every_outcome_says_what_happened_and_what_to_do(command: str, code: int
     if "stale" in errors:
         assert summary.endswith("Run the workflow by hand to plan again.\n")
     if "safety gate" in headline:
-        assert "2 of 5 deletes: more than 30%; pass --force" in summary
+        assert "\n2 of 5 deletes: more than 30%; pass --force\n" in summary

@@ -66,36 +66,24 @@ def _success(command: str, output: str) -> str:
 
 
 def _refusal(command: str, err_lines: list[str], stale_hint: str) -> str:
-    reasons = [line.removeprefix("refused: ") for line in err_lines if line.startswith("refused")] or err_lines
+    # `refused: WHY`, or `refused: …:` followed by one indented line per reason (plan's delete gate).
+    reasons: list[str] = []
+    for line in err_lines:
+        if line.startswith("refused"):
+            reasons.append(line.removeprefix("refused: "))
+        elif line.startswith("  ") and reasons:
+            reasons.append(line.strip())
+    reasons = reasons or err_lines
     if any("stale" in line for line in reasons):
         again = stale_hint or "plan again and review the new plan"
         why = _excerpt(reasons)
         return f"**stale**, nothing was written: the reviewed plan no longer matches\n\n{why}\n\n{again}\n"
-    where = "the plan would be refused at merge" if command == "plan" else "nothing was written"
+    where = "merging applies nothing until it is fixed" if command == "plan" else "nothing was written"
     fix = (
         "Lift the protection in a reviewed change of its own first, or change the files so the plan keeps what "
         "the gate protects."
     )
     return f"**refused** by a safety gate, {where}\n\n{_excerpt(reasons)}\n\n{fix}\n"
-
-
-def refused_plan(output: str, errors: str) -> str:
-    """What the pull request's comment adds when the plan itself is refused (exit 3): the check is red, and
-    the comment says why, before the merge rather than at it."""
-    from reconciler.render.plan_markdown import STICKY_MARKER
-
-    reasons = [line.removeprefix("refused: ") for line in errors.splitlines() if line.startswith("refused")]
-    environment = os.environ.get("RECONCILER_ENVIRONMENT", "")
-    head = (
-        ""
-        if STICKY_MARKER in output
-        else f"{STICKY_MARKER}\n### reconciler plan{f': {environment}' if environment else ''}\n"
-    )
-    quoted = "\n".join(f"> - {line}" for line in reasons or ["see the job's log"])
-    return (
-        f"{head}{output}\n> [!CAUTION]\n> **Refused: merging this pull request would apply nothing.** "
-        f"A safety gate refuses this plan:\n>\n{quoted}\n"
-    )
 
 
 _STEP_OUTPUT = files.FileKind("step output", 64 * files.MIB)
@@ -109,9 +97,6 @@ def _read(name: str) -> str:
 
 
 def main(argv: list[str]) -> int:
-    if argv[0] == "--refused-plan":
-        sys.stdout.write(refused_plan(_read(argv[1]), _read(argv[2])))
-        return 0
     command, code, output_file, errors_file, *hint = argv
     sys.stdout.write(verdict(command, int(code), _read(output_file), _read(errors_file), "".join(hint)))
     return 0

@@ -24,7 +24,7 @@ _ABSENT = object()
 def reverts(plan: Plan, base: str | None, environ: Mapping[str, str] = os.environ) -> frozenset[tuple[str, str]]:
     """(integration key, dotted field path) of each update the pull request does not ask for; empty when no base
     revision can be read (outside a pull request, or outside a Git checkout)."""
-    revision, _ = base_revision(base, environ)
+    revision = base_revision(base, environ)
     if revision is None:
         return frozenset()
     found: set[tuple[str, str]] = set()
