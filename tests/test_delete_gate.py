@@ -178,8 +178,9 @@ def test_an_integration_another_environment_declares_is_never_pruned(
     )
     refused(run_cli, tenant, ("--env", "dev", "--prune"), reason)
     comment = run_cli("plan", *SANDBOX, "--env", "dev", "--prune", "--format", "markdown").stdout
-    assert comment.startswith(
-        "<!-- reconciler-plan -->\n### reconciler plan\n\n**Plan: 0 to create, 0 to update, 0 to replace, 1 to "
+    assert comment.startswith("<!-- reconciler-plan -->\n### reconciler plan: dev · `sandbox://")
+    assert comment[comment.index("\n\n") :].startswith(
+        "\n\n**Plan: 0 to create, 0 to update, 0 to replace, 1 to "
         "delete, 1 unchanged.**\n\n> [!CAUTION]\n> **Refused by a safety gate: merging applies nothing until this "
         "is fixed.**\n> - Native S3\\[name=datalake-old\\]: prod.d/lake.yaml declares it, so it is never deleted "
         "as undeclared (pruned: no file declares it); remove it from that file in a reviewed change first\n\n"
