@@ -2,7 +2,7 @@
 
 A stateless tool sees only the file and what Immuta reports, and which defaults a tenant echoes, whether it
 masks secrets and whether its PUT merges are unknown (docs/immuta-api.md §8). So what is compared follows five rules,
-the same in plan, drift and verify (README, "What is compared"):
+the same in plan, drift and verify (docs/comparison.md):
 
 1. a field the file writes and Immuta reports is compared;
 2. a field the file writes that Immuta does not report is treated like a write-only field: never compared,

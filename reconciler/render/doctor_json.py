@@ -1,4 +1,4 @@
-"""`reconciler doctor --format json`: one versioned document (README, "JSON documents")."""
+"""`reconciler doctor --format json`: one versioned document (docs/real-tenant.md)."""
 
 from __future__ import annotations
 
