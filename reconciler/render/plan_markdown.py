@@ -14,8 +14,8 @@ from urllib.parse import urlsplit
 from reconciler.model import Path, dotted
 from reconciler.planning.diff import FieldChange
 from reconciler.planning.plan import Action, Change, Plan
+from reconciler.render import plan_json
 from reconciler.render.escape import html_block, markdown, markdown_code, without_comment_markers
-from reconciler.render.plan_json import masked
 from reconciler.render.plan_text import MARKERS, closing_line
 from reconciler.render.values import show
 
@@ -84,7 +84,7 @@ def render(
     footer = [f"Plan checksum: `{plan.checksum}`" + (f" · commit `{commit}`" if commit else ""), ""]
     footer.append(_closing(plan, review))
 
-    held = {str(c.key): masked(c.actual.type_schema, c.actual.payload) for c in destroys if c.actual is not None}
+    held: dict[str, Any] = {str(c.key): plan_json.before(c) for c in destroys if c.actual is not None}
     held = {**(review.before or {}), **held}
     blocks = [_destroyed(c, held[str(c.key)]) for c in destroys if held.get(str(c.key)) is not None]
     blocks += [
