@@ -144,10 +144,12 @@ class RecordingSandbox:
         from reconciler.sandbox import Sandbox, SandboxRequest, SandboxResponse, start_server
 
         bodies = self.bodies = []  # type: list[bytes]
+        requests = self.requests = []  # type: list[tuple[str, str]]
 
         class Recording(Sandbox):
             def handle(self, request: SandboxRequest) -> SandboxResponse:
                 bodies.append(request.body)
+                requests.append((request.method, request.path.partition("?")[0]))
                 return super().handle(request)
 
         self.sandbox = Recording(api_key=api_key)
@@ -162,7 +164,14 @@ class RecordingSandbox:
         return any(encoded in body for body in self.bodies)
 
     def writes(self) -> int:
-        return sum(1 for body in self.bodies if body.strip())
+        """Requests that change an integration (creates, updates, deletes); reads and searches excluded."""
+        return sum(
+            1
+            for method, path in self.requests
+            if path.startswith("/integrations")
+            and "/scripts/" not in path
+            and (method in ("PUT", "DELETE") or (method == "POST" and path.rstrip("/") == "/integrations"))
+        )
 
     def close(self) -> None:
         self.server.close()

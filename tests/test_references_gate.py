@@ -24,6 +24,7 @@ RunCli = Callable[..., Any]
 API_KEY = "sentinel-own-api-key-8d1f"
 GITHUB_TOKEN = "sentinel-ci-token-5c2a"
 SUMMARY = "error: 1 problem(s) in the desired-state files; nothing was changed\n"
+ENV_SUMMARY = "error: 1 problem(s) with the environment (--env, environments/); nothing was changed\n"
 NOT_SECRET = (
     " is not allowed here: ${env:} and ${file:} give only secret (writeOnly) fields; write the value literally, "
     "or as ${var:NAME} from an environment file (environments/NAME.yaml)"
@@ -153,7 +154,7 @@ def test_an_environments_key_variable_must_be_one_of_the_tools_own(repo: Path, r
     assert (result.exit_code, result.stdout) == (1, "")
     assert result.stderr == (
         "environments/dev.yaml:2:1: $.apiKeyEnv: must name an environment variable starting with IMMUTA_ (such as "
-        "IMMUTA_DEV_API_KEY): no file can reference those\n" + SUMMARY
+        "IMMUTA_DEV_API_KEY): no file can reference those\n" + ENV_SUMMARY
     )
 
 
@@ -175,7 +176,7 @@ def test_file_roots_stay_inside_the_repository(repo: Path, run_cli: RunCli, root
     assert (result.exit_code, result.stdout) == (1, "")
     assert result.stderr == (
         f"environments/dev.yaml:2:13: $.fileRoots[0]: {why.format(repo=os.path.realpath(repo))}: ${{file:}} may "
-        "read only folders inside it; give secrets from elsewhere as ${env:NAME}\n" + SUMMARY
+        "read only folders inside it; give secrets from elsewhere as ${env:NAME}\n" + ENV_SUMMARY
     )
 
 
@@ -187,7 +188,7 @@ def test_a_git_folder_is_never_a_file_root(repo: Path, run_cli: RunCli) -> None:
 
     assert (result.exit_code, result.stdout) == (1, "")
     assert result.stderr == (
-        "environments/dev.yaml:2:13: $.fileRoots[0]: .git is a Git folder: ${file:} never reads it\n" + SUMMARY
+        "environments/dev.yaml:2:13: $.fileRoots[0]: .git is a Git folder: ${file:} never reads it\n" + ENV_SUMMARY
     )
 
 

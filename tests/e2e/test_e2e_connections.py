@@ -154,7 +154,7 @@ def test_connection_backed_integrations_are_read_only_everywhere(
     assert document["summary"]["delete"] == 0 and document["summary"]["orphan"] == 0
     markdown = run_cli("plan", str(files), "--prune", "--format", "markdown").stdout
     escaped = [line.replace("[", "\\[").replace("]", "\\]").replace("_", "\\_") for line in read_only]
-    assert all(f"> {line}" in markdown for line in escaped), markdown
+    assert all(f"> **Note:** {line}" in markdown for line in escaped), markdown
     # apply --prune and a saved pruning plan delete nothing
     assert run_cli("apply", str(files), "--prune", "--auto-approve").exit_code == 0
     saved = tmp_path / "prune.plan"
