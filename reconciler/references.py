@@ -12,6 +12,8 @@ again before it reads anything. The rules:
 - The reconciler's own credentials (`IMMUTA_*`, which is also where an environment file's `apiKeyEnv` and
   `tokenEnv` must point) and the CI's (`GITHUB_TOKEN`, `ACTIONS_*`, `RUNNER_*`) can never be referenced, not
   even by a secret field: a pull request could otherwise send them to a host it names.
+- An environment file's values are filled in once: a value that holds a `${var:}` of its own is refused (it
+  would reach the plan unread). What a value brings is judged where it lands, like any other text.
 - `${file:}` reads inside the repository (the Git top level, or the working folder outside Git), links
   resolved: in the folders of the desired state that lie inside it (`secrets.file_roots`: an environment's
   `paths` may name any folder) and an environment's `fileRoots`, which must stay inside it; and never in a Git
@@ -65,7 +67,12 @@ def refusals(text: str, secret: bool | None) -> list[str]:
 
     found: list[str] = []
     for ref in references(text)[0]:
-        if ref.kind in SECRET_ONLY_KINDS and secret is False:
+        if ref.kind == "var":  # every `${var:}` of the file is filled in: this one came with a value
+            found.append(
+                f"{ref} comes from an environment file's value, which is filled in once and never holds a "
+                "reference: write the value itself"
+            )
+        elif ref.kind in SECRET_ONLY_KINDS and secret is False:
             found.append(not_secret_message(str(ref)))
         elif ref.kind == "env" and (refusal := refused_variable(ref.name)) is not None:
             found.append(refusal)
