@@ -6,9 +6,9 @@ revision), which asks `refusals` about every string holding a reference once its
 read from outside a file goes through `secrets.Lookup.read`, which asks `refused_variable` and `refused_file`
 again before it reads anything. The rules:
 
-- `${env:}` and `${file:}` give only secret (writeOnly) fields. A non-secret value is written literally or as
-  `${var:}` from an environment file in Git: what a reviewer reads is what apply sends, and a plan never
-  depends on the CI's secrets.
+- `${env:}` and `${file:}` give only secret (writeOnly) fields, of the type as filled in (`type: ${var:T}`
+  too). A non-secret value is written literally or as `${var:}` from an environment file in Git: what a
+  reviewer reads is what apply sends, and a plan never depends on the CI's secrets.
 - The reconciler's own credentials (`IMMUTA_*`, which is also where an environment file's `apiKeyEnv` and
   `tokenEnv` must point) and the CI's (`GITHUB_TOKEN`, `ACTIONS_*`, `RUNNER_*`) can never be referenced, not
   even by a secret field: a pull request could otherwise send them to a host it names.

@@ -80,3 +80,39 @@ def test_a_value_that_holds_a_var_reference_of_its_own_is_refused(
         "filled in once and never holds a reference: write the value itself\n"
     )
     assert nothing_sent(repo)
+
+
+def test_a_type_from_an_environment_file_still_decides_which_fields_are_secret(
+    repo: Path, run_cli: RunCli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`type: ${var:T}` once made every field of the document 'of an unknown type' to the gate, so a CI secret
+    in a plain field was read, shown in the plan and sent."""
+    monkeypatch.setenv("CI_DEPLOY_SECRET", "ci-deploy-secret-0b9e")
+    environment(repo, "values:\n  T: Snowflake\n")
+    edit(repo / SNOWFLAKE, "type: Snowflake", "type: ${var:T}")
+    edit(repo / SNOWFLAKE, "username: IMMUTA_BOOTSTRAP", "username: ${env:CI_DEPLOY_SECRET}")
+
+    for args in (("validate", "--env", "dev"), ("plan", "--env", "dev", "--sandbox", "--format", "json")):
+        result = run_cli(*args)
+
+        assert result.exit_code == 1, args
+        assert (result.stdout + result.stderr).startswith(
+            f"{SNOWFLAKE}:25:3: $.config.username: ${{env:CI_DEPLOY_SECRET}}{NOT_SECRET}\n"
+        )
+        assert "ci-deploy-secret-0b9e" not in result.stdout + result.stderr
+    assert nothing_sent(repo)
+
+
+def test_a_type_from_an_environment_file_keeps_secrets_out_of_values_files(repo: Path, run_cli: RunCli) -> None:
+    environment(repo, "values:\n  T: Snowflake\n  PW: committed-password-77c1\n")
+    edit(repo / SNOWFLAKE, "type: Snowflake", "type: ${var:T}")
+    edit(repo / SNOWFLAKE, "password: ${env:SNOWFLAKE_ADMIN_PASSWORD}", "password: ${var:PW}")
+
+    result = run_cli("validate", "--env", "dev")
+
+    assert result.exit_code == 1
+    assert result.stdout.startswith(
+        f"{SNOWFLAKE}:26:3: $.config.password: a secret cannot come from a values file (it is in Git): use "
+        "${env:NAME} or ${file:PATH}\n"
+    )
+    assert "committed-password-77c1" not in result.stdout + result.stderr
