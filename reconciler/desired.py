@@ -65,7 +65,6 @@ class DesiredState:
     integrations: tuple[DesiredIntegration, ...]
     warnings: tuple[Problem, ...] = ()
     placeholders: tuple[str, ...] = ()  # references given a stand-in value under --sandbox
-    unresolved: tuple[str, ...] = ()  # non-secret references that could not be read (values unknown)
 
     @property
     def digest(self) -> str:
@@ -118,7 +117,6 @@ def build_desired(
 
     problems: list[Problem] = []
     placeholders: set[str] = set()
-    unresolved: set[str] = set()
     integrations: list[DesiredIntegration] = []
     for doc in documents:
         found = identity(doc, schemas)
@@ -129,7 +127,6 @@ def build_desired(
         body = resolver.resolve(payload_of(doc.data), (), type_schema.secret_tree)
         problems.extend(resolver.problems)
         placeholders.update(resolver.placeholders)
-        unresolved.update(resolver.unresolved)
         present = doc.data.get("ensure", "present") != "absent"
         payload = type_schema.apply_defaults(body) if present else body
         lifecycle = _lifecycle(doc.data.get("lifecycle"))
@@ -154,7 +151,7 @@ def build_desired(
     integrations.sort(key=lambda d: d.key)
     if placeholders:  # said on standard error on every run that gives one (the commands print the warnings)
         warnings = (*warnings, placeholder_warning(sorted(placeholders)))
-    return DesiredState(tuple(integrations), warnings, tuple(sorted(placeholders)), tuple(sorted(unresolved)))
+    return DesiredState(tuple(integrations), warnings, tuple(sorted(placeholders)))
 
 
 def placeholder_warning(references: Sequence[str]) -> Problem:
@@ -207,7 +204,7 @@ def _lifecycle(raw: Any) -> Lifecycle:
 
 
 class _Resolver:
-    """Replaces reference strings: secrets become `Secret`, unknown values `Unresolved`."""
+    """Replaces reference strings: secrets become `Secret`, or `Unresolved` when not read (plan, validate)."""
 
     def __init__(self, doc: SourceDocument, type_schema: TypeSchema, mode: SecretMode, lookup: Lookup) -> None:
         self.doc = doc
@@ -216,7 +213,6 @@ class _Resolver:
         self.lookup = lookup
         self.problems: list[Problem] = []
         self.placeholders: list[str] = []
-        self.unresolved: list[str] = []
         self.references: list[tuple[Path, str]] = []  # every string holding a reference, as written
 
     def resolve(self, value: Any, path: Path, secrets: SecretTree | bool) -> Any:
@@ -258,11 +254,10 @@ class _Resolver:
         return Secret(text) if secret else text
 
     def _missing(self, value: str, path: Path, message: str, secret: bool) -> Any:
-        if self.mode is SecretMode.REQUIRE:
-            self.problems.append(Problem(self.doc.location(path), json_path(path), message))
-            return Unresolved(value)
-        if self.mode is SecretMode.PLACEHOLDER:
+        """A secret the sandbox gives a stand-in; otherwise an error (the references gate leaves no other
+        reference than a secret's to read here, so nothing is ever planned unread)."""
+        if secret and self.mode is SecretMode.PLACEHOLDER:
             self.placeholders.append(value)
-            return Secret(PLACEHOLDER_VALUE) if secret else REFERENCE.sub(PLACEHOLDER_VALUE, value)
-        self.unresolved.append(value)
+            return Secret(PLACEHOLDER_VALUE)
+        self.problems.append(Problem(self.doc.location(path), json_path(path), message))
         return Unresolved(value)

@@ -6,12 +6,14 @@ revision), which asks `refusals` about every string holding a reference once its
 read from outside a file goes through `secrets.Lookup.read`, which asks `refused_variable` and `refused_file`
 again before it reads anything. The rules:
 
-- `${env:}` and `${file:}` give only secret (writeOnly) fields. A non-secret value is written literally or as
-  `${var:}` from an environment file in Git: what a reviewer reads is what apply sends, and a plan never
-  depends on the CI's secrets.
+- `${env:}` and `${file:}` give only secret (writeOnly) fields, of the type as filled in (`type: ${var:T}`
+  too). A non-secret value is written literally or as `${var:}` from an environment file in Git: what a
+  reviewer reads is what apply sends, and a plan never depends on the CI's secrets.
 - The reconciler's own credentials (`IMMUTA_*`, which is also where an environment file's `apiKeyEnv` and
   `tokenEnv` must point) and the CI's (`GITHUB_TOKEN`, `ACTIONS_*`, `RUNNER_*`) can never be referenced, not
   even by a secret field: a pull request could otherwise send them to a host it names.
+- An environment file's values are filled in once: a value that holds a `${var:}` of its own is refused (it
+  would reach the plan unread). What a value brings is judged where it lands, like any other text.
 - `${file:}` reads inside the repository (the Git top level, or the working folder outside Git), links
   resolved: in the folders of the desired state that lie inside it (`secrets.file_roots`: an environment's
   `paths` may name any folder) and an environment's `fileRoots`, which must stay inside it; and never in a Git
@@ -65,7 +67,12 @@ def refusals(text: str, secret: bool | None) -> list[str]:
 
     found: list[str] = []
     for ref in references(text)[0]:
-        if ref.kind in SECRET_ONLY_KINDS and secret is False:
+        if ref.kind == "var":  # every `${var:}` of the file is filled in: this one came with a value
+            found.append(
+                f"{ref} comes from an environment file's value, which is filled in once and never holds a "
+                "reference: write the value itself"
+            )
+        elif ref.kind in SECRET_ONLY_KINDS and secret is False:
             found.append(not_secret_message(str(ref)))
         elif ref.kind == "env" and (refusal := refused_variable(ref.name)) is not None:
             found.append(refusal)

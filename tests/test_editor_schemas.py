@@ -162,3 +162,47 @@ def test_the_installed_schemas_stay_strict() -> None:
     snowflake = load().types["Snowflake"]
     port = snowflake.field(("config", "port"))
     assert port is not None and port["type"] == "integer" and "anyOf" not in port
+
+
+# (case, the username, a lifecycle block, editor and reconciler both accept it with the dev environment)
+PLAIN_FIELDS = [
+    ("a literal username", "immuta", "", True),
+    ("a ${var:} username", "${var:ACCOUNT}", "", True),
+    ("an ${env:} username", "${env:SNOWFLAKE_USER}", "", False),
+    ("a ${file:} inside a username", "svc-${file:user.txt}", "", False),
+    ("an ${env:} in lifecycle.previously", "immuta", "previously:\n    host: ${env:OLD}", False),
+    ("a ${var:} in lifecycle.previously", "immuta", "previously:\n    host: ${var:ACCOUNT}", True),
+    ("an ${env:} in lifecycle.ignoreChanges", "immuta", "ignoreChanges: ['${env:P}']", False),
+    ("a ${var:} in lifecycle.ignoreChanges", "immuta", "ignoreChanges: ['config.${var:FIELD}']", True),
+    ("an ${env:} as lifecycle.preventDestroy", "immuta", "preventDestroy: ${env:P}", False),
+]
+
+
+def test_env_and_file_references_are_refused_outside_secrets_as_the_reconciler_refuses_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, run_cli: RunCli
+) -> None:
+    """The references gate: `${env:}`/`${file:}` give only secret fields; the editor says so before a push."""
+    folder = tmp_path / "schemas"
+    write_schemas(folder, load())
+    (tmp_path / "environments").mkdir()
+    values = ENVIRONMENT.replace("PW: x}", "PW: x, FIELD: lineage}")
+    (tmp_path / "environments" / "dev.yaml").write_text(values, encoding="utf-8")
+    (tmp_path / "user.txt").write_text("svc\n", encoding="utf-8")
+    for name in ("SNOWFLAKE_USER", "OLD", "P", "PW"):
+        monkeypatch.setenv(name, "set")
+    files = []
+    for index, (_, username, lifecycle, _) in enumerate(PLAIN_FIELDS):
+        document = SNOWFLAKE.format(host="acme.snowflakecomputing.com", port="443", password="${env:PW}")
+        document = document.replace("username: immuta", f"username: {username}")
+        document += f"lifecycle:\n  {lifecycle}\n" if lifecycle else ""
+        path = tmp_path / f"plain{index}.yaml"
+        path.write_text(document, encoding="utf-8")
+        files.append(path)
+    result = check_jsonschema(folder, *files)
+    failed = {Path(e["filename"]).name for e in json.loads(result.stdout)["errors"]}
+    monkeypatch.chdir(tmp_path)
+    seen = []
+    for index, (case, *_) in enumerate(PLAIN_FIELDS):
+        reconciler_ok = run_cli("validate", "--env", "dev", files[index].name).exit_code == 0
+        seen.append((case, files[index].name not in failed, reconciler_ok))
+    assert seen == [(case, accepted, accepted) for case, *_, accepted in PLAIN_FIELDS]

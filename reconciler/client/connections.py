@@ -39,7 +39,8 @@ def discover(read: ReadData) -> tuple[Connection, ...] | None:
     try:
         keys = _search(read)
     except ApiError as error:
-        if error.status == C5_NO_CONNECTIONS_API_STATUS and error.path.startswith(C1_SEARCH_PATH):
+        # Only on the first page: once a page has answered, the API exists and a 404 is a failure.
+        if error.status == C5_NO_CONNECTIONS_API_STATUS and error.path == C1_SEARCH_PATH:
             return None
         raise
     return tuple(_connection(read, key, technology) for key, technology in sorted(keys.items()))

@@ -134,7 +134,10 @@ def apply_values(
     problems: list[Problem] = []
     result = []
     for doc in documents:
-        type_schema = schemas.types.get(doc.data.get("type", "")) if isinstance(doc.data, dict) else None
+        # Which fields are secret is judged by the type as filled in (`type: ${var:T}` included).
+        raw = doc.data.get("type") if isinstance(doc.data, dict) else None
+        kind = _filled(raw, values, False)[1] if isinstance(raw, str) else None
+        type_schema = schemas.types.get(kind) if isinstance(kind, str) else None
 
         def fill(path: Path, value: Any, doc: SourceDocument = doc, type_schema: Any = type_schema) -> Any:
             if not isinstance(value, str) or "$" not in value:

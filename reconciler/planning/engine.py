@@ -115,7 +115,6 @@ def targeted(
         desired,
         integrations=chosen,
         placeholders=tuple(t for t in desired.placeholders if t in texts),
-        unresolved=tuple(t for t in desired.unresolved if t in texts),
     )
     return narrowed, ActualState(held, ownership=actual.ownership)
 

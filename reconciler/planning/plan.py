@@ -195,8 +195,6 @@ def _written_differently(changes: list[Change]) -> list[Change]:
 def _notes(desired: DesiredState, actual: ActualState) -> Iterable[str]:
     if any(d.present and d.type_schema.secret_paths for d in desired.integrations):
         yield "Secret values are write-only in Immuta and are not compared; they are sent on create and update."
-    if desired.unresolved:
-        yield "Not compared, because these references cannot be read here: " + ", ".join(desired.unresolved)
     if desired.placeholders:
         yield "Sandbox: unset references were given a placeholder value: " + ", ".join(desired.placeholders)
     for integration_id, integration_type in actual.unknown_types:

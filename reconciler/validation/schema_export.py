@@ -8,10 +8,11 @@ against the file itself, so the folder works wherever it is copied (yaml-languag
 Editors validate the file as written, before the reconciler fills in an environment's values, so the written
 schemas accept a reference wherever the reconciler accepts one, and no more:
 
-- `${var:NAME}` in any non-secret value (a whole-value reference keeps the value's type: `port: ${var:PORT}`
-  is a number once filled in) — the value is checked by the reconciler after it is filled in;
-- `${env:…}` / `${file:…}` only where the reference text itself passes the field's rules, as in the
-  reconciler, which checks these before reading them (`port: ${env:PORT}` is an error in both);
+- `${var:NAME}` in any non-secret value, the reconciler's own blocks (`lifecycle`) included (a whole-value
+  reference keeps the value's type: `port: ${var:PORT}` is a number once filled in) — the value is checked by
+  the reconciler after it is filled in;
+- `${env:…}` / `${file:…}` nowhere but in a secret (writeOnly) field: the references gate
+  (reconciler/references.py) refuses them in any other string;
 - a secret only as `${env:…}` / `${file:…}` references, never a literal or a `${var:…}` (values files are in
   Git).
 The reconciler's own validation reads the installed schemas, unchanged.
@@ -34,14 +35,18 @@ VAR_REFERENCE: dict[str, Any] = {
     "description": "A ${var:NAME} reference, filled in from the environment's values (environments/NAME.yaml).",
 }
 SECRET_REFERENCE_ONLY = r"^\s*(\$\{(env|file):[^}]+\}\s*)+$"
+# Any other string holding one of these is refused, as the references gate refuses it.
+NO_SECRET_REFERENCE: dict[str, Any] = {"type": "string", "pattern": r"\$\{(env|file):[^}]*\}"}
 # Keywords that describe a value rather than constrain it: kept on the outer node, so hovers and
 # completion still show them once the constraints move into `anyOf`.
 _ANNOTATIONS = ("title", "description", "default", "examples", "deprecated", "readOnly", "writeOnly", "$comment")
 # Subschemas a value must satisfy. `if` (a condition) and `not` (a negation) are left as they are: a
 # reference there would change which rule applies, or forbid what the file may write.
 _SCHEMA_LISTS = ("allOf", "anyOf", "oneOf", "prefixItems")
-_SCHEMA_ONE = ("then", "else", "items", "additionalProperties", "unevaluatedProperties", "contains")
-_SCHEMA_MAPS = ("$defs", "dependentSchemas", "patternProperties")
+_SCHEMA_ONE = ("then", "else", "unevaluatedProperties", "contains")
+_SCHEMA_MAPS = ("$defs", "dependentSchemas")
+# The schemas of a field's value: `items` of a list, and the fields of a map (`previously`).
+_VALUE_ONE = ("items", "additionalProperties")
 
 
 def editor_schemas(schemas: SchemaSet) -> dict[str, dict[str, Any]]:
@@ -78,15 +83,17 @@ class _Converter:
         if not isinstance(schema, dict):
             return schema
         out = dict(schema)
-        if isinstance(schema.get("properties"), dict):
-            out["properties"] = {k: self.value(v) for k, v in schema["properties"].items()}
-        if isinstance(schema.get("items"), dict):
-            out["items"] = self.value(schema["items"])
+        for key in ("properties", "patternProperties"):
+            if isinstance(schema.get(key), dict):
+                out[key] = {k: self.value(v) for k, v in schema[key].items()}
+        for key in _VALUE_ONE:
+            if isinstance(schema.get(key), dict):
+                out[key] = self.value(schema[key])
         for key in _SCHEMA_LISTS:
             if isinstance(schema.get(key), list):
                 out[key] = [self.node(member) for member in schema[key]]
         for key in _SCHEMA_ONE:
-            if key != "items" and isinstance(schema.get(key), dict):
+            if isinstance(schema.get(key), dict):
                 out[key] = self.node(schema[key])
         for key in _SCHEMA_MAPS:
             if isinstance(schema.get(key), dict):
@@ -95,20 +102,17 @@ class _Converter:
 
     def value(self, schema: Any) -> Any:
         """The schema of one field's value."""
+        if not isinstance(schema, dict):
+            return schema
+        if schema.get("writeOnly") is True:  # everything inside a secret is secret: left as it is
+            return {**schema, "pattern": SECRET_REFERENCE_ONLY} if schema.get("type") == "string" else schema
         converted = self.node(schema)
-        if not isinstance(converted, dict):
-            return converted
-        if converted.get("writeOnly") is True:
-            if converted.get("type") == "string":
-                return {**converted, "pattern": SECRET_REFERENCE_ONLY}
-            return converted
         if self._types(converted) & {"object", "array"}:
             return converted  # a whole object cannot come from one value; its fields can
         annotations = {k: v for k, v in converted.items() if k in _ANNOTATIONS}
         rules = {k: v for k, v in converted.items() if k not in _ANNOTATIONS}
-        if not rules:
-            return converted
-        return {**annotations, "anyOf": [rules, {"$ref": f"#/$defs/{VAR_DEF}"}]}
+        accepted = {"anyOf": [rules, {"$ref": f"#/$defs/{VAR_DEF}"}]} if rules else {}
+        return {**annotations, **accepted, "not": dict(NO_SECRET_REFERENCE)}
 
     def _types(self, schema: dict[str, Any], seen: int = 0) -> set[str]:
         """The JSON types a schema node declares, through local `$ref`s and `allOf`."""
