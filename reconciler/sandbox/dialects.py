@@ -91,6 +91,12 @@ SWITCHES: tuple[Switch, ...] = (
         ("saas", "2024.2"),
         "whose texts: SaaS, or releases 2022.2 to 2024.2 (their Databricks DELETE 400 text)",
     ),
+    Switch(
+        "token_request",
+        ("either", "header", "body"),
+        "POST /bim/apikey/authenticate takes the API key in the Authorization header [doc, §9.13] or in an "
+        '{"apikey": …} body [A1]: either; the header only; the body only',
+    ),
     # Connections (contract §10.6): C1 to C8.
     Switch(
         "search_paging",

@@ -10,7 +10,8 @@ settle at once) → `plan` empty → one field edited → `apply` → `plan` emp
 file (Immuta goes back to the default) → `apply` → `plan` empty → a manual integration turned into a tombstone →
 `apply` → `plan` empty → `drift` clean → Databricks `groupPattern` removed from its file: gone on a tenant whose
 PUT replaces, named plainly (exit 1, never "Verified") on one whose PUT merges, nothing to do on one that does
-not report it.
+not report it. Where the tenant's token exchange takes the API key only in the header or only in the body
+(§9.13), the reconciler calls with a bearer token from that form.
 
 Where `/data` fails, the reconciler fails closed by design (§10.5): the Snowflake, Databricks and Trino files
 are never written, every plan says why and names each file it left out, and the other four types go through
@@ -30,9 +31,10 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from conftest import MakeTenant
-from e2e_kit import SHIPPED_SECRETS, RunCli, Tenant, edit, tombstone
+from e2e_kit import KEY, SHIPPED_SECRETS, RunCli, Tenant, edit, tombstone
 from pairwise import all_pairs, row_id, uncovered_pairs
 
 from reconciler.sandbox.dialects import SWITCH_BY_NAME, SWITCHES, Dialect
@@ -92,6 +94,15 @@ def seed_connections(tenant: Tenant) -> dict[str, str]:
         add_connection(tenant.sandbox, f"glue_{number}", "Glue")
     tenant.sandbox.reset_requests()
     return ids
+
+
+def exchange(tenant: Tenant, form: str) -> str:
+    """A bearer token from `POST /bim/apikey/authenticate`, the API key in the header or in the body."""
+    request = {"header": {"headers": {"Authorization": KEY}}, "body": {"json": {"apikey": KEY}}}[form]
+    answer = httpx.post(f"{tenant.url}/bim/apikey/authenticate", timeout=10, **request)
+    assert answer.status_code == 200, answer.text
+    token: str = answer.json()["token"]
+    return token
 
 
 def fails_closed(row: dict[str, str]) -> bool:
@@ -213,6 +224,9 @@ def test_lifecycle_under_dialect(
     if row["data_api"] == "timeout":
         monkeypatch.setenv("IMMUTA_TIMEOUT", "1")  # the stalled search is given up after a second
     tenant = make_tenant(provisioning_seconds=0.01, dialect=dialect)
+    if row["token_request"] != "either":  # the reconciler calls with a bearer token from that form (§9.13)
+        monkeypatch.setenv("IMMUTA_TOKEN", exchange(tenant, row["token_request"]))
+        monkeypatch.delenv("IMMUTA_API_KEY")
     behind = seed_connections(tenant) if row["data_api"] != "absent" else {}  # no /data, no connections
     edit(files / "snowflake-prod.yaml", "  ignoreChanges: [config.lineage]", "  ignoreChanges: []")
     run = Run(run_cli, tenant, files, behind, closed)
@@ -264,6 +278,7 @@ def test_lifecycle_under_dialect(
     assert [w for w in later if w.method == "POST"] == []  # nothing re-created
     assert [w.path for w in later if w.method == "DELETE"] == [f"/integrations/{bigquery}"]  # the tombstone only
     if closed:
-        assert {w.body["type"] for w in tenant.sandbox.writes() if w.method == "POST"} == set(written)
+        created_types = {w.body["type"] for w in tenant.sandbox.writes() if w.path == "/integrations"}
+        assert created_types == set(written)  # never a Snowflake, Databricks or Trino
     run.nothing_shown_that_must_not_be()
     run.nothing_written_behind_a_connection()
