@@ -37,6 +37,7 @@ class Call:
     params: Mapping[str, str]
     body: Any
     dialect: Dialect
+    authorization: str | None = None  # the header, for the token exchange (§9.13)
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,10 +160,9 @@ class Sandbox:
             if route.authenticated:
                 self.gatekeeper.check(headers.get("authorization"))
             body = validation.parse_body(request.body, headers.get("content-type", ""))
-            if not route.authenticated:
-                return handler(TenantState(), Call(match.groupdict(), body, Dialect()))
-            with self.tenant.session(read_only=method == "GET") as state:
-                response = handler(state, Call(match.groupdict(), body, self.dialect_of(state)))
+            with self.tenant.session(read_only=method == "GET" or not route.authenticated) as state:
+                call = Call(match.groupdict(), body, self.dialect_of(state), headers.get("authorization"))
+                response = handler(state, call)
         except Rejected as rejected:
             return rejected_response(rejected)
         if response.status < 300 and handler in (self._create, self._update, self._delete):
@@ -178,7 +178,7 @@ class Sandbox:
         return None, None
 
     def _authenticate(self, state: TenantState, call: Call) -> SandboxResponse:
-        return json_response(200, self.gatekeeper.issue_token(call.body))
+        return json_response(200, self.gatekeeper.issue_token(call.body, call.authorization, call.dialect))
 
     def _list(self, state: TenantState, call: Call) -> SandboxResponse:
         return json_response(200, self.operations.list(state, call.dialect))

@@ -1,4 +1,5 @@
-"""Who may call: the raw API key, or a bearer token from `POST /bim/apikey/authenticate` [doc, A1].
+"""Who may call: the raw API key, or a bearer token from `POST /bim/apikey/authenticate` [doc, A1], which takes
+the key in the `Authorization` header [doc, §9.13] or in a `{"apikey": …}` body (dialect `token_request`).
 
 Tokens live in memory only (they are credentials; the state file never holds one) and expire after
 `token_lifetime_seconds` on the sandbox clock.
@@ -12,8 +13,14 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from reconciler.sandbox.assumptions import A1_FORBIDDEN_STATUS, A1_UNAUTHORIZED_STATUS
+from reconciler.sandbox.dialects import Dialect
 from reconciler.sandbox.replies import Rejected
 
+_KEY_REQUIRED = {
+    "either": 'give the API key in the Authorization header or as "apikey"',
+    "header": "the Authorization header is required",
+    "body": '"apikey" is required',
+}
 NO_PERMISSION = "You do not have the APPLICATION_ADMIN permission required to manage integrations."
 
 
@@ -42,11 +49,15 @@ class Gatekeeper:
             return True
         return self.api_key is None or secrets.compare_digest(key.encode(), self.api_key.encode())
 
-    def issue_token(self, body: Any) -> dict[str, str]:
-        """The answer of `POST /bim/apikey/authenticate {"apikey": …}`."""
-        if not isinstance(body, dict) or not isinstance(body.get("apikey"), str):
-            raise Rejected(400, '"apikey" is required')
-        key = body["apikey"]
+    def issue_token(self, body: Any, authorization: str | None, dialect: Dialect) -> dict[str, str]:
+        """The answer of `POST /bim/apikey/authenticate`: the key in the `Authorization` header [doc, §9.13] or
+        in a `{"apikey": …}` body [A1], as the dialect's `token_request` allows (the header first, if both)."""
+        form = dialect["token_request"]
+        header = (authorization or "").strip() if form != "body" else ""
+        in_body = body.get("apikey") if isinstance(body, dict) and form != "header" else None
+        key = header or in_body
+        if not isinstance(key, str):
+            raise Rejected(400, _KEY_REQUIRED[form])
         if not self._known_key(key):
             raise Rejected(A1_UNAUTHORIZED_STATUS, "Invalid API key")
         token = secrets.token_hex(24)

@@ -17,8 +17,9 @@ import pytest
 import yaml
 from conftest import MakeTenant
 from e2e_kit import RunCli, Tenant
+from pairwise import all_pairs
 
-from reconciler.sandbox.dialects import Dialect
+from reconciler.sandbox.dialects import SWITCH_BY_NAME, Dialect
 from reconciler.sandbox.seeding import add_connection, connection_writes
 
 SNOWFLAKE_HOST = "acme.us-east-1.snowflakecomputing.com"  # the shipped snowflake-prod.yaml's
@@ -27,27 +28,10 @@ OTHER_TYPES = ("bigquery-marketing.yaml", "redshift-warehouse.yaml", "s3-datalak
 CONNECTION_FILES = ("snowflake-prod.yaml", "databricks-analytics.yaml", "trino.yaml")
 
 
+CONNECTION_SWITCHES = ("search_paging", "search_answer", "object_path", "databricks_key", "connection_writes")
 PAIRS = [
-    {"search_paging": "query", "search_answer": "array", "native_ids": "string", "order": "newest"},
-    {
-        "object_path": "string",
-        "databricks_key": "host",
-        "connection_writes": "refused",
-        "native_ids": "string",
-        "ids": "number",
-    },
-    {"search_paging": "query", "object_path": "string", "ids": "number", "deleted": "vanish"},
-    {"search_answer": "array", "databricks_key": "host", "connection_writes": "refused"},
-    {"object_path": "string"},
-    {
-        "search_paging": "query",
-        "search_answer": "array",
-        "object_path": "string",
-        "connection_writes": "refused",
-        "native_ids": "string",
-        "ids": "number",
-    },
-    {"search_paging": "query", "databricks_key": "host", "ids": "number"},
+    {name: value for name, value in row.items() if value != Dialect()[name]}
+    for row in all_pairs([SWITCH_BY_NAME[name] for name in (*CONNECTION_SWITCHES, "native_ids", "ids")])
 ]
 
 
@@ -124,7 +108,7 @@ def test_a_file_naming_a_connection_backed_integration_is_refused_before_any_wri
 @pytest.mark.e2e
 @pytest.mark.parametrize(
     "dialect",
-    # Every pair of values of the connection switches (C1 to C4, C7, C8) and `ids` [A8], in seven tenants.
+    # Every pair of values of the connection switches (C1 to C4, C7, C8) and `ids` [A8]: tests/e2e/pairwise.py.
     PAIRS,
     ids=lambda d: ",".join(f"{k}={v}" for k, v in d.items()) or "defaults",
 )

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 from sandbox_harness import KEY, SSL_CONTEXT, Call, FakeClock, ServeFactory, make_call
 from sandbox_testdata import payload
 
 from reconciler.sandbox import Sandbox
+from reconciler.sandbox.dialects import Dialect
 from reconciler.sandbox.server import RunningServer
 
 
@@ -57,3 +59,33 @@ def test_without_a_configured_key_any_non_empty_key_is_accepted(clock: FakeClock
 
 def test_unknown_routes_answer_404_before_authentication(call: Call) -> None:
     assert call("GET", "/nowhere", key=None).status == 404
+
+
+@pytest.mark.parametrize(
+    ("form", "header", "body", "expected"),
+    [
+        ("either", KEY, None, 200),  # the documented form (§9.13)
+        ("either", None, {"apikey": KEY}, 200),
+        ("either", "nope", {"apikey": KEY}, 401),  # both given: the header is the key
+        ("either", None, {}, 400),
+        ("header", KEY, None, 200),
+        ("header", None, {"apikey": KEY}, 400),
+        ("body", None, {"apikey": KEY}, 200),
+        ("body", KEY, None, 400),
+    ],
+)
+def test_the_token_exchange_takes_the_key_in_the_header_or_the_body_as_the_dialect_says(
+    clock: FakeClock, form: str, header: str | None, body: dict[str, str] | None, expected: int
+) -> None:
+    call = make_call(Sandbox(api_key=KEY, clock=clock, dialect=Dialect.of({"token_request": form})))
+    answer = call("POST", "/bim/apikey/authenticate", body, key=header)
+    assert answer.status == expected, answer.json
+    if expected == 400:
+        message = {
+            "either": 'give the API key in the Authorization header or as "apikey"',
+            "header": "the Authorization header is required",
+            "body": '"apikey" is required',
+        }[form]
+        assert answer.json["message"] == message
+    if expected == 200:
+        assert call("GET", "/integrations", key=f"Bearer {answer.json['token']}").status == 200
