@@ -1,0 +1,118 @@
+"""Gaps between the trust gates (issue 19), each closed in its gate: a number JSON cannot hold (`.nan`,
+`.inf`) is refused where it is read; `scripts` and `plan --check` run the delete gate apply runs; a
+desired-state or environment file that links out of the repository is refused by the one loader."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from reconciler.sandbox.api import Sandbox
+
+STATE = "state.json"
+SANDBOX = ("--sandbox", "--sandbox-state", STATE)
+RunCli = Callable[..., Any]
+INPUT_ERROR = "error: 1 problem(s) in the desired-state files; nothing was changed\n"
+
+
+def lake(name: str, *, lifecycle: str = "", port: str = "") -> str:
+    return f"""\
+type: Native S3
+autoBootstrap: false
+config:
+  name: {name}
+  awsAccountId: "123456789012"
+  awsRegion: us-east-1
+  awsLocationRole: arn:aws:iam::123456789012:role/immuta-access-grants-location
+  awsLocationPath: s3://lake/
+  authenticationType: auto
+  awsRoleToAssume: arn:aws:iam::123456789012:role/immuta
+{port}{lifecycle}"""
+
+
+def write(root: Path, name: str, text: str) -> None:
+    (root / name).parent.mkdir(parents=True, exist_ok=True)
+    (root / name).write_text(text, encoding="utf-8")
+
+
+def records(tenant: Sandbox) -> str:
+    return json.dumps(sorted(tenant.list_integrations(), key=lambda r: str(r["id"])), sort_keys=True)
+
+
+def listing(root: Path) -> list[str]:
+    """Every file under `root` but the sandbox's lock (left by any run that opens the sandbox)."""
+    return sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.suffix != ".lock")
+
+
+@pytest.fixture
+def tenant(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, run_cli: RunCli) -> Sandbox:
+    """A sandbox holding the lake `datalake-old` (autoBootstrap: false) from integrations.d/lake.yaml."""
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path, "integrations.d/lake.yaml", lake("datalake-old"))
+    applied = run_cli("apply", *SANDBOX, "--auto-approve")
+    assert applied.exit_code == 0, applied.stdout + applied.stderr
+    return Sandbox(state_file=str(tmp_path / STATE))
+
+
+# -- a number JSON cannot hold ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("command", [("plan", *SANDBOX, "--format", "json", "--out", "p.json"), ("validate",)])
+@pytest.mark.parametrize("written", [".nan", "-.inf", "1e999"])
+def test_nan_or_infinity_in_a_file_is_refused_before_any_output(
+    tenant: Sandbox, run_cli: RunCli, tmp_path: Path, command: tuple[str, ...], written: str
+) -> None:
+    before = records(tenant)
+    write(tmp_path, "integrations.d/lake.yaml", lake("datalake-old", lifecycle=f"x-note: {written}\n"))
+    write(tmp_path, "integrations.d/trino.yaml", f"type: Trino\nensure: absent\nextra: {written}\n")
+    files = listing(tmp_path)
+
+    result = run_cli(*command)
+
+    refused = f'{written} is not a number JSON can hold: write a number, or quote it ("{written}")'
+    located = f"integrations.d/lake.yaml:11:9: $.x-note: {refused}\nintegrations.d/trino.yaml:3:8: $.extra: {refused}\n"
+    assert result.exit_code == 1
+    assert located in result.stdout + result.stderr  # validate reports on stdout, plan on stderr
+    assert "NaN" not in result.stdout + result.stderr and "Infinity" not in result.stdout + result.stderr
+    assert listing(tmp_path) == files  # no saved plan, no temp file
+    assert records(tenant) == before
+
+
+def test_nan_twice_in_a_unique_list_is_two_located_problems(tenant: Sandbox, run_cli: RunCli, tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        "integrations.d/lake.yaml",
+        lake("datalake-old", lifecycle="lifecycle:\n  ignoreChanges: [.nan, .nan]\n"),
+    )
+
+    result = run_cli("plan", *SANDBOX, "--format", "json")
+
+    refused = '.nan is not a number JSON can hold: write a number, or quote it (".nan")'
+    assert (result.exit_code, result.stdout) == (1, "")
+    assert result.stderr == (
+        "integrations.d/lake.yaml:12:3: $.lifecycle.ignoreChanges: must not contain duplicate items\n"
+        f"integrations.d/lake.yaml:12:19: $.lifecycle.ignoreChanges[0]: {refused}\n"
+        f"integrations.d/lake.yaml:12:25: $.lifecycle.ignoreChanges[1]: {refused}\n"
+        "error: 3 problem(s) in the desired-state files; nothing was changed\n"
+    )
+
+
+def test_nan_in_an_environment_value_is_refused_where_it_is_written(
+    tenant: Sandbox, run_cli: RunCli, tmp_path: Path
+) -> None:
+    before = records(tenant)
+    write(tmp_path, "environments/dev.yaml", "url: https://dev.example.com\nvalues:\n  PORT: .inf\n")
+    write(tmp_path, "integrations.d/lake.yaml", lake("datalake-old", port="  port: ${var:PORT}\n"))
+
+    result = run_cli("plan", *SANDBOX, "--env", "dev", "--format", "json")
+
+    assert (result.exit_code, result.stdout) == (1, "")
+    assert result.stderr == (
+        "environments/dev.yaml:3:9: $.values.PORT: .inf is not a number JSON can hold: write a number, "
+        'or quote it (".inf")\n' + INPUT_ERROR
+    )
+    assert records(tenant) == before
