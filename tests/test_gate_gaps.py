@@ -19,7 +19,7 @@ RunCli = Callable[..., Any]
 INPUT_ERROR = "error: 1 problem(s) in the desired-state files; nothing was changed\n"
 
 
-def lake(name: str, *, lifecycle: str = "", port: str = "") -> str:
+def lake(name: str, *, lifecycle: str = "", port: str = "", bucket: str = "lake") -> str:
     return f"""\
 type: Native S3
 autoBootstrap: false
@@ -28,7 +28,7 @@ config:
   awsAccountId: "123456789012"
   awsRegion: us-east-1
   awsLocationRole: arn:aws:iam::123456789012:role/immuta-access-grants-location
-  awsLocationPath: s3://lake/
+  awsLocationPath: s3://{bucket}/
   authenticationType: auto
   awsRoleToAssume: arn:aws:iam::123456789012:role/immuta
 {port}{lifecycle}"""
@@ -115,4 +115,99 @@ def test_nan_in_an_environment_value_is_refused_where_it_is_written(
         "environments/dev.yaml:3:9: $.values.PORT: .inf is not a number JSON can hold: write a number, "
         'or quote it (".inf")\n' + INPUT_ERROR
     )
+    assert records(tenant) == before
+
+
+# -- scripts and plan --check run apply's delete gate ----------------------------------------------------
+
+ORPHAN_RENAME = (
+    "Native S3[name=datalake-new] (integrations.d/new.yaml:4): lifecycle.previously in integrations.d/new.yaml "
+    "names Native S3[name=datalake-old], which no file on the base revision declared: replacing it would "
+    "delete an integration no file declares, which only --prune does; re-run with --prune if that is intended"
+)
+
+
+def rename_an_orphan(tmp_path: Path) -> None:
+    """`previously` in a new file naming an integration no file declares any more: only --prune deletes it."""
+    (tmp_path / "integrations.d/lake.yaml").unlink()
+    previously = "lifecycle:\n  previously: {name: datalake-old}\n"
+    write(tmp_path, "integrations.d/new.yaml", lake("datalake-new", lifecycle=previously))
+
+
+def test_scripts_writes_no_delete_script_for_a_delete_the_gate_refuses(
+    tenant: Sandbox, run_cli: RunCli, tmp_path: Path
+) -> None:
+    before = records(tenant)
+    rename_an_orphan(tmp_path)
+
+    result = run_cli("scripts", *SANDBOX, "--out", "out")
+
+    assert (result.exit_code, result.stdout) == (3, "")
+    assert result.stderr == f"refused: a safety gate refuses this plan; no script was written:\n  {ORPHAN_RENAME}\n"
+    assert not (tmp_path / "out").exists()
+    assert records(tenant) == before
+    allowed = run_cli("scripts", *SANDBOX, "--out", "out", "--prune")
+    assert allowed.exit_code == 0, allowed.stderr
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
+        "01-new.delete.sql",
+        "02-new.create.sql",
+        "README.md",
+    ]
+
+
+def test_scripts_prune_over_part_of_the_state_is_a_usage_error(
+    tenant: Sandbox, run_cli: RunCli, tmp_path: Path
+) -> None:
+    write(tmp_path, "integrations.d/other.yaml", lake("datalake-other", bucket="other"))
+
+    result = run_cli("scripts", "integrations.d/other.yaml", *SANDBOX, "--out", "out", "--prune")
+
+    assert (result.exit_code, result.stdout) == (64, "")
+    assert result.stderr.endswith(
+        "Error: --prune deletes what no file declares, so it needs the whole desired state (integrations.d), not "
+        "part of it (integrations.d/other.yaml): drop --prune, or give integrations.d\n"
+    )
+    assert not (tmp_path / "out").exists()
+
+
+def test_scripts_refuses_the_blast_radius_apply_refuses_unless_forced(
+    run_cli: RunCli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    for index in range(5):
+        write(tmp_path, f"integrations.d/lake{index}.yaml", lake(f"lake-{index}", bucket=f"lake-{index}"))
+    assert run_cli("apply", *SANDBOX, "--auto-approve").exit_code == 0
+    for index in range(2):
+        (tmp_path / f"integrations.d/lake{index}.yaml").unlink()
+
+    result = run_cli("scripts", *SANDBOX, "--out", "out", "--prune")
+
+    assert (result.exit_code, result.stdout) == (3, "")
+    assert result.stderr == (
+        "refused: a safety gate refuses this plan; no script was written:\n"
+        "  the plan deletes or replaces 2 of 5 managed integrations, more than 30%; re-run with --force if that "
+        "is intended\n"
+    )
+    assert not (tmp_path / "out").exists()
+    forced = run_cli("scripts", *SANDBOX, "--out", "out", "--prune", "--force")
+    assert forced.exit_code == 0, forced.stderr
+    assert len(list((tmp_path / "out").glob("*.delete.sql"))) == 2
+
+
+def test_plan_check_of_a_matching_saved_plan_still_runs_the_gate(
+    tenant: Sandbox, run_cli: RunCli, tmp_path: Path
+) -> None:
+    before = records(tenant)
+    rename_an_orphan(tmp_path)
+    saved = run_cli("plan", *SANDBOX, "--out", "p.json")
+    assert saved.exit_code == 3  # saved all the same: the artifact a reviewer reads
+    text = (tmp_path / "p.json").read_text(encoding="utf-8")
+
+    result = run_cli("plan", *SANDBOX, "--check", "p.json")
+
+    assert (result.exit_code, result.stdout) == (3, "")
+    assert result.stderr == (
+        f"refused: the saved plan p.json still matches, but a safety gate refuses it:\n  {ORPHAN_RENAME}\n"
+    )
+    assert (tmp_path / "p.json").read_text(encoding="utf-8") == text
     assert records(tenant) == before
