@@ -140,3 +140,18 @@ def test_an_unknown_command(workdir: Path) -> None:
     result = run_action({"command": "destroy"}, workdir)
     assert result.returncode == 64
     assert "::error::unknown command 'destroy': use validate, plan, apply or drift" in result.stdout
+
+
+def test_an_environment_files_error_cannot_forge_a_workflow_command(workdir: Path) -> None:
+    """Two problems in the environment file make a two-line message: GitHub reads every line of the log, so
+    the message is one `::error::` line, percent-encoded as GitHub documents (render/escape.py)."""
+    (workdir / "environments").mkdir()
+    (workdir / "environments" / "dev.yaml").write_text('url: ftp://x\n"%x\\n::warning::forged": 1\n', encoding="utf-8")
+    result = run_action({"command": "plan", "environment": "dev", "sandbox": "true"}, workdir)
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        "::error::environments/dev.yaml:1:1: $.url: required: the tenant's http(s) URL%0Aenvironments/dev.yaml:2:1: "
+        "$.%25x%0A::warning::forged: unknown field; known: apiKeyEnv, caBundle, fileRoots, paths, tokenEnv, url, "
+        "values"
+    ]
+    assert result.outputs == {}
