@@ -211,3 +211,78 @@ def test_plan_check_of_a_matching_saved_plan_still_runs_the_gate(
     )
     assert (tmp_path / "p.json").read_text(encoding="utf-8") == text
     assert records(tenant) == before
+
+
+# -- links lead nowhere out of the repository ------------------------------------------------------------
+
+
+def outside(tmp_path: Path) -> Path:
+    """A valid desired-state file in a folder beside the repository (another checkout, a runner's folder)."""
+    folder = tmp_path.parent / f"{tmp_path.name}-elsewhere"
+    write(folder, "trino.yaml", "type: Trino\n")
+    return folder
+
+
+def test_a_desired_state_link_out_of_the_repository_is_refused_where_it_is(
+    tenant: Sandbox, run_cli: RunCli, tmp_path: Path
+) -> None:
+    before = records(tenant)
+    elsewhere = outside(tmp_path)
+    (tmp_path / "integrations.d/passwd.yaml").symlink_to("/etc/passwd")
+    (tmp_path / "integrations.d/trino.yaml").symlink_to(elsewhere / "trino.yaml")
+
+    for command in (("validate",), ("plan", *SANDBOX), ("apply", *SANDBOX, "--auto-approve")):
+        result = run_cli(*command)
+
+        assert result.exit_code == 1
+        shown = result.stdout + result.stderr
+        assert (
+            f"integrations.d/passwd.yaml:1:1: cannot read file: a link to /etc/passwd, outside {tmp_path}: "
+            "desired-state files are read only from inside it (copy the file in)\n"
+        ) in shown
+        assert (
+            f"integrations.d/trino.yaml:1:1: cannot read file: a link to {elsewhere}/trino.yaml, outside "
+            f"{tmp_path}: desired-state files are read only from inside it (copy the file in)\n"
+        ) in shown
+        assert "root:" not in shown
+    assert records(tenant) == before
+
+
+def test_a_linked_folder_out_of_the_repository_is_refused(tenant: Sandbox, run_cli: RunCli, tmp_path: Path) -> None:
+    elsewhere = outside(tmp_path)
+    (tmp_path / "linked").symlink_to(elsewhere)
+
+    result = run_cli("validate", "linked")
+
+    assert (result.exit_code, result.stdout) == (
+        1,
+        f"linked/trino.yaml:1:1: cannot read file: a link to {elsewhere}/trino.yaml, outside {tmp_path}: "
+        "desired-state files are read only from inside it (copy the file in)\n",
+    )
+
+
+def test_a_link_inside_the_repository_is_read(tenant: Sandbox, run_cli: RunCli, tmp_path: Path) -> None:
+    write(tmp_path, "shared/trino.yaml", "type: Trino\n")
+    (tmp_path / "integrations.d/trino.yaml").symlink_to("../shared/trino.yaml")
+
+    result = run_cli("plan", *SANDBOX)
+
+    assert result.exit_code == 0, result.stderr
+    assert "Plan: 1 to create, 0 to update, 0 to replace, 0 to delete, 1 unchanged.\n" in result.stdout
+
+
+def test_an_environment_file_linked_out_of_the_repository_is_refused(
+    tenant: Sandbox, run_cli: RunCli, tmp_path: Path
+) -> None:
+    before = records(tenant)
+    (tmp_path / "environments").mkdir()
+    (tmp_path / "environments/dev.yaml").symlink_to("/etc/passwd")
+
+    result = run_cli("plan", *SANDBOX, "--env", "dev")
+
+    assert (result.exit_code, result.stdout) == (1, "")
+    assert result.stderr == (
+        f"--env dev: environments/dev.yaml: a link to /etc/passwd, outside {tmp_path}: environment files are "
+        "read only from inside it (copy the file in)\n" + INPUT_ERROR
+    )
+    assert records(tenant) == before

@@ -55,7 +55,7 @@ def load_environment(name: str, folder: str = ENVIRONMENTS_DIR) -> Environment:
     if not _NAME.match(name):
         raise InputError([Problem(None, "", f"--env {name!r}: use letters, digits, '-', '_' or '.'")])
     try:
-        text = files.read_text(path, files.ENVIRONMENT)
+        text = files.read_text(path, files.ENVIRONMENT, inside=files.link_bound(path, [folder]))
     except files.FileError as exc:
         if not exc.missing:
             raise InputError([Problem(None, "", f"--env {name}: {exc}")]) from None
