@@ -121,15 +121,19 @@ def read_bytes(
     return b"".join(chunks)
 
 
-def link_bound(path: str | os.PathLike[str], given: Sequence[str] = ()) -> str:
-    """The folder a file's links may lead within (`read_text(inside=…)`): the repository the tool runs in
-    (from the working directory up, the first folder holding `.git`, else the working directory), for a file
-    in it; else the folder given that holds it; else, for a file given by name, its own folder."""
+def repository() -> str:
+    """The repository the tool runs in: from the working directory up, the first folder holding `.git`
+    (a folder, or a worktree's file); else the working directory itself."""
     here = Path.cwd()
-    repository = next((f for f in (here, *here.parents) if os.path.lexists(f / ".git")), here)
+    return str(next((f for f in (here, *here.parents) if os.path.lexists(f / ".git")), here))
+
+
+def link_bound(path: str | os.PathLike[str], given: Sequence[str] = ()) -> str:
+    """The folder a file's links may lead within (`read_text(inside=…)`): the repository (`repository()`),
+    for a file in it; else the folder given that holds it; else, for a file given by name, its own folder."""
     nominal = os.path.abspath(path)
     folders = (p if os.path.isdir(p) else os.path.dirname(p) or "." for p in given)
-    for folder in (os.path.abspath(str(f)) for f in (repository, *folders)):
+    for folder in (os.path.abspath(f) for f in (repository(), *folders)):
         if _under(nominal, folder):
             return folder
     return os.path.dirname(nominal)
@@ -145,11 +149,19 @@ def _leads_inside(path: str | os.PathLike[str], kind: FileKind, inside: str) -> 
     real = os.path.realpath(path)
     if not _under(os.path.abspath(path), os.path.abspath(inside)):
         return real  # not a file of that folder (given by name elsewhere): nothing of it to stay inside
-    if not _under(real, os.path.realpath(inside)):
+    root = os.path.realpath(inside)
+    if not _under(real, root):
         raise FileError(
             path, f"a link to {real}, outside {inside}: {kind.name}s are read only from inside it (copy the file in)"
         )
+    # Hidden files (.git/config, .env, what a CI step left) are never read as such: nor through a link.
+    if _hidden(os.path.relpath(real, root)) and not _hidden(os.path.relpath(os.path.abspath(path), inside)):
+        raise FileError(path, f"a link to {real}, a hidden file or folder: {kind.name}s never are (.git, .env)")
     return real
+
+
+def _hidden(relative: str) -> bool:
+    return any(part.startswith(".") and part not in (".", "..") for part in relative.split(os.sep))
 
 
 def write_text(

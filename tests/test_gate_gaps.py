@@ -5,6 +5,7 @@ desired-state or environment file that links out of the repository is refused by
 from __future__ import annotations
 
 import json
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -286,3 +287,84 @@ def test_an_environment_file_linked_out_of_the_repository_is_refused(
         "read only from inside it (copy the file in)\n" + INPUT_ERROR
     )
     assert records(tenant) == before
+
+
+# -- found by the adversarial pass -----------------------------------------------------------------------
+
+SECRET_LOOKING = '{"type": "TOKEN-1", "ensure": "TOKEN-2", "autoBootstrap": "TOKEN-3"}\n'
+
+
+def test_a_link_to_a_hidden_file_of_the_repository_is_refused(tenant: Sandbox, run_cli: RunCli, tmp_path: Path) -> None:
+    """Hidden files are never desired state (.git/config, .env, a credentials file a CI step left): a link
+    with a plain name must not bring one in, where its values would be quoted by validation messages."""
+    write(tmp_path, ".ci/creds.json", SECRET_LOOKING)
+    (tmp_path / "integrations.d/x.yaml").symlink_to("../.ci/creds.json")
+
+    for command in (("validate",), ("plan", *SANDBOX, "--format", "json")):
+        result = run_cli(*command)
+
+        shown = result.stdout + result.stderr
+        assert result.exit_code == 1
+        assert (
+            f"integrations.d/x.yaml:1:1: cannot read file: a link to {tmp_path}/.ci/creds.json, a hidden file or "
+            "folder: desired-state files never are (.git, .env)\n"
+        ) in shown
+        assert "TOKEN-" not in shown
+
+
+def test_an_environments_paths_stay_inside_the_repository(tenant: Sandbox, run_cli: RunCli, tmp_path: Path) -> None:
+    """An environment file is in the pull request: its paths must not read YAML from the runner's disk."""
+    elsewhere = outside(tmp_path)
+    write(elsewhere, "creds.yaml", SECRET_LOOKING)
+    write(tmp_path, "environments/dev.yaml", f"url: https://dev.example.com\npaths: [integrations.d, {elsewhere}]\n")
+
+    result = run_cli("plan", *SANDBOX, "--env", "dev", "--format", "json")
+
+    assert (result.exit_code, result.stdout) == (1, "")
+    assert result.stderr == (
+        f"environments/dev.yaml:2:25: $.paths[1]: {elsewhere} is outside the repository ({tmp_path}): an "
+        "environment's paths stay inside it\n" + INPUT_ERROR
+    )
+    assert "TOKEN-" not in result.stderr
+
+
+def test_an_environments_paths_name_no_hidden_file(tenant: Sandbox, run_cli: RunCli, tmp_path: Path) -> None:
+    write(tmp_path, ".ci/creds.json", SECRET_LOOKING)
+    write(
+        tmp_path,
+        "environments/dev.yaml",
+        "url: https://dev.example.com\npaths:\n  - integrations.d\n  - .ci/creds.json\n",
+    )
+
+    result = run_cli("validate", "--env", "dev")
+
+    assert (result.exit_code, result.stdout) == (1, "")
+    assert result.stderr == (
+        "environments/dev.yaml:4:5: $.paths[1]: .ci/creds.json is hidden: an environment's paths name no hidden "
+        "file or folder (.git, .env)\n" + INPUT_ERROR
+    )
+
+
+def test_scripts_keeps_the_base_revisions_protection(
+    run_cli: RunCli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Deleting the protected file in the change that prunes it is not enough, for scripts as for apply."""
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path, "integrations.d/lake.yaml", lake("datalake-old", lifecycle="lifecycle:\n  preventDestroy: true\n"))
+    write(tmp_path, ".gitignore", "state.json*\n")
+    for args in (("init", "-q", "-b", "main"), ("add", "-A"), ("commit", "-q", "-m", "base")):
+        subprocess.run(
+            ["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid", *args], check=True, cwd=tmp_path
+        )
+    assert run_cli("apply", *SANDBOX, "--auto-approve").exit_code == 0
+    (tmp_path / "integrations.d/lake.yaml").unlink()
+
+    result = run_cli("scripts", *SANDBOX, "--out", "out", "--prune", "--base", "main")
+
+    assert (result.exit_code, result.stdout) == (3, "")
+    assert result.stderr == (
+        "refused: a safety gate refuses this plan; no script was written:\n"
+        "  Native S3[name=datalake-old]: lifecycle.preventDestroy in integrations.d/lake.yaml on main forbids "
+        "delete (pruned: no file declares it); lift the protection in a reviewed change of its own first\n"
+    )
+    assert not (tmp_path / "out").exists()

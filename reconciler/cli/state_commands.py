@@ -20,6 +20,7 @@ from reconciler.cli.options import (
     step_summary,
     target_options,
 )
+from reconciler.cli.plan_request import BASE_HELP, plan_request
 from reconciler.desired import SecretMode
 from reconciler.errors import EXIT_CHANGES, EXIT_OK, Problem, RefusedError
 from reconciler.render import registry
@@ -44,18 +45,20 @@ def warn(warnings: Iterable[Problem]) -> None:
 )
 @click.option("--prune", is_flag=True, help="Include deletes of integrations that no file declares.")
 @click.option("--force", is_flag=True, help="As apply's: a plan over apply's --max-destroy-share is not refused.")
+@click.option("--base", "base", metavar="REV", help=BASE_HELP)
 @target_options
-def scripts_command(paths: tuple[str, ...], out_dir: str, prune: bool, force: bool, where: Where) -> int:
+def scripts_command(
+    paths: tuple[str, ...], out_dir: str, prune: bool, force: bool, base: str | None, where: Where
+) -> int:
     """Write the platform scripts a DBA must run for planned changes of autoBootstrap: false integrations."""
     from reconciler import scripts as manual_scripts
-    from reconciler.cli.plan_request import plan_request
     from reconciler.planning import engine, gate
 
     schemas = schema_module.load()
     target = where.target()
     # The plan apply would make (the prune scope and base revision checked as plan's), and apply's delete gate:
     # no script is written for a plan apply refuses, least of all the delete script of a protected integration.
-    request = plan_request(where, paths, None, prune, (), (), ValidationOptions(), SecretMode.REQUIRE, None)
+    request = plan_request(where, paths, None, prune, (), (), ValidationOptions(), SecretMode.REQUIRE, base)
     with connect.open_client(target) as client:
         planned = engine.build(request, schemas, target, client)
         warn(planned.desired.warnings)
