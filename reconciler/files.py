@@ -29,6 +29,7 @@ import contextlib
 import os
 import stat
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -70,26 +71,34 @@ class FileError(ReconcilerError):
         super().__init__(f"{self.path}: {reason}")
 
 
-def read_text(path: str | os.PathLike[str], kind: FileKind, *, follow_links: bool = True) -> str:
-    """The file's UTF-8 text, or a FileError: a regular file within `kind.limit`, read without waiting."""
-    data = read_bytes(path, kind, follow_links=follow_links)
+def read_text(
+    path: str | os.PathLike[str], kind: FileKind, *, follow_links: bool = True, inside: str | None = None
+) -> str:
+    """The file's UTF-8 text, or a FileError: a regular file within `kind.limit`, read without waiting;
+    with `inside`, one whose links (of the file or of a folder on its path) lead nowhere out of that folder."""
+    data = read_bytes(path, kind, follow_links=follow_links, inside=inside)
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise FileError(path, f"not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start})") from None
 
 
-def read_bytes(path: str | os.PathLike[str], kind: FileKind, *, follow_links: bool = True) -> bytes:
+def read_bytes(
+    path: str | os.PathLike[str], kind: FileKind, *, follow_links: bool = True, inside: str | None = None
+) -> bytes:
     flags = os.O_RDONLY | _NONBLOCK | _CLOEXEC | _NOCTTY | (0 if follow_links else _NOFOLLOW)
     try:
         # Checked before it is opened too: opening a device may do something (rewind a tape).
         _refuse_special(path, os.stat(path, follow_symlinks=follow_links).st_mode)
+        real = _leads_inside(path, kind, inside) if inside is not None else None
         fd = os.open(path, flags)
     except OSError as exc:
         raise _os_error(path, exc, follow_links) from None
     try:
         info = os.fstat(fd)
         _refuse_special(path, info.st_mode)  # it may have been swapped since it was looked at
+        if real is not None and not os.path.samestat(info, os.stat(real)):
+            raise FileError(path, f"changed while it was read (a link swapped?): not reading this {kind.name}")
         if info.st_size > kind.limit:
             raise _too_big(path, kind, info.st_size)
         chunks: list[bytes] = []
@@ -110,6 +119,49 @@ def read_bytes(path: str | os.PathLike[str], kind: FileKind, *, follow_links: bo
         # /proc/self/environ and its kind: "regular", size 0, and the process's secrets inside.
         raise FileError(path, "not a file on disk (its size is 0 yet it has content, as in /proc or /sys)")
     return b"".join(chunks)
+
+
+def repository() -> str:
+    """The repository the tool runs in: from the working directory up, the first folder holding `.git`
+    (a folder, or a worktree's file); else the working directory itself."""
+    here = Path.cwd()
+    return str(next((f for f in (here, *here.parents) if os.path.lexists(f / ".git")), here))
+
+
+def link_bound(path: str | os.PathLike[str], given: Sequence[str] = ()) -> str:
+    """The folder a file's links may lead within (`read_text(inside=…)`): the repository (`repository()`),
+    for a file in it; else the folder given that holds it; else, for a file given by name, its own folder."""
+    nominal = os.path.abspath(path)
+    folders = (p if os.path.isdir(p) else os.path.dirname(p) or "." for p in given)
+    for folder in (os.path.abspath(f) for f in (repository(), *folders)):
+        if _under(nominal, folder):
+            return folder
+    return os.path.dirname(nominal)
+
+
+def _under(path: str, folder: str) -> bool:
+    return path.startswith(folder.rstrip(os.sep) + os.sep)
+
+
+def _leads_inside(path: str | os.PathLike[str], kind: FileKind, inside: str) -> str:
+    """The real path of `path`, or a FileError if a link on it leads out of `inside` (to /etc/passwd,
+    /proc/self/environ, another checkout): a pull request may commit a link, never what it points at."""
+    real = os.path.realpath(path)
+    if not _under(os.path.abspath(path), os.path.abspath(inside)):
+        return real  # not a file of that folder (given by name elsewhere): nothing of it to stay inside
+    root = os.path.realpath(inside)
+    if not _under(real, root):
+        raise FileError(
+            path, f"a link to {real}, outside {inside}: {kind.name}s are read only from inside it (copy the file in)"
+        )
+    # Hidden files (.git/config, .env, what a CI step left) are never read as such: nor through a link.
+    if _hidden(os.path.relpath(real, root)) and not _hidden(os.path.relpath(os.path.abspath(path), inside)):
+        raise FileError(path, f"a link to {real}, a hidden file or folder: {kind.name}s never are (.git, .env)")
+    return real
+
+
+def _hidden(relative: str) -> bool:
+    return any(part.startswith(".") and part not in (".", "..") for part in relative.split(os.sep))
 
 
 def write_text(

@@ -335,3 +335,18 @@ def test_every_outcome_says_what_happened_and_what_to_do(command: str, code: int
         assert summary.endswith("Run the workflow by hand to plan again.\n")
     if "safety gate" in headline:
         assert "\n2 of 5 deletes: more than 30%; pass --force\n" in summary
+
+
+def test_an_environment_files_error_cannot_forge_a_workflow_command(workdir: Path) -> None:
+    """Two problems in the environment file make a two-line message: GitHub reads every line of the log, so
+    the message is one `::error::` line, percent-encoded as GitHub documents (render/escape.py)."""
+    (workdir / "environments").mkdir()
+    (workdir / "environments" / "dev.yaml").write_text('url: ftp://x\n"%x\\n::warning::forged": 1\n', encoding="utf-8")
+    result = run_action({"command": "plan", "environment": "dev", "sandbox": "true"}, workdir)
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        "::error::environments/dev.yaml:1:1: $.url: required: the tenant's http(s) URL%0Aenvironments/dev.yaml:2:1: "
+        "$.%25x%0A::warning::forged: unknown field; known: apiKeyEnv, caBundle, fileRoots, paths, tokenEnv, url, "
+        "values"
+    ]
+    assert result.outputs == {}

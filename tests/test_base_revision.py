@@ -318,15 +318,26 @@ def test_git_missing_is_an_error_when_a_base_is_asked_for(
     failed(run_cli, tenant, "the base revision main cannot be read: git is not installed")
 
 
-def test_paths_given_absolute_or_outside_the_repository_are_read_as_the_base_has_them(
+def test_paths_given_absolute_are_read_as_the_base_has_them_and_outside_the_repository_refused(
     repo: Path, tenant: Sandbox, run_cli: RunCli, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
-    elsewhere = tmp_path_factory.mktemp("elsewhere")  # outside the repository: the base holds nothing there
     (repo / "lake.d/lake.yaml").unlink()
-    edit(repo / "environments/dev.yaml", "[integrations.d, lake.d]", f"[{repo / 'integrations.d'}, {elsewhere}]")
+    edit(repo / "environments/dev.yaml", "[integrations.d, lake.d]", f"[{repo / 'integrations.d'}, lake.d]")
     result = run_cli("plan", *RUN, "--base", "main")
     assert result.exit_code == 0, result.stdout + result.stderr  # no --prune: the lake is an orphan, shown
     assert "  ? Native S3[name=datalake-prod]  (id 1) — no file declares it (use --prune to delete)\n" in result.stdout
+    # An environment file is in the pull request: its paths never read the runner's disk (issue 19).
+    elsewhere = tmp_path_factory.mktemp("elsewhere")
+    edit(
+        repo / "environments/dev.yaml",
+        f"{repo / 'integrations.d'}, lake.d]",
+        f"{repo / 'integrations.d'}, {elsewhere}]",
+    )
+    result = run_cli("plan", *RUN, "--base", "main")
+    assert (result.exit_code, result.stdout) == (1, "")
+    assert f"$.paths[1]: {elsewhere} is outside the repository ({repo}): an environment's paths stay inside it\n" in (
+        result.stderr
+    )
 
 
 def test_a_submodule_in_a_base_root_is_an_error(repo: Path, tenant: Sandbox, run_cli: RunCli) -> None:

@@ -371,10 +371,18 @@ def test_a_link_to_the_processs_environment_is_never_read(repo: Path, run_cli: R
     result = run_cli("validate")
 
     assert result.stdout == (
-        "integrations.d/environ.yaml:1:1: cannot read file: not a file on disk "
-        "(its size is 0 yet it has content, as in /proc or /sys)\n"
+        f"integrations.d/environ.yaml:1:1: cannot read file: a link to /proc/{os.getpid()}/environ, outside "
+        f"{repo}: desired-state files are read only from inside it (copy the file in)\n"
     )
     assert result.exit_code == 1
+
+
+def test_the_processs_environment_is_never_read_even_when_named(repo: Path) -> None:
+    """Given by name, not through a link of the repository: the reader's own check still refuses it."""
+    with pytest.raises(files.FileError) as refused:
+        files.read_text("/proc/self/environ", files.DESIRED_STATE, inside=files.link_bound("/proc/self/environ"))
+
+    assert refused.value.reason == "not a file on disk (its size is 0 yet it has content, as in /proc or /sys)"
 
 
 def test_a_file_that_grows_past_its_limit_while_read_is_refused(

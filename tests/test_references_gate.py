@@ -254,8 +254,8 @@ def test_the_sandbox_says_on_every_run_that_it_gave_a_placeholder(
 def test_a_desired_state_folder_outside_the_repository_is_never_read_by_a_file_reference(
     repo: Path, run_cli: RunCli, tmp_path: Path
 ) -> None:
-    """An environment's `paths` may name a folder outside the repository; `${file:}` still never reads there,
-    or `paths: [integrations.d, /etc]` would make `${file:/etc/…}` a secret apply sends to a host."""
+    """`paths: [integrations.d, /etc]` would make `${file:/etc/…}` a secret apply sends to a host: an
+    environment's `paths` outside the repository are refused before any file is read (loading/environments.py)."""
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     (elsewhere / "token").write_text("outside-secret-61d2\n", encoding="utf-8")
@@ -266,8 +266,8 @@ def test_a_desired_state_folder_outside_the_repository_is_never_read_by_a_file_r
 
     assert (result.exit_code, result.stdout) == (1, "")
     assert result.stderr == (
-        f"{SNOWFLAKE}:26:3: $.config.password: cannot read file {elsewhere}/token: it is outside integrations.d, "
-        "the folder(s) of the desired state (an environment file's fileRoots can name another)\n" + SUMMARY
+        f"environments/dev.yaml:2:25: $.paths[1]: {elsewhere} is outside the repository ({repo}): an environment's "
+        "paths stay inside it\n" + SUMMARY
     )
     assert "outside-secret-61d2" not in result.stderr
-    assert json.loads((repo / ".reconciler" / "sandbox-dev.json").read_text(encoding="utf-8"))["integrations"] == {}
+    assert not (repo / ".reconciler" / "sandbox-dev.json").exists()

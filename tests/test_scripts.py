@@ -256,12 +256,13 @@ def test_delete_sequence_per_platform(
     ids=["redshift", "synapse"],
 )
 def test_pruned_delete_of_a_manual_integration_has_its_scripts(
-    run_cli: RunCli, tmp_path: Path, document: dict[str, Any], expected: list[str]
+    run_cli: RunCli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, document: dict[str, Any], expected: list[str]
 ) -> None:
     """No file at all: only what Immuta reports is known (no secret), and that is enough for the scripts."""
+    monkeypatch.chdir(tmp_path)  # --prune runs over the whole declared desired state: integrations.d
     state = tmp_path / "state.json"
     Sandbox(state_file=state).oob_add(resolved(document))
-    folder = tmp_path / "d"
+    folder = tmp_path / "integrations.d"
     write_doc(folder, "other", SNOWFLAKE_AUTO)
     out = tmp_path / "out"
     without = run_scripts(run_cli, state, out, folder)

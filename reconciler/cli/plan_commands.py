@@ -104,13 +104,18 @@ def plan(
         planned = engine.build(request, schema_module.load(), target, client)
     for warning in planned.desired.warnings:
         echo_err(str(warning))
-    if saved is not None:
-        refuse_if_stale(saved, planned.plan)
-        click.echo(f"The saved plan {check_file} still matches (checksum {saved.checksum[:12]}).")
-        return EXIT_OK
     # The delete gate apply runs, run here: a refused delete fails the pull request's check, not the merge.
     declared = engine.what_is_declared(planned.plan, schema_module.load())
     refused = gate.refusals(planned.plan, gate.GateOptions(force, max_destroy_share), declared)
+    if saved is not None:  # a saved plan that still matches is still refused if apply would refuse it
+        refuse_if_stale(saved, planned.plan)
+        if not refused:
+            click.echo(f"The saved plan {check_file} still matches (checksum {saved.checksum[:12]}).")
+            return EXIT_OK
+        echo_err(f"refused: the saved plan {check_file} still matches, but a safety gate refuses it:")
+        for reason in refused:
+            echo_err(f"  {terminal(reason)}")
+        return EXIT_REFUSED
     shown = dataclasses.replace(planned.plan, refused=tuple(refused))
     from reconciler.cli import pr_review
 

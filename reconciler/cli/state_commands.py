@@ -20,8 +20,9 @@ from reconciler.cli.options import (
     step_summary,
     target_options,
 )
+from reconciler.cli.plan_request import BASE_HELP, plan_request
 from reconciler.desired import SecretMode
-from reconciler.errors import EXIT_CHANGES, EXIT_OK, Problem
+from reconciler.errors import EXIT_CHANGES, EXIT_OK, Problem, RefusedError
 from reconciler.render import registry
 from reconciler.validation import schema as schema_module
 from reconciler.validation.validate import ValidationOptions
@@ -43,20 +44,29 @@ def warn(warnings: Iterable[Problem]) -> None:
     help="Folder for the scripts (created owner-only).",
 )
 @click.option("--prune", is_flag=True, help="Include deletes of integrations that no file declares.")
+@click.option("--force", is_flag=True, help="As apply's: a plan over apply's --max-destroy-share is not refused.")
+@click.option("--base", "base", metavar="REV", help=BASE_HELP)
 @target_options
-def scripts_command(paths: tuple[str, ...], out_dir: str, prune: bool, where: Where) -> int:
+def scripts_command(
+    paths: tuple[str, ...], out_dir: str, prune: bool, force: bool, base: str | None, where: Where
+) -> int:
     """Write the platform scripts a DBA must run for planned changes of autoBootstrap: false integrations."""
     from reconciler import scripts as manual_scripts
-    from reconciler.planning import engine
+    from reconciler.planning import engine, gate
 
     schemas = schema_module.load()
     target = where.target()
-    request = engine.PlanRequest(
-        where.paths(paths), prune=prune, mode=SecretMode.REQUIRE, variables=where.variables, file_roots=where.file_roots
-    )
+    # The plan apply would make (the prune scope and base revision checked as plan's), and apply's delete gate:
+    # no script is written for a plan apply refuses, least of all the delete script of a protected integration.
+    request = plan_request(where, paths, None, prune, (), (), ValidationOptions(), SecretMode.REQUIRE, base)
     with connect.open_client(target) as client:
         planned = engine.build(request, schemas, target, client)
         warn(planned.desired.warnings)
+        refused = gate.refusals(planned.plan, gate.GateOptions(force), engine.what_is_declared(planned.plan, schemas))
+        if refused:
+            raise RefusedError(
+                ["a safety gate refuses this plan; no script was written:", *(f"  {r}" for r in refused)]
+            )
         found = manual_scripts.fetch(planned.plan, client)
     if not found:
         click.echo("No planned change needs a setup script.")

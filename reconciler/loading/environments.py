@@ -17,6 +17,7 @@ values. Values files live in Git, so a `${var:…}` in a secret field is refused
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -55,7 +56,7 @@ def load_environment(name: str, folder: str = ENVIRONMENTS_DIR) -> Environment:
     if not _NAME.match(name):
         raise InputError([Problem(None, "", f"--env {name!r}: use letters, digits, '-', '_' or '.'")])
     try:
-        text = files.read_text(path, files.ENVIRONMENT)
+        text = files.read_text(path, files.ENVIRONMENT, inside=files.link_bound(path, [folder]))
     except files.FileError as exc:
         if not exc.missing:
             raise InputError([Problem(None, "", f"--env {name}: {exc}")]) from None
@@ -97,6 +98,8 @@ def _parse(name: str, doc: SourceDocument) -> Environment:
     paths = data.get("paths", [])
     if not isinstance(paths, list) or not all(isinstance(p, str) for p in paths):
         problems.append(Problem(doc.location(("paths",)), "$.paths", "must be a list of files or folders"))
+    else:
+        problems.extend(_outside_the_repository(doc, paths))
     roots = data.get("fileRoots", [])
     if not isinstance(roots, list) or not all(isinstance(p, str) and p for p in roots):
         problems.append(Problem(doc.location(("fileRoots",)), "$.fileRoots", "must be a list of folders"))
@@ -121,6 +124,24 @@ def _parse(name: str, doc: SourceDocument) -> Environment:
         ca_bundle=ca_bundle,
         values={str(k): v for k, v in values.items()},
     )
+
+
+def _outside_the_repository(doc: SourceDocument, paths: Sequence[str]) -> list[Problem]:
+    """An environment file is in the pull request: its paths (links resolved) must not read the runner's disk,
+    nor a hidden file of the repository (.git/config, what a CI step left)."""
+    repository = files.repository()
+    root = os.path.realpath(repository)
+    problems = []
+    for index, path in enumerate(paths):
+        real = os.path.realpath(path)
+        if os.path.commonpath([root, real]) != root:
+            why = f"is outside the repository ({repository}): an environment's paths stay inside it"
+        elif any(part.startswith(".") for part in FsPath(os.path.relpath(real, root)).parts if part != "."):
+            why = "is hidden: an environment's paths name no hidden file or folder (.git, .env)"
+        else:
+            continue
+        problems.append(Problem(doc.location(("paths", index)), json_path(("paths", index)), f"{path} {why}"))
+    return problems
 
 
 def _text(value: Any) -> str:

@@ -123,7 +123,7 @@ def load_paths(paths: Sequence[str]) -> tuple[list[SourceDocument], list[Problem
     documents: list[SourceDocument] = []
     for path in files:
         try:
-            text = reader.read_text(path, reader.DESIRED_STATE)
+            text = reader.read_text(path, reader.DESIRED_STATE, inside=reader.link_bound(path, paths))
         except reader.FileError as exc:
             message = exc.reason if exc.oversized else f"cannot read file: {exc.reason}"
             problems.append(Problem(SourceLocation(str(path), 1, 1), "", message))

@@ -6,6 +6,7 @@ reports every file; a syntax error is described where it was made, with a hint.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -168,9 +169,10 @@ class _Builder:
         if self.seen.aliased:
             self._spend(node, path)
         if isinstance(node, yaml.ScalarNode):
-            if node.tag == _PLAIN:  # most values: decided here, without a call to _scalar
-                return resolve_plain(node.value)
-            return self._scalar(node, path)
+            value = resolve_plain(node.value) if node.tag == _PLAIN else self._scalar(node, path)
+            if value.__class__ is float and not math.isfinite(value):
+                return self._not_json(node, path)
+            return value
         if len(path) >= MAX_DEPTH:
             raise LimitExceeded(TOO_DEEP, _where(node), path)
         key = id(node)
@@ -248,6 +250,14 @@ class _Builder:
                     self.locations[where] = location
                     if where in merged.invalid:
                         self.invalid.add(where)
+
+    def _not_json(self, node: yaml.ScalarNode, path: Path) -> str:
+        """`.nan`, `.inf` or `1e999`: YAML numbers JSON has no way to write (every output, every request is
+        JSON), refused here, where every desired-state, environment and base file is read."""
+        self._problem(
+            node, path, f'{node.value} is not a number JSON can hold: write a number, or quote it ("{node.value}")'
+        )
+        return str(node.value)
 
     def _scalar(self, node: yaml.ScalarNode, path: Path) -> Any:
         text: str = node.value
