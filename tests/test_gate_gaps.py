@@ -18,6 +18,7 @@ STATE = "state.json"
 SANDBOX = ("--sandbox", "--sandbox-state", STATE)
 RunCli = Callable[..., Any]
 INPUT_ERROR = "error: 1 problem(s) in the desired-state files; nothing was changed\n"
+ENV_ERROR = "error: 1 problem(s) with the environment (--env, environments/); nothing was changed\n"
 
 
 def lake(name: str, *, lifecycle: str = "", port: str = "", bucket: str = "lake") -> str:
@@ -114,7 +115,7 @@ def test_nan_in_an_environment_value_is_refused_where_it_is_written(
     assert (result.exit_code, result.stdout) == (1, "")
     assert result.stderr == (
         "environments/dev.yaml:3:9: $.values.PORT: .inf is not a number JSON can hold: write a number, "
-        'or quote it (".inf")\n' + INPUT_ERROR
+        'or quote it (".inf")\n' + ENV_ERROR
     )
     assert records(tenant) == before
 
@@ -323,7 +324,7 @@ def test_an_environments_paths_stay_inside_the_repository(tenant: Sandbox, run_c
     assert (result.exit_code, result.stdout) == (1, "")
     assert result.stderr == (
         f"environments/dev.yaml:2:25: $.paths[1]: {elsewhere} is outside the repository ({tmp_path}): an "
-        "environment's paths stay inside it\n" + INPUT_ERROR
+        "environment's paths stay inside it\n" + ENV_ERROR
     )
     assert "TOKEN-" not in result.stderr
 
@@ -341,7 +342,7 @@ def test_an_environments_paths_name_no_hidden_file(tenant: Sandbox, run_cli: Run
     assert (result.exit_code, result.stdout) == (1, "")
     assert result.stderr == (
         "environments/dev.yaml:4:5: $.paths[1]: .ci/creds.json is hidden: an environment's paths name no hidden "
-        "file or folder (.git, .env)\n" + INPUT_ERROR
+        "file or folder (.git, .env)\n" + ENV_ERROR
     )
 
 

@@ -267,7 +267,7 @@ def test_a_desired_state_folder_outside_the_repository_is_never_read_by_a_file_r
     assert (result.exit_code, result.stdout) == (1, "")
     assert result.stderr == (
         f"environments/dev.yaml:2:25: $.paths[1]: {elsewhere} is outside the repository ({repo}): an environment's "
-        "paths stay inside it\n" + SUMMARY
+        "paths stay inside it\n" + ENV_SUMMARY
     )
     assert "outside-secret-61d2" not in result.stderr
     assert not (repo / ".reconciler" / "sandbox-dev.json").exists()
