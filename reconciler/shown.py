@@ -8,6 +8,9 @@ is never compared, fingerprinted, saved, exported or rendered; only its name is 
 saved plan, `show`, drift or apply report holds goes through `shown` (render/plan_json.py), and the `-v` trace
 hides what the schemas do not know in client/redaction.py by the same rule.
 
+A record's own fields (`id`, `status`) are shown only as text or numbers (`server_text`): actual.py, the
+trace and doctor read them through it.
+
 An object the schema declares without listing its fields (Databricks' `additionalWorkspaceConnections`
 items, "fields not documented") is kept whole in the actual state, as the diff compares it as one value, but
 its fields are shown by name only: an undocumented field may hold another workspace's token.
@@ -24,6 +27,15 @@ from reconciler.validation.schema import TypeSchema
 
 Json = Any
 HIDDEN = "(not shown: unknown to the schemas)"
+
+
+def server_text(value: Json) -> Json:
+    """One of a record's own fields beside the payload that outputs name as text (`id`, `status`,
+    `statusCode`): text or a number as it is; anything else (an object, a list: a newer Immuta's, or a proxy's)
+    may hold anything and is shown by name only."""
+    if value is None or (isinstance(value, str | int | float) and not isinstance(value, bool)):
+        return value
+    return HIDDEN
 
 
 def known(type_schema: TypeSchema, payload: Mapping[str, Json]) -> tuple[dict[str, Json], tuple[Path, ...]]:
