@@ -56,3 +56,25 @@ def test_a_status_that_is_not_text_is_shown_by_name_only_everywhere(
     for text in [*(r.stdout + r.stderr for r in results), *written, caplog.text]:
         assert SENTINEL not in text
     assert f"status '{HIDDEN}'" in results[5].stdout  # drift still says the status is not a healthy one
+
+
+def test_validation_results_are_traced_as_the_contract_describes_them_and_no_more(
+    work: Path, run_cli: Any, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """`{status, validationTests: [{name, status, message}]}` (docs/immuta-api.md §4): Immuta's own words are
+    traced (scrubbed of what was sent); a field beside them is named only."""
+    assert run_cli("apply", *SANDBOX, "--auto-approve").exit_code == 0
+
+    def extra_fields(body: dict[str, Any]) -> None:
+        test = {"name": "connect", "status": "passed", "message": "ok", "token": SENTINEL}
+        body["validationResults"] = {"status": "passed", "validationTests": [test], "apiKey": SENTINEL}
+
+    answering(extra_fields, monkeypatch)
+    results = [run_cli("plan", *SANDBOX, "-v"), run_cli("doctor", *SANDBOX, "-v")]
+
+    for text in [*(r.stdout + r.stderr for r in results), caplog.text]:
+        assert SENTINEL not in text
+    assert (
+        '"validationResults":{"status":"passed","validationTests":[{"name":"connect","status":"passed",'
+        f'"message":"ok","token":"{HIDDEN}"}}],"apiKey":"{HIDDEN}"}}'
+    ) in results[0].stderr

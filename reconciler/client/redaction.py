@@ -24,7 +24,7 @@ from typing import Any
 
 from reconciler.model import Path
 from reconciler.secrets import PLACEHOLDER, Secret, mask_all, reveal_all
-from reconciler.shown import HIDDEN, server_text, shown
+from reconciler.shown import HIDDEN, server_text, shown, validation_view
 from reconciler.validation.schema import SchemaSet, TypeSchema
 
 Json = Any
@@ -94,6 +94,8 @@ class Redactor:
 
 def _server(name: str, value: Json) -> Json:
     """The server's own fields: its texts (scrubbed later) as they are, the others through the gate."""
+    if name == "validationResults":
+        return validation_view(value)
     return mask_all(value) if name in FREE_TEXT else server_text(value)
 
 
