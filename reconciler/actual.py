@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from reconciler.errors import ApiError
 from reconciler.model import IntegrationKey, Path, dotted
-from reconciler.shown import known, shown
+from reconciler.shown import known, server_text, shown
 from reconciler.statuses import Health, health
 from reconciler.validation.schema import SchemaSet, TypeSchema, get_path
 
@@ -142,7 +142,7 @@ def _examine(records: Any, schemas: SchemaSet) -> tuple[list[str], list[ActualIn
             ActualIntegration(
                 key=key,
                 id=str(raw_id),
-                status=str(record.get("status", "")),
+                status=str(server_text(record.get("status", ""))),
                 type_schema=type_schema,
                 payload=payload,
                 validation=record.get("validationResults"),

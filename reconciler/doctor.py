@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 from reconciler.errors import ApiError, AuthError, ReconcilerError
 from reconciler.model import Path, dotted
+from reconciler.shown import server_text
 from reconciler.statuses import Health, health
 from reconciler.validation.schema import SchemaSet, TypeSchema, get_path
 from reconciler.walk import same
@@ -132,7 +133,7 @@ def examine(records: Sequence[Any], schemas: SchemaSet) -> Dialect:
             by_type.setdefault(name, []).append(record)
         else:
             unknown_types.add(str(name))
-    statuses = Counter(str(r.get("status", "")) for r in objects)
+    statuses = Counter(str(server_text(r.get("status", ""))) for r in objects)
     return Dialect(
         id_type=_id_type([r.get("id") for r in objects]),
         list_order=_list_order([r.get("id") for r in objects]),

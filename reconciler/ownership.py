@@ -33,6 +33,7 @@ from reconciler.client.immuta import ImmutaClient
 from reconciler.desired import DesiredIntegration, DesiredState
 from reconciler.errors import ApiError, Problem, ReconcilerError, RefusedError
 from reconciler.model import IntegrationKey
+from reconciler.planning.protection import previous_key
 from reconciler.validation.schema import SchemaSet
 
 READ_ONLY = "connection-managed (read-only)"
@@ -193,13 +194,23 @@ def _claims(desired: DesiredIntegration, ownership: Ownership) -> Iterable[str]:
     type_name = desired.type_schema.name
     account = _account(desired.payload.get("config"))
     where = f"  {desired.location(desired.type_schema.natural_key[0] if desired.type_schema.natural_key else ())}: "
+    old = previous_key(desired)  # a rename of a held integration would delete it
     for held in ownership.held:
+        if held.type != type_name:
+            continue
         same = held.key is not None and held.key.loosely() == desired.key.loosely()
-        if held.type == type_name and (same or type_name == "Trino" or (held.host and held.host == account)):
-            owner = f"connection {held.connection}" if held.connection else "a connection (it reports config.host, C4)"
+        owner = f"connection {held.connection}" if held.connection else "a connection (it reports config.host, C4)"
+        if same or type_name == "Trino" or (held.host and held.host == account):
             yield (
                 f"{where}{desired.key} is integration {held.id}, {READ_ONLY}: it belongs to {owner}. "
                 "Manage it as a connection in Immuta (PUT /data/connection/…), and remove this file."
+            )
+            return
+        if old is not None and held.key is not None and held.key.loosely() == old.loosely():
+            yield (
+                f"  {desired.location(('lifecycle', 'previously'))}: lifecycle.previously names {old}, integration "
+                f"{held.id}, {READ_ONLY}: it belongs to {owner}, and a rename would delete it. Manage it as a "
+                "connection in Immuta (PUT /data/connection/…), and remove lifecycle.previously."
             )
             return
     for connection in ownership.connections:

@@ -8,6 +8,9 @@ is never compared, fingerprinted, saved, exported or rendered; only its name is 
 saved plan, `show`, drift or apply report holds goes through `shown` (render/plan_json.py), and the `-v` trace
 hides what the schemas do not know in client/redaction.py by the same rule.
 
+A record's own fields (`id`, `status`) are shown only as text or numbers (`server_text`): actual.py, the
+trace and doctor read them through it; `validationResults` as the contract describes it (`validation_view`).
+
 An object the schema declares without listing its fields (Databricks' `additionalWorkspaceConnections`
 items, "fields not documented") is kept whole in the actual state, as the diff compares it as one value, but
 its fields are shown by name only: an undocumented field may hold another workspace's token.
@@ -24,6 +27,39 @@ from reconciler.validation.schema import TypeSchema
 
 Json = Any
 HIDDEN = "(not shown: unknown to the schemas)"
+
+
+def server_text(value: Json) -> Json:
+    """One of a record's own fields beside the payload that outputs name as text (`id`, `status`,
+    `statusCode`): text or a number as it is; anything else (an object, a list: a newer Immuta's, or a proxy's)
+    may hold anything and is shown by name only."""
+    if value is None or (isinstance(value, str | int | float) and not isinstance(value, bool)):
+        return value
+    return HIDDEN
+
+
+VALIDATION_FIELDS = frozenset({"status", "validationTests"})
+VALIDATION_TEST_FIELDS = frozenset({"name", "status", "message"})
+
+
+def validation_view(value: Json) -> Json:
+    """A record's `validationResults` as outputs may hold it: `{status, validationTests: [{name, status,
+    message}]}` (docs/immuta-api.md §4), Immuta's own words, with any other field named only."""
+    if not isinstance(value, Mapping):
+        return server_text(value)
+    view: dict[str, Json] = {}
+    for name, item in value.items():
+        if name == "validationTests" and isinstance(item, list):
+            view[name] = [_validation_test(test) for test in item]
+        else:
+            view[name] = server_text(item) if name in VALIDATION_FIELDS else HIDDEN
+    return view
+
+
+def _validation_test(test: Json) -> Json:
+    if not isinstance(test, Mapping):
+        return server_text(test)
+    return {name: server_text(item) if name in VALIDATION_TEST_FIELDS else HIDDEN for name, item in test.items()}
 
 
 def known(type_schema: TypeSchema, payload: Mapping[str, Json]) -> tuple[dict[str, Json], tuple[Path, ...]]:

@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from reconciler.desired import DesiredIntegration, SecretMode, build_desired
+from reconciler.errors import InputError
 from reconciler.loading.loader import load_text
 from reconciler.planning.diff import compare, differences, same
 from reconciler.secrets import Lookup
@@ -245,26 +246,23 @@ def test_secrets_are_never_compared_in_any_mode() -> None:
         assert compare(integration, actual).fields == (), mode
 
 
-def test_an_unreadable_reference_in_a_list_makes_the_list_not_compared() -> None:
-    """Was: a sentinel object was compared and shown as `<object object at 0x…>`."""
-    text = SNOWFLAKE.replace("[WH_A, WH_B]", '[WH_A, "${env:EXTRA_WAREHOUSE}"]')
-    integration = desired(text)
-    actual = reported(integration)
-    actual["config"]["workspaces"]["warehouses"] = ["WH_A", "WH_Z"]
-    comparison = compare(integration, actual)
-    assert comparison.fields == ()
-    assert ("config", "workspaces", "warehouses") in comparison.not_compared
-    resolved = desired(text, env={"EXTRA_WAREHOUSE": "WH_B"})
-    assert paths(resolved, actual) == {"config.workspaces.warehouses": ("changed", ["WH_A", "WH_Z"], ["WH_A", "WH_B"])}
-
-
-def test_an_unreadable_reference_outside_secrets_is_not_compared() -> None:
-    integration = desired(SNOWFLAKE.replace("warehouse: IMMUTA_WH", "warehouse: ${env:WAREHOUSE}"))
-    actual = reported(integration)
-    actual["config"]["warehouse"] = "ANYTHING"
-    comparison = compare(integration, actual)
-    assert comparison.fields == ()
-    assert ("config", "warehouse") in comparison.not_compared
+@pytest.mark.parametrize(
+    ("before", "after", "path", "value"),
+    [
+        ("[WH_A, WH_B]", '[WH_A, "${env:EXTRA_WAREHOUSE}"]', ("workspaces", "warehouses"), ["WH_A", "WH_B"]),
+        ("warehouse: IMMUTA_WH", "warehouse: ${env:EXTRA_WAREHOUSE}", ("warehouse",), "WH_B"),
+    ],
+    ids=["in a list", "a field"],
+)
+def test_a_reference_outside_secrets_is_never_planned_unread(
+    before: str, after: str, path: tuple[str, ...], value: Any
+) -> None:
+    """Was: not compared ('cannot be read here'). The references gate refuses ${env:} outside secrets before
+    this point; a caller that skipped it gets an error, never a plan that hides a field."""
+    text = SNOWFLAKE.replace(before, after)
+    with pytest.raises(InputError, match="environment variable EXTRA_WAREHOUSE is not set"):
+        desired(text)
+    assert get_path(desired(text, env={"EXTRA_WAREHOUSE": "WH_B"}).payload["config"], path) == value
 
 
 def test_ignore_changes_skips_and_counts() -> None:

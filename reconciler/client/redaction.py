@@ -24,7 +24,7 @@ from typing import Any
 
 from reconciler.model import Path
 from reconciler.secrets import PLACEHOLDER, Secret, mask_all, reveal_all
-from reconciler.shown import HIDDEN, shown
+from reconciler.shown import HIDDEN, server_text, shown, validation_view
 from reconciler.validation.schema import SchemaSet, TypeSchema
 
 Json = Any
@@ -56,7 +56,7 @@ class Redactor:
         (reconciler/shown.py): the server's own fields as they are, the payload through the shown-values gate."""
         if not isinstance(document, Mapping):
             return PLACEHOLDER
-        server = {name: mask_all(value) for name, value in document.items() if name in SERVER_TOP_LEVEL}
+        server = {name: _server(name, value) for name, value in document.items() if name in SERVER_TOP_LEVEL}
         payload = {name: value for name, value in document.items() if name not in SERVER_TOP_LEVEL}
         return {**server, **shown(self._type_of(document), payload)}
 
@@ -90,6 +90,13 @@ class Redactor:
             for name, value in body.items():
                 found.update(_at_secret_paths(value, (*CONFIG, name), self._all_types))
         return frozenset(value for value in found if value)
+
+
+def _server(name: str, value: Json) -> Json:
+    """The server's own fields: its texts (scrubbed later) as they are, the others through the gate."""
+    if name == "validationResults":
+        return validation_view(value)
+    return mask_all(value) if name in FREE_TEXT else server_text(value)
 
 
 def _hide(value: Json, path: Path, schemas: Sequence[TypeSchema]) -> Json:

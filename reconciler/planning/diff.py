@@ -119,7 +119,7 @@ class _Walk:
         """Rule 1: written and reported, compared as one value (a list is read as a whole)."""
         wanted = _comparable(mine, shape)
         if wanted is _MISSING:
-            self.not_compared.append(path)  # a reference that cannot be read here
+            self.not_compared.append(path)  # a secret where the schema expects none
             return
         current = _comparable(theirs, shape)
         if not same(current, wanted) and not shape.same_key(current, wanted):
@@ -163,14 +163,14 @@ def _carried_order(item: tuple[Path, Json]) -> tuple[str, ...]:
 
 def _comparable(value: Json, shape: _Shape) -> Any:  # Any: a Json value, or _MISSING
     """A copy of one value holding only what can be compared: no field the schema does not know and no
-    secret inside it; `_MISSING` when it holds a reference that cannot be read here (then the whole value,
-    a list included, is not compared)."""
+    secret inside it; `_MISSING` when it holds a secret (then the whole value, a list included, is not
+    compared)."""
     if type(value) in _SCALARS:
         return value
-    if isinstance(value, Unresolved):
+    if isinstance(value, Secret | Unresolved):
+        # Only where the schema expects no secret (a literal, --allow-…): the references gate lets no other
+        # reference than a secret's reach the plan.
         return _MISSING
-    if isinstance(value, Secret):
-        return _MISSING  # only reached for a secret where the schema expects none (a literal, --allow-…)
     if isinstance(value, dict):
         declared = shape.declared
         kept: dict[str, Json] = {}
