@@ -12,6 +12,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+import tomllib
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -35,7 +36,7 @@ from reconciler.render.drift_markdown import DRIFT_MARKER
 from reconciler.render.plan_markdown import STICKY_MARKER
 
 WORKFLOWS = REPO / ".github" / "workflows"
-NAMES = ("apply", "ci", "drift", "plan", "release")
+NAMES = ("apply", "ci", "drift", "mutation", "plan", "release")
 REUSABLE = ("plan", "apply", "drift")
 ACTION_STEP = "./.reconciler-action"
 SECRETS = {"IMMUTA_URL", "IMMUTA_API_KEY", "IMMUTA_TOKEN"}
@@ -50,6 +51,7 @@ PERMISSIONS = {
     ("apply", "apply"): {"contents": "read"},
     ("drift", "drift"): {"contents": "read", "issues": "write"},
     ("release", "version"): {"contents": "write"},
+    ("mutation", "mutmut"): {"contents": "read"},
     ("release", "build"): {"contents": "read"},
     ("release", "github-release"): {"contents": "write"},
     ("release", "pypi"): {"id-token": "write"},
@@ -839,3 +841,18 @@ def test_drift_then_a_stale_reviewed_plan_is_refused_with_what_to_do(
     everything = "\n".join(outputs_of(r) for r in flow.results)
     for value in [*VALUES["prod"].values(), "oob-typed-in-the-ui-61c0"]:
         assert value not in everything
+
+
+def test_mutation_testing_is_weekly_and_never_in_ci() -> None:
+    """mutmut takes hours: a scheduled workflow over the safety modules, not a step of .ci/run."""
+    workflow = load("mutation")
+    assert set(workflow["on"]) == {"schedule", "workflow_dispatch"}
+    assert step(workflow, "mutmut", "Run mutmut")["run"] == "mutmut run --max-children 4"
+    assert "mutmut" not in (REPO / ".ci" / "run").read_text(encoding="utf-8")
+    config = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["mutmut"]
+    assert config["only_mutate"] == [
+        "reconciler/planning/*",
+        "reconciler/secrets.py",
+        "reconciler/client/retry.py",
+        "reconciler/applying/*",
+    ]
