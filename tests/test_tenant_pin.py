@@ -181,8 +181,15 @@ def test_an_environment_new_in_the_pull_request_is_refused(
 
 @pytest.mark.parametrize(
     "command",
-    [("drift", "--base", "main"), ("apply", "--auto-approve", "--base", "main"), ("plan",), ("doctor",)],
-    ids=["drift", "apply", "plan-in-ci", "doctor-in-ci"],
+    [
+        ("drift", "--base", "main"),
+        ("apply", "--auto-approve", "--base", "main"),
+        ("scripts", "--base", "main"),
+        ("plan",),
+        ("doctor",),
+        ("export", "--out", "exported"),
+    ],
+    ids=["drift", "apply", "scripts", "plan-in-ci", "doctor-in-ci", "export-in-ci"],
 )
 def test_every_command_with_a_base_is_refused_the_same(
     repo: Callable[[str], Path],
@@ -206,6 +213,7 @@ def test_every_command_with_a_base_is_refused_the_same(
         f"{TO_A_TENANT}; change the tenant {AFTER}\n",
     )
     no_request(servers, result)
+    assert not (root / "scripts").exists() and not (root / "exported").exists()
 
 
 def test_a_pull_request_that_changes_only_values_and_paths_plans_against_the_base_tenant(
@@ -254,5 +262,18 @@ def test_every_changed_connection_setting_is_named_at_once(
         f"change the tenant {AFTER}\n"
         "  environments/prod.yaml: apiKeyEnv changes in this pull request (base main: IMMUTA_PROD_API_KEY): "
         f"{READS}; change it {AFTER}\n",
+    )
+    no_request(servers, result)
+
+
+def test_a_base_that_cannot_be_read_fails_before_anything_is_sent(
+    repo: Callable[[str], Path], servers: tuple[RunningServer, RunningServer], run_cli: RunCli
+) -> None:
+    repo(PROD)
+    result = run_cli("plan", "--env", "prod", "--base", "origin/release")
+    assert (result.exit_code, result.stderr) == (
+        1,
+        "error: the base revision origin/release is not in this checkout: fetch it (e.g. `git fetch origin "
+        "release`, or actions/checkout with fetch-depth: 0), or pass --base REV\n",
     )
     no_request(servers, result)
