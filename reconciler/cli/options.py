@@ -28,10 +28,11 @@ class Where:
     sandbox_state: str | None
     environment: Environment | None
 
-    def target(self) -> Target:
+    def target(self, base: str | None = None) -> Target:
+        """The tenant; with `--base REV` (or in a pull request's CI), only the base revision's (target.py)."""
         from reconciler.target import resolve_target
 
-        return resolve_target(self.sandbox, self.sandbox_state, environment=self.environment)
+        return resolve_target(self.sandbox, self.sandbox_state, environment=self.environment, base=base)
 
     def paths(self, given: Sequence[str]) -> list[str]:
         return list(given) or list(self.environment.paths if self.environment else ()) or [DEFAULT_PATH]

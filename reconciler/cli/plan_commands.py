@@ -95,7 +95,7 @@ def plan(
     from reconciler.planning import engine, gate, savedplan
 
     refuse_prune_with_targets(prune, targets)
-    target = where.target()
+    target = where.target(base)
     saved = savedplan.load(check_file) if check_file else None
     request = plan_request(where, paths, saved, prune, rotate, targets, validation, SecretMode.DEFER, base)
     if out_file:
@@ -195,7 +195,7 @@ def apply(
     from reconciler.render import apply_report
 
     refuse_prune_with_targets(prune, targets)
-    target = where.target()
+    target = where.target(base)
     saved = saved_plan_argument(paths_or_plan)
     if saved is not None:
         refuse_what_a_saved_plan_fixes(saved, prune, rotate, targets, base)

@@ -24,8 +24,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 ROTATE_HELP = "Send this integration's payload again, secrets included (a rotated secret never shows as a change)."
 TARGET_HELP = "Plan only this integration (repeatable); the others are left out, not shown as orphans."
 BASE_HELP = (
-    "Git revision whose files' protection and keys still count (renames, preventDestroy) "
-    "[default: origin/$GITHUB_BASE_REF when set]."
+    "Git revision whose files' protection and keys still count (renames, preventDestroy), and whose "
+    "environment file names the tenant [default: origin/$GITHUB_BASE_REF when set]."
 )
 
 

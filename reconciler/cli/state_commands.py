@@ -27,6 +27,11 @@ from reconciler.render import registry
 from reconciler.validation import schema as schema_module
 from reconciler.validation.validate import ValidationOptions
 
+DRIFT_BASE_HELP = (
+    "Git revision whose environment file names the tenant, key variables and CA bundle (a pull request's "
+    "base) [default: origin/$GITHUB_BASE_REF when set]."
+)
+
 
 def warn(warnings: Iterable[Problem]) -> None:
     for warning in warnings:
@@ -55,7 +60,7 @@ def scripts_command(
     from reconciler.planning import engine, gate
 
     schemas = schema_module.load()
-    target = where.target()
+    target = where.target(base)
     # The plan apply would make (the prune scope and base revision checked as plan's), and apply's delete gate:
     # no script is written for a plan apply refuses, least of all the delete script of a protected integration.
     request = plan_request(where, paths, None, prune, (), (), ValidationOptions(), SecretMode.REQUIRE, base)
@@ -82,11 +87,13 @@ def scripts_command(
 
 @click.command()
 @click.argument("paths", nargs=-1, type=click.Path())
+@click.option("--base", "base", metavar="REV", help=DRIFT_BASE_HELP)
 @target_options
 @input_options
 @output_options(formats=tuple(registry.DRIFT))
 def drift(
     paths: tuple[str, ...],
+    base: str | None,
     where: Where,
     validation: ValidationOptions,
     output: Output,
@@ -99,7 +106,7 @@ def drift(
     from reconciler.planning import engine
 
     schemas = schema_module.load()
-    target = where.target()
+    target = where.target(base)
     request = engine.PlanRequest(
         where.paths(paths),
         validation=validation,

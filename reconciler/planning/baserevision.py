@@ -58,28 +58,19 @@ def read_base(revision: str | None, environment: str | None, given: Sequence[str
     more), with its own environment file's values; BaseView() when there is no base to read."""
     if revision is None:
         return BaseView()
-    root = _toplevel(revision)
-    commit = _git(root, "rev-parse", "--verify", "--quiet", "--end-of-options", f"{revision}^{{commit}}")
-    if commit.returncode != 0 or revision.startswith("-"):
-        _refused(root, commit)
-        raise BaseRevisionError(
-            f"the base revision {revision} is not in this checkout: fetch it (e.g. `git fetch origin "
-            f"{revision.removeprefix('origin/')}`, or actions/checkout with fetch-depth: 0), or pass --base REV"
-        )
-    tree = _Tree(root, revision, commit.stdout.decode().strip())
-    prefix = os.path.relpath(FsPath.cwd().resolve(), root)
-    settings = _environment(tree, prefix, environment) if environment else None
+    tree = open_base(revision)
+    settings = environment_in(tree, environment) if environment else None
     if environment and settings is None:
         return BaseView(revision)  # the environment is new in this change: nothing of it was protected yet
     roots = [*(settings.paths if settings and settings.paths else DEFAULT_ROOTS), *given]
     files: list[BaseFile] = []
-    inside = [path for path in (tree.inside(prefix, r) for r in roots) if path is not None]
+    inside = [path for path in (tree.inside(tree.prefix, r) for r in roots) if path is not None]
     for name, resolved in tree.files_under(inside).items():
         found, problems = load_text(tree.text(resolved, name), f"{revision}:{name}")
         documents, more = apply_values(found, settings.values if settings else None, schemas)
         if problems or more:
             raise tree.error([str(p) for p in [*problems, *more]])
-        shown = os.path.relpath(root / name)
+        shown = os.path.relpath(tree.root / name)
         for doc in documents:
             known = identity(doc, schemas)
             if known is None:
@@ -93,8 +84,22 @@ def read_base(revision: str | None, environment: str | None, given: Sequence[str
     return BaseView(revision, tuple(files))
 
 
-def _environment(tree: _Tree, prefix: str, name: str) -> Environment | None:
-    path = tree.inside(prefix, posixpath.join(ENVIRONMENTS_DIR, f"{name}.yaml"))
+def open_base(revision: str) -> BaseTree:
+    """The base commit's files (a BaseRevisionError naming the fix when they cannot be read)."""
+    root = _toplevel(revision)
+    commit = _git(root, "rev-parse", "--verify", "--quiet", "--end-of-options", f"{revision}^{{commit}}")
+    if commit.returncode != 0 or revision.startswith("-"):
+        _refused(root, commit)
+        raise BaseRevisionError(
+            f"the base revision {revision} is not in this checkout: fetch it (e.g. `git fetch origin "
+            f"{revision.removeprefix('origin/')}`, or actions/checkout with fetch-depth: 0), or pass --base REV"
+        )
+    return BaseTree(root, revision, commit.stdout.decode().strip())
+
+
+def environment_in(tree: BaseTree, name: str) -> Environment | None:
+    """`environments/NAME.yaml` as the base has it; None when the base has no such file."""
+    path = tree.inside(tree.prefix, posixpath.join(ENVIRONMENTS_DIR, f"{name}.yaml"))
     if path is None or tree.resolve(path) not in tree.entries:
         return None
     located = f"{tree.revision}:{path}"
@@ -104,11 +109,12 @@ def _environment(tree: _Tree, prefix: str, name: str) -> Environment | None:
         raise tree.error(str(exc).splitlines()) from None
 
 
-class _Tree:
+class BaseTree:
     """The base commit's files, listed once (`ls-tree -r -l -z`: names as bytes, sizes before reading)."""
 
     def __init__(self, root: FsPath, revision: str, commit: str) -> None:
         self.root, self.revision, self.commit = root, revision, commit
+        self.prefix = os.path.relpath(FsPath.cwd().resolve(), root)  # where the working directory is in it
         listed = _git(root, "ls-tree", "-r", "-l", "-z", "--full-tree", commit)
         if listed.returncode != 0:
             _refused(root, listed)
