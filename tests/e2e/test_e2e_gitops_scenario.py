@@ -352,13 +352,16 @@ def test_the_gitops_scenario(tmp_path: Path, tenants: dict[str, RecordingSandbox
     head2 = pull_request(work, "reshape", changed, "Rename the Redshift user, move the catalog, drop Snowflake")
     writes = {name: tenant.writes() for name, tenant in tenants.items()}
     plans = hub.plan(2, head2)
-    for name in tenants:
+    for name, tenant in tenants.items():
         assert (plans[name]["conclusion"], plans[name].get("failed")) == ("failure", "Plan"), hub.comments[(2, name)]
         assert plans[name]["artifact"] is None, "a refused plan is never saved for the merge"
         comment = hub.comments[(2, name)]
         assert "**Refused by a safety gate: merging applies nothing until this is fixed.**" in comment
         assert "lifecycle.preventDestroy in integrations.d/snowflake.yaml on origin/main forbids delete" in comment
         assert "**Plan: 0 to create, 1 to update, 1 to replace, 1 to delete, 0 unchanged.**" in comment
+        run = f"[Run](https://github.com/acme/immuta/actions/runs/{plans[name]['id']})"
+        closing = f"Merging applies nothing to **{name}** (`{tenant.url}`): a safety gate refused this plan"
+        assert comment.endswith(f"{run} · {closing} (above).\n")
         assert "> **This plan destroys 2 integration(s)** (1 delete(s), 1 replace(s))" in comment
         table = comment.split("|---|---|---|---|---|\n", 1)[1]
         assert [row.split(" | ")[1] for row in table.splitlines()[:3]] == ["delete", "replace", "update"]
