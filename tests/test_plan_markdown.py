@@ -3,6 +3,7 @@ carries the complete counts, the checksum and the commit."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -187,6 +188,19 @@ def test_the_comment_names_the_environment_and_tenant_and_ends_with_what_merging
     )
     assert "> **Note:** one\n\n> **Note:** two\n" in text  # two paragraphs, not one run-on quote
     assert "[!WARNING]" not in text  # nothing is destroyed
+
+
+def test_a_refused_plan_never_ends_saying_that_merging_applies_it() -> None:
+    """The refusal at the top says merging applies nothing; the closing line must not say the opposite."""
+    plan = plan_of([a_change(Action.DELETE, "d.snowflakecomputing.com")])
+    refused = dataclasses.replace(plan, refused=("Snowflake[host=d.snowflakecomputing.com]: protected",))
+    review = plan_markdown.Review(environment="prod", run_url="https://github.com/acme/immuta/actions/runs/42")
+    text = plan_markdown.render(refused, review=review)
+    assert "Merging applies exactly this plan" not in text
+    assert text.endswith(
+        "\n\n[Run](https://github.com/acme/immuta/actions/runs/42) · Merging applies nothing to **prod** "
+        "(`https://acme.immuta.example`): a safety gate refused this plan (above).\n"
+    )
 
 
 def test_deletes_and_replaces_come_first_under_a_warning() -> None:

@@ -140,6 +140,8 @@ def _closing(plan: Plan, review: Review) -> str:
     run = f"[Run]({review.run_url}) · " if review.run_url else ""
     target = markdown_code(plan.target, in_table=False)
     to = f"**{markdown(review.environment)}** ({target})" if review.environment else target
+    if plan.refused:  # the refusal above says why: merging must not be read as applying it
+        return f"{run}Merging applies nothing to {to}: a safety gate refused this plan (above)."
     return f"{run}Merging applies exactly this plan to {to}."
 
 
