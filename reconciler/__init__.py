@@ -2,4 +2,4 @@
 
 # The one place the version is written: pyproject.toml reads it from here (tool.setuptools.dynamic), and
 # reading it needs no importlib.metadata lookup at start-up.
-__version__ = "0.2.0"
+__version__ = "0.3.0"
