@@ -48,7 +48,8 @@ def render(report: DriftReport, *, run_url: str | None = None, limit: int = LIMI
         ]
         head.extend(_row(item) for item in group)
     head.append("")
-    tail = "\n".join([*(f"> {markdown(note)}" for note in report.notes), "", _HOW_TO_FIX]) + "\n"
+    how = ["", _HOW_TO_FIX] if report.has_drift else []  # a clean report has nothing to resolve
+    tail = "\n".join([*(f"> {markdown(note)}" for note in report.notes), *how]) + "\n"
     body = "\n".join(head)
     blocks = [_details(item) for item in report.of_kind(DriftKind.CHANGED)]
     shown = 0

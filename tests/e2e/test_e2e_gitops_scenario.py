@@ -298,6 +298,9 @@ def change_outside_git(tenant: RecordingSandbox, key: str, field: str, value: st
     assert answer.status == 200, answer
 
 
+# About 20 jobs, each running the CLI in subprocesses against two servers: 15-25 s alone, up to ~40 s on a
+# loaded two-core machine, so twice the suite's 60 s.
+@pytest.mark.timeout(120)
 def test_the_gitops_scenario(tmp_path: Path, tenants: dict[str, RecordingSandbox]) -> None:
     origin, work = tmp_path / "origin.git", tmp_path / "repo"
     git(tmp_path, "init", "-q", "--bare", str(origin))
@@ -341,6 +344,7 @@ def test_the_gitops_scenario(tmp_path: Path, tenants: dict[str, RecordingSandbox
         assert not any(tenant.received(v) for v in SECRETS[other].values()), "each tenant gets its own secrets"
     assert [r.outputs["exit-code"] for r in hub.results[-2:]] == ["0", "0"]
     assert hub.results[-1].summary.startswith("### reconciler apply (prod): **applied**")
+    assert "3 to create:" in hub.results[-1].stdout  # the log shows what was applied
 
     # 2. Update one, replace one, delete the protected one: refused at plan time; the merge applies nothing.
     changed = {
@@ -368,7 +372,7 @@ def test_the_gitops_scenario(tmp_path: Path, tenants: dict[str, RecordingSandbox
     refused_plan = hub.results[-1]
     assert refused_plan.outputs["exit-code"] == "3"
     assert "merging applies nothing until it is fixed" in refused_plan.summary
-    assert "forbids delete" in refused_plan.stderr
+    assert "refused: a safety gate refuses this plan; apply would change nothing:" in refused_plan.stderr
     merge(work, "reshape")  # merged anyway (no branch protection): the apply job finds no reviewed plan
     applied = hub.apply(2, head2)
     for name, tenant in tenants.items():
@@ -396,6 +400,9 @@ def test_the_gitops_scenario(tmp_path: Path, tenants: dict[str, RecordingSandbox
     assert [r.outputs["exit-code"] for r in hub.results[-2:]] == ["0", "2"], hub.issues
     assert set(hub.issues) == {"prod"}
     assert "changed outside Git" in hub.issues["prod"] and "OOB_WH" in hub.issues["prod"]
+    assert '| `config.warehouse` | `"IMMUTA_WH"` | `"OOB_WH"` |' in hub.results[-1].stdout
+    assert hub.results[-2].summary.startswith("<!-- reconciler-drift -->\n### reconciler drift\n\n**No drift: ")
+    assert "To resolve" not in hub.results[-2].summary, "a clean night has nothing to resolve"
 
     # 5. Merged after Immuta moved again (prod: stale) and without a secret in dev's environment: refused.
     change_outside_git(tenants["prod"], KEYS["prod"], "warehouse", "OOB_WH_2")
@@ -418,6 +425,8 @@ def test_the_gitops_scenario(tmp_path: Path, tenants: dict[str, RecordingSandbox
     assert f"- {line}" in dev_apply.summary and line in dev_apply.stderr
     assert prod_apply.summary.startswith("### reconciler apply (prod): **stale**, nothing was written")
     assert "To plan again, run this workflow by hand" in prod_apply.summary
+    assert "::error::The reviewed plan is stale (main moved on, or Immuta changed)." in prod_apply.stdout
+    assert "::error file=integrations.d/redshift.yaml,line=8," in dev_apply.stderr
 
     # No secret value, nor any API key, anywhere a person or a later job can read.
     readable = [*hub.seen, *hub.comments.values(), *hub.issues.values()]
