@@ -134,7 +134,8 @@ def _changed_certificates(tree: BaseTree, bundle: str) -> str | None:
         names = {p.rsplit("/", 1)[1] for p in tree.entries if posixpath.dirname(p) == resolved}
         here = {n for n in os.listdir(bundle) if not os.path.isdir(os.path.join(bundle, n))}
         if names != here:
-            return f"{bundle}: its files change in this pull request (base {tree.revision}: {sorted(names)})"
+            held = ", ".join(sorted(names)) or "no file"
+            return f"{bundle}: its files change in this pull request (base {tree.revision}: {held})"
         pairs = [(posixpath.join(path, n), os.path.join(bundle, n)) for n in sorted(names)]
     elif resolved in tree.entries:
         pairs = [(path, bundle)]

@@ -277,3 +277,29 @@ def test_a_base_that_cannot_be_read_fails_before_anything_is_sent(
         "release`, or actions/checkout with fetch-depth: 0), or pass --base REV\n",
     )
     no_request(servers, result)
+
+
+@pytest.mark.parametrize(
+    ("edit", "why"),
+    [
+        ("certs/attacker.pem", "its files change in this pull request (base main: ca.pem)"),
+        ("certs/ca.pem", "its certificates change in this pull request (base main)"),
+    ],
+    ids=["a-file-added", "a-file-changed"],
+)
+def test_a_bundle_folder_holds_the_base_certificates_only(
+    repo: Callable[[str], Path],
+    servers: tuple[RunningServer, RunningServer],
+    run_cli: RunCli,
+    edit: str,
+    why: str,
+) -> None:
+    root = repo(PROD + "caBundle: certs\n")
+    write(root, edit, "the attacker's certificates\n")
+    result = run_cli("plan", "--env", "prod", "--base", "main")
+    shown = "certs" if "files" in why else "certs/ca.pem"
+    assert (result.exit_code, result.stderr) == (
+        3,
+        f"refused: environments/prod.yaml: caBundle {shown}: {why}: {TRUSTS}; change it {AFTER}\n",
+    )
+    no_request(servers, result)
