@@ -158,6 +158,24 @@ def test_an_environments_key_variable_must_be_one_of_the_tools_own(repo: Path, r
     )
 
 
+@pytest.mark.parametrize("setting", ["IMMUTA_URL", "immuta_timeout"])
+def test_an_environments_key_variable_is_never_one_of_the_tools_settings(
+    repo: Path, run_cli: RunCli, monkeypatch: pytest.MonkeyPatch, setting: str
+) -> None:
+    """The action puts the key where apiKeyEnv says: in IMMUTA_URL it would be printed as "the URL"."""
+    environment(repo, f"apiKeyEnv: {setting}\n")
+    monkeypatch.setenv(setting.upper(), API_KEY)
+
+    result = run_cli("plan", "--env", "dev")
+
+    assert (result.exit_code, result.stdout) == (1, "")
+    assert result.stderr == (
+        f"environments/dev.yaml:2:1: $.apiKeyEnv: {setting} is a setting of the reconciler, not a place for a "
+        "credential: name a variable of its own (such as IMMUTA_DEV_API_KEY)\n" + ENV_SUMMARY
+    )
+    assert API_KEY not in result.stderr
+
+
 @pytest.mark.parametrize(
     ("root", "why"),
     [

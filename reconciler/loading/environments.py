@@ -36,6 +36,8 @@ ENVIRONMENTS_DIR = "environments"
 _VAR = re.compile(r"\$\{var:([^}]*)\}")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 _KEYS = {"url", "apiKeyEnv", "tokenEnv", "paths", "fileRoots", "caBundle", "values"}
+# The reconciler's own settings: a credential put there would be printed where the setting is (a URL in a message).
+_SETTINGS = frozenset({"IMMUTA_URL", "IMMUTA_TIMEOUT"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,7 +88,16 @@ def _parse(name: str, doc: SourceDocument) -> Environment:
     if not isinstance(url, str) or not url.startswith(("https://", "http://")):
         problems.append(Problem(doc.location(("url",)), "$.url", "required: the tenant's http(s) URL"))
     for key in ("apiKeyEnv", "tokenEnv"):
-        if key in data and not (isinstance(data[key], str) and data[key].upper().startswith(OWN_PREFIX)):
+        if key in data and isinstance(data[key], str) and data[key].upper() in _SETTINGS:
+            problems.append(
+                Problem(
+                    doc.location((key,)),
+                    json_path((key,)),
+                    f"{data[key]} is a setting of the reconciler, not a place for a credential: name a variable of "
+                    f"its own (such as {OWN_PREFIX}{name.upper().replace('-', '_').replace('.', '_')}_API_KEY)",
+                )
+            )
+        elif key in data and not (isinstance(data[key], str) and data[key].upper().startswith(OWN_PREFIX)):
             problems.append(
                 Problem(
                     doc.location((key,)),
