@@ -17,7 +17,8 @@ size 0, yet content) is refused too: it holds the process's environment, the API
 Writing (`write_text`): atomically in the target's own folder — a temporary file beside it, written, flushed
 to disk (`fsync`) and renamed over the target (`os.replace`), so a reader sees the old file or the new one.
 A target that exists and is a link, a device, a FIFO or a folder is refused (so never `/dev/stdout` or
-`/dev/null`); the temporary file is removed whatever ends the write (an error, Ctrl-C, SIGTERM).
+`/dev/null`), and so is a target in the repository whose folder a link (a pull request's) leads out of it;
+the temporary file is removed whatever ends the write (an error, Ctrl-C, SIGTERM).
 `append_text` is the one append: GitHub's step summary, a regular file that must not be replaced.
 
 Every failure is a `FileError` naming the file; the package's own data (schemas) is read by importlib.
@@ -225,6 +226,10 @@ def check_writable(path: str | os.PathLike[str], what: str) -> None:
 
 
 def _check_target(target: Path, what: str, *, replace: bool) -> None:
+    root = repository()
+    real = os.path.realpath(target.parent)
+    if _under(os.path.abspath(target), root) and not _under(os.path.join(real, ""), os.path.realpath(root)):
+        raise FileError(target, f"a link on its path leads to {real}, outside {root}: not writing the {what}")
     try:
         mode = os.lstat(target).st_mode
     except FileNotFoundError:

@@ -403,3 +403,63 @@ def test_a_file_that_grows_past_its_limit_while_read_is_refused(
         "the file is more than its stated size, over the limit of 1,048,576 bytes (1 MiB) for a desired-state file:"
         " split it into one file per integration"
     )
+
+
+# A pull request may commit a folder as a link: the action then writes `--out reconciler-plan/plan.json`
+# into the runner (its temporary folder, another checkout, a tool's cache), through a link of the
+# pull request's. A folder on the target's path that is a link leading out of the repository is refused,
+# as the reader refuses it; one leading inside it is followed.
+
+
+@pytest.mark.parametrize(
+    ("args", "what"),
+    [
+        (("plan", "--sandbox", "--out", "reconciler-plan/plan.json"), "saved plan"),
+        (("apply", "--sandbox", "--auto-approve", "--report", "reconciler-plan/plan.json"), "apply report"),
+    ],
+)
+def test_a_write_never_goes_through_a_linked_folder_out_of_the_repository(
+    repo: Path, run_cli: RunCli, tmp_path_factory: pytest.TempPathFactory, args: tuple[str, ...], what: str
+) -> None:
+    outside = tmp_path_factory.mktemp("outside")
+    (repo / "reconciler-plan").symlink_to(outside)
+
+    result = run_cli(*args)
+
+    assert result.stderr == (
+        f"error: reconciler-plan/plan.json: a link on its path leads to {outside}, outside {repo}: "
+        f"not writing the {what}\n"
+    )
+    assert result.stdout == ""
+    assert result.exit_code == 1
+    assert sorted(outside.iterdir()) == []
+    assert leftovers(repo) == []
+    assert not (repo / STATE).exists()  # refused before anything was planned or applied
+
+
+def test_export_never_writes_through_a_linked_folder_out_of_the_repository(
+    repo: Path, run_cli: RunCli, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    assert run_cli("apply", "--sandbox", "--auto-approve").exit_code == 0
+    outside = tmp_path_factory.mktemp("outside")
+    (repo / "out").symlink_to(outside)
+
+    result = run_cli("export", "--sandbox", "--out", "out")
+
+    assert result.exit_code == 1
+    assert result.stderr.startswith("error: out/")
+    assert result.stderr.endswith(
+        f": a link on its path leads to {outside}, outside {repo}: not writing the exported integration\n"
+    )
+    assert sorted(outside.iterdir()) == []
+
+
+def test_a_write_through_a_linked_folder_inside_the_repository_is_followed(repo: Path, run_cli: RunCli) -> None:
+    (repo / "plans").mkdir()
+    (repo / "reconciler-plan").symlink_to(repo / "plans")
+
+    result = run_cli("plan", "--sandbox", "--out", "reconciler-plan/plan.json")
+
+    assert result.exit_code == 0
+    assert (repo / "plans" / "plan.json").is_file()
+    assert leftovers(repo) == []
