@@ -225,11 +225,15 @@ def check_writable(path: str | os.PathLike[str], what: str) -> None:
     _check_target(Path(path), what, replace=True)
 
 
-def _check_target(target: Path, what: str, *, replace: bool) -> None:
-    root = repository()
-    real = os.path.realpath(target.parent)
+def check_folder(target: str | os.PathLike[str], what: str) -> None:
+    """Refuses a target in the repository whose folder a link leads out of it (`write_text` does, first)."""
+    root, real = repository(), os.path.realpath(os.path.dirname(os.path.abspath(target)))
     if _under(os.path.abspath(target), root) and not _under(os.path.join(real, ""), os.path.realpath(root)):
         raise FileError(target, f"a link on its path leads to {real}, outside {root}: not writing the {what}")
+
+
+def _check_target(target: Path, what: str, *, replace: bool) -> None:
+    check_folder(target, what)
     try:
         mode = os.lstat(target).st_mode
     except FileNotFoundError:

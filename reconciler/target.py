@@ -63,6 +63,7 @@ def resolve_target(
     the base revision's connection settings (refuse_a_changed_tenant)."""
     if sandbox:
         default = f".reconciler/sandbox-{environment.name}.json" if environment else DEFAULT_SANDBOX_STATE
+        files.check_folder(sandbox_state or default, "sandbox state")  # before resolving its links
         state = FsPath(sandbox_state or default).resolve()
         return Target(f"sandbox://{state.as_posix()}", str(state))
 

@@ -463,3 +463,23 @@ def test_a_write_through_a_linked_folder_inside_the_repository_is_followed(repo:
     assert result.exit_code == 0
     assert (repo / "plans" / "plan.json").is_file()
     assert leftovers(repo) == []
+
+
+@pytest.mark.parametrize(
+    "args", [("plan", "--sandbox"), ("sandbox", "configure", "--dialect", "put=merge")], ids=["plan", "configure"]
+)
+def test_the_sandbox_state_is_never_written_through_a_linked_folder_out_of_the_repository(
+    repo: Path, run_cli: RunCli, tmp_path_factory: pytest.TempPathFactory, args: tuple[str, ...]
+) -> None:
+    outside = tmp_path_factory.mktemp("outside")
+    (repo / ".reconciler").symlink_to(outside)
+
+    result = run_cli(*args)
+
+    assert result.stderr == (
+        f"error: .reconciler/sandbox.json: a link on its path leads to {outside}, outside {repo}: "
+        "not writing the sandbox state\n"
+    )
+    assert result.stdout == ""
+    assert result.exit_code == 1
+    assert sorted(outside.iterdir()) == []
