@@ -15,6 +15,8 @@ import tempfile
 from pathlib import Path
 from typing import IO, Any, cast
 
+from reconciler.sandbox.contract import TYPES
+from reconciler.sandbox.dialects import Dialect
 from reconciler.sandbox.records import (
     KINDS,
     Kind,
@@ -213,12 +215,22 @@ def decode(document: Any) -> TenantState:
         integrations,
         {str(k) for k in document.get("setup_run", [])},
         bool(document.get("require_manual_setup", False)),
-        {str(k): str(v) for k, v in document.get("dialect", {}).items()},
+        _dialect(document.get("dialect", {})),
         {str(k): _decode_connection(str(k), v) for k, v in document.get("connections", {}).items()},
     )
 
 
+def _dialect(raw: dict[str, Any]) -> dict[str, str]:
+    values = {str(k): str(v) for k, v in raw.items()}
+    Dialect.of(values)  # a ValueError naming the choices, not a KeyError when the sandbox answers
+    return values
+
+
 def _decode_integration(raw: dict[str, Any]) -> StoredIntegration:
+    if raw["type"] not in TYPES:
+        raise ValueError(f"integration {raw['id']!r}: unknown type {raw['type']!r}")
+    if not isinstance(raw.get("config"), dict | None):
+        raise ValueError(f"integration {raw['id']!r}: config is not an object")
     pending: Pending | None = None
     if isinstance(raw.get("pending"), dict):
         p = raw["pending"]

@@ -84,8 +84,21 @@ def test_in_memory_sandboxes_are_independent(clock: FakeClock) -> None:
             b'{"format_version": 1, "integrations": []}',
             "not a sandbox state file ('list' object has no attribute 'items')",
         ),
+        (
+            b'{"format_version": 1, "next_id": 2, "integrations": {"1": {"id": "1", "type": "Nope", "status": "x"}}}',
+            "not a sandbox state file (integration '1': unknown type 'Nope')",
+        ),
+        (
+            b'{"format_version": 1, "next_id": 2, "integrations": '
+            b'{"1": {"id": "1", "type": "Snowflake", "status": "enabled", "config": 5}}}',
+            "not a sandbox state file (integration '1': config is not an object)",
+        ),
+        (
+            b'{"format_version": 1, "next_id": 1, "integrations": {}, "dialect": {"put": "zz"}}',
+            "not a sandbox state file (dialect put: 'zz' is not one of replace, merge)",
+        ),
     ],
-    ids=["latin1", "deep", "hand-edited"],
+    ids=["latin1", "deep", "hand-edited", "unknown-type", "config-not-object", "unknown-dialect"],
 )
 def test_a_broken_state_file_is_a_located_error(tmp_path: Path, clock: FakeClock, content: bytes, reason: str) -> None:
     state = tmp_path / "tenant.json"
