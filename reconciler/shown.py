@@ -8,8 +8,9 @@ is never compared, fingerprinted, saved, exported or rendered; only its name is 
 saved plan, `show`, drift or apply report holds goes through `shown` (render/plan_json.py), and the `-v` trace
 hides what the schemas do not know in client/redaction.py by the same rule.
 
-A record's own fields (`id`, `status`) are shown only as text or numbers (`server_text`): actual.py, the
-trace and doctor read them through it; `validationResults` as the contract describes it (`validation_view`).
+A secret in the wrong shape is a secret (`hides_value`). A record's own fields (`id`, `status`) are shown
+only as text or numbers (`server_text`): actual.py, the trace and doctor read them through it;
+`validationResults` as the contract describes it (`validation_view`).
 
 An object the schema declares without listing its fields (Databricks' `additionalWorkspaceConnections`
 items, "fields not documented") is kept whole in the actual state, as the diff compares it as one value, but
@@ -112,14 +113,25 @@ def shown_at(type_schema: TypeSchema | None, path: Path, value: Json) -> Json:
     diff builds of known fields only: with no schema at hand, secrets are still masked)."""
     if type_schema is None:
         return mask_all(value)
-    if type_schema.is_secret(path) and value is not None:
+    if value is not None and hides_value(type_schema, path, value):
         return PLACEHOLDER
     node = type_schema.field(path)
     return _shown(type_schema, node, value, path) if node is not None else HIDDEN
 
 
+def hides_value(type_schema: TypeSchema, path: Path, value: Json) -> bool:
+    """True for a secret field's value, and for any value but an object where the schema wants an object that
+    holds a secret (`privateKey: <the PEM>` for `privateKey: {content: …}`): a secret in the wrong shape is
+    still a secret. Validation messages ask this too (validation/schema_messages.py)."""
+    if not path:
+        return False
+    if type_schema.is_secret(path):
+        return True
+    return not isinstance(value, dict) and any(secret[: len(path)] == path for secret in type_schema.secret_paths)
+
+
 def _shown(type_schema: TypeSchema, node: Any, value: Json, path: Path) -> Json:
-    if isinstance(value, Secret) or (value is not None and path and type_schema.is_secret(path)):
+    if isinstance(value, Secret) or (value is not None and hides_value(type_schema, path, value)):
         return PLACEHOLDER
     if isinstance(value, Unresolved):
         return value.text

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from reconciler.model import Path
+from reconciler.shown import hides_value
 from reconciler.validation.schema import FILE_ONLY_KEYS, SchemaSet, TypeSchema
 
 if TYPE_CHECKING:
@@ -93,7 +94,7 @@ class _Error:
 
 def describe(schemas: SchemaSet, type_schema: TypeSchema | None, error: jsonschema.ValidationError) -> SchemaIssue:
     path: Path = tuple(error.absolute_path)
-    secret = type_schema is not None and type_schema.is_secret(path)
+    secret = type_schema is not None and hides_value(type_schema, path, error.instance)
     found = _Error(
         schemas,
         type_schema,
