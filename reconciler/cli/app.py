@@ -144,6 +144,16 @@ def _report(exc: ReconcilerError, argv: list[str]) -> None:
     echo_err(f"error: {terminal_lines(messages.with_environment_names(str(exc), argv))}")
 
 
+def _escaped(exc: click.ClickException) -> click.ClickException:
+    """Its message may quote a file's or a saved plan's text: no line of it may forge ours (render/escape.py)."""
+    from reconciler.render.escape import terminal_lines
+
+    message = terminal_lines(exc.format_message())
+    if isinstance(exc, click.UsageError):
+        return click.UsageError(message, exc.ctx)
+    return click.ClickException(message)
+
+
 def _terminated(_signal_number: int, _frame: FrameType | None) -> None:
     from reconciler.applying.stopping import Terminated
 
@@ -182,7 +192,7 @@ def _run(argv: list[str] | None) -> None:
     try:
         code = cli.main(args=argv, prog_name="reconciler", standalone_mode=False)
     except click.UsageError as exc:
-        exc.show()
+        _escaped(exc).show()
         sys.exit(EXIT_USAGE)
     except click.Abort as exc:
         if isinstance(exc.__context__, KeyboardInterrupt):  # click turns Ctrl-C (and Terminated) into Abort
@@ -190,7 +200,7 @@ def _run(argv: list[str] | None) -> None:
         echo_err("aborted")
         sys.exit(EXIT_ERROR)
     except click.ClickException as exc:
-        exc.show()
+        _escaped(exc).show()
         sys.exit(EXIT_ERROR)
     except KeyboardInterrupt as exc:  # Ctrl-C or SIGTERM outside apply's writes: nothing was under way
         _interrupted(exc)
