@@ -232,6 +232,7 @@ def test_a_reviewed_payload_value_that_differs_is_named(tenant: Sandbox, run_cli
         config["warehouse"] = "WH_OTHER"
         config["extra"] = "added"
         del config["role"]
+        snowflake_change(document)["fields"].append({"path": "config.zzz", "kind": "changed", "old": "A", "new": "B"})
 
     check_signed(
         tmp_path,
@@ -240,6 +241,7 @@ def test_a_reviewed_payload_value_that_differs_is_named(tenant: Sandbox, run_cli
         f'{SNOWFLAKE}: config.extra was "added" in the reviewed plan, is not set now',
         f'{SNOWFLAKE}: config.role was not set in the reviewed plan, is "ACCOUNTADMIN" now',
         f'{SNOWFLAKE}: config.warehouse was "WH_OTHER" in the reviewed plan, is "WH_REVIEWED" now',
+        f'{SNOWFLAKE}: config.zzz: changed "A" → "B" in the reviewed plan, left alone now',
     )
 
 
@@ -256,3 +258,39 @@ def test_a_reviewed_field_change_that_differs_is_named(tenant: Sandbox, run_cli:
         f'{SNOWFLAKE}: config.warehouse: changed "WH_OLD" → "WH_REVIEWED" in the reviewed plan, '
         'changed "IMMUTA_WH" → "WH_REVIEWED" now',
     )
+
+
+def test_a_field_change_edited_alone_is_named(tenant: Sandbox, run_cli: RunCli, tmp_path: Path) -> None:
+    check_signed(
+        tmp_path,
+        run_cli,
+        lambda d: snowflake_change(d)["fields"][0].update(new="WH_X"),
+        f'{SNOWFLAKE}: config.warehouse: changed "IMMUTA_WH" → "WH_X" in the reviewed plan, '
+        'changed "IMMUTA_WH" → "WH_REVIEWED" now',
+    )
+
+
+def test_a_saved_plan_without_its_field_list_is_refused_as_edited(
+    tenant: Sandbox, run_cli: RunCli, tmp_path: Path
+) -> None:
+    edit_saved(tmp_path, lambda d: snowflake_change(d).update(fields=None), sign=False)
+    result = run_cli("apply", *SANDBOX, SAVED)
+    assert (result.exit_code, result.stdout) == (3, "")
+    assert result.stderr == (
+        f"refused: {SAVED} was edited after it was saved (its checksum does not match its content): plan again\n"
+    )
+
+
+def test_a_saved_plan_reformatted_still_applies(tenant: Sandbox, run_cli: RunCli, tmp_path: Path) -> None:
+    """Keys in another order and other indentation are the same plan: a reviewer's tool may pretty-print it."""
+
+    def reordered(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: reordered(value[k]) for k in reversed(list(value))}
+        return [reordered(v) for v in value] if isinstance(value, list) else value
+
+    document = json.loads((tmp_path / SAVED).read_text(encoding="utf-8"))
+    (tmp_path / SAVED).write_text(json.dumps(reordered(document), indent=4), encoding="utf-8")
+    result = run_cli("apply", *SANDBOX, SAVED)
+    assert result.exit_code == 0, result.stdout + result.stderr
+    assert warehouse(tenant) == "WH_REVIEWED"
