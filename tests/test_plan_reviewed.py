@@ -149,3 +149,148 @@ def test_a_saved_plan_without_its_changes_is_refused(tenant: Sandbox, run_cli: R
         f"error: {SAVED}: the saved plan was edited or damaged ($.changes is missing or not a list): "
         "plan again and review it\n"
     )
+
+
+def snowflake_change(document: dict[str, Any]) -> dict[str, Any]:
+    return next(c for c in document["changes"] if c["key"] == SNOWFLAKE)
+
+
+# Each value the checksum covers, edited by hand without re-signing: the plan is refused as edited.
+COVERED_EDITS: dict[str, Callable[[dict[str, Any]], None]] = {
+    "prune": lambda d: d.update(prune=not d["prune"]),
+    "base": lambda d: d.update(base="0" * 40),
+    "action": lambda d: snowflake_change(d).update(action="create"),
+    "id": lambda d: snowflake_change(d).update(id="999"),
+    "type": lambda d: snowflake_change(d).update(type="Redshift"),
+    "natural_key": lambda d: snowflake_change(d).update(natural_key={"host": "evil.example.com"}),
+    "after": lambda d: snowflake_change(d)["after"]["config"].update(warehouse="WH_INNOCENT"),
+    "desired_digest": lambda d: snowflake_change(d).update(desired_digest="0" * 64),
+    "actual_fingerprint": lambda d: snowflake_change(d).update(actual_fingerprint="0" * 64),
+    "field kind": lambda d: snowflake_change(d)["fields"][0].update(kind="added"),
+    "field old": lambda d: snowflake_change(d)["fields"][0].update(old="WH_OTHER"),
+    "field path": lambda d: snowflake_change(d)["fields"][0].update(path="config.role"),
+}
+
+
+@pytest.mark.parametrize("edit", COVERED_EDITS.values(), ids=COVERED_EDITS.keys())
+def test_each_reviewed_value_edited_by_hand_is_refused(
+    tenant: Sandbox, run_cli: RunCli, tmp_path: Path, edit: Callable[[dict[str, Any]], None]
+) -> None:
+    edit_saved(tmp_path, edit, sign=False)
+    result = run_cli("apply", *SANDBOX, SAVED)
+    assert (result.exit_code, result.stdout) == (3, "")
+    assert result.stderr == (
+        f"refused: {SAVED} was edited after it was saved (its checksum does not match its content): plan again\n"
+    )
+    assert warehouse(tenant) == "IMMUTA_WH"
+
+
+def test_a_file_name_moved_in_the_saved_plan_changes_nothing_that_runs(
+    tenant: Sandbox, run_cli: RunCli, tmp_path: Path
+) -> None:
+    edit_saved(tmp_path, lambda d: snowflake_change(d).update(file="integrations.d/moved.yaml"), sign=False)
+    result = run_cli("apply", *SANDBOX, SAVED)
+    assert result.exit_code == 0, result.stdout + result.stderr
+    assert warehouse(tenant) == "WH_REVIEWED"
+
+
+def check_signed(tmp_path: Path, run_cli: RunCli, edit: Callable[[dict[str, Any]], None], *reasons: str) -> None:
+    """A plan edited and re-signed (as a genuine plan with that content would be) is stale, naming each value."""
+    edit_saved(tmp_path, edit, sign=True)
+    result = run_cli("plan", *SANDBOX, "--check", SAVED)
+    assert (result.exit_code, result.stdout) == (3, "")
+    assert result.stderr == f"refused: the saved plan {SAVED} is stale:\n" + "".join(f"  {r}\n" for r in reasons)
+
+
+def test_a_reviewed_action_that_differs_is_named(tenant: Sandbox, run_cli: RunCli, tmp_path: Path) -> None:
+    check_signed(
+        tmp_path,
+        run_cli,
+        lambda d: snowflake_change(d).update(action="delete"),
+        f"{SNOWFLAKE}: the plan said delete, now it is update",
+    )
+
+
+def test_a_reviewed_id_that_differs_is_named(tenant: Sandbox, run_cli: RunCli, tmp_path: Path) -> None:
+    def edit(document: dict[str, Any]) -> None:
+        snowflake_change(document)["id"] = "999"
+
+    document = json.loads((tmp_path / SAVED).read_text(encoding="utf-8"))
+    now = snowflake_change(document)["id"]
+    check_signed(tmp_path, run_cli, edit, f"{SNOWFLAKE}: the plan was for id 999, Immuta now holds id {now}")
+
+
+def test_a_reviewed_id_missing_is_not_an_id_change(tenant: Sandbox, run_cli: RunCli, tmp_path: Path) -> None:
+    edit_saved(tmp_path, lambda d: snowflake_change(d).update(id=None), sign=True)
+    result = run_cli("plan", *SANDBOX, "--check", SAVED)
+    assert "the plan was for id" not in result.stderr
+
+
+def test_a_reviewed_payload_value_that_differs_is_named(tenant: Sandbox, run_cli: RunCli, tmp_path: Path) -> None:
+    def edit(document: dict[str, Any]) -> None:
+        config = snowflake_change(document)["after"]["config"]
+        config["warehouse"] = "WH_OTHER"
+        config["extra"] = "added"
+        del config["role"]
+        snowflake_change(document)["fields"].append({"path": "config.zzz", "kind": "changed", "old": "A", "new": "B"})
+
+    check_signed(
+        tmp_path,
+        run_cli,
+        edit,
+        f'{SNOWFLAKE}: config.extra was "added" in the reviewed plan, is not set now',
+        f'{SNOWFLAKE}: config.role was not set in the reviewed plan, is "ACCOUNTADMIN" now',
+        f'{SNOWFLAKE}: config.warehouse was "WH_OTHER" in the reviewed plan, is "WH_REVIEWED" now',
+        f'{SNOWFLAKE}: config.zzz: changed "A" → "B" in the reviewed plan, left alone now',
+    )
+
+
+def test_a_reviewed_field_change_that_differs_is_named(tenant: Sandbox, run_cli: RunCli, tmp_path: Path) -> None:
+    def edit(document: dict[str, Any]) -> None:
+        snowflake_change(document)["fields"][0]["old"] = "WH_OLD"
+        snowflake_change(document)["fields"].append({"path": "config.role", "kind": "changed", "old": "A", "new": "B"})
+
+    check_signed(
+        tmp_path,
+        run_cli,
+        edit,
+        f'{SNOWFLAKE}: config.role: changed "A" → "B" in the reviewed plan, left alone now',
+        f'{SNOWFLAKE}: config.warehouse: changed "WH_OLD" → "WH_REVIEWED" in the reviewed plan, '
+        'changed "IMMUTA_WH" → "WH_REVIEWED" now',
+    )
+
+
+def test_a_field_change_edited_alone_is_named(tenant: Sandbox, run_cli: RunCli, tmp_path: Path) -> None:
+    check_signed(
+        tmp_path,
+        run_cli,
+        lambda d: snowflake_change(d)["fields"][0].update(new="WH_X"),
+        f'{SNOWFLAKE}: config.warehouse: changed "IMMUTA_WH" → "WH_X" in the reviewed plan, '
+        'changed "IMMUTA_WH" → "WH_REVIEWED" now',
+    )
+
+
+def test_a_saved_plan_without_its_field_list_is_refused_as_edited(
+    tenant: Sandbox, run_cli: RunCli, tmp_path: Path
+) -> None:
+    edit_saved(tmp_path, lambda d: snowflake_change(d).update(fields=None), sign=False)
+    result = run_cli("apply", *SANDBOX, SAVED)
+    assert (result.exit_code, result.stdout) == (3, "")
+    assert result.stderr == (
+        f"refused: {SAVED} was edited after it was saved (its checksum does not match its content): plan again\n"
+    )
+
+
+def test_a_saved_plan_reformatted_still_applies(tenant: Sandbox, run_cli: RunCli, tmp_path: Path) -> None:
+    """Keys in another order and other indentation are the same plan: a reviewer's tool may pretty-print it."""
+
+    def reordered(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: reordered(value[k]) for k in reversed(list(value))}
+        return [reordered(v) for v in value] if isinstance(value, list) else value
+
+    document = json.loads((tmp_path / SAVED).read_text(encoding="utf-8"))
+    (tmp_path / SAVED).write_text(json.dumps(reordered(document), indent=4), encoding="utf-8")
+    result = run_cli("apply", *SANDBOX, SAVED)
+    assert result.exit_code == 0, result.stdout + result.stderr
+    assert warehouse(tenant) == "WH_REVIEWED"
