@@ -87,25 +87,7 @@ def _parse(name: str, doc: SourceDocument) -> Environment:
     url = data.get("url")
     if not isinstance(url, str) or not url.startswith(("https://", "http://")):
         problems.append(Problem(doc.location(("url",)), "$.url", "required: the tenant's http(s) URL"))
-    for key in ("apiKeyEnv", "tokenEnv"):
-        if key in data and isinstance(data[key], str) and data[key].upper() in _SETTINGS:
-            problems.append(
-                Problem(
-                    doc.location((key,)),
-                    json_path((key,)),
-                    f"{data[key]} is a setting of the reconciler, not a place for a credential: name a variable of "
-                    f"its own (such as {OWN_PREFIX}{name.upper().replace('-', '_').replace('.', '_')}_API_KEY)",
-                )
-            )
-        elif key in data and not (isinstance(data[key], str) and data[key].upper().startswith(OWN_PREFIX)):
-            problems.append(
-                Problem(
-                    doc.location((key,)),
-                    json_path((key,)),
-                    f"must name an environment variable starting with {OWN_PREFIX} (such as {OWN_PREFIX}"
-                    f"{name.upper().replace('-', '_').replace('.', '_')}_API_KEY): no file can reference those",
-                )
-            )
+    problems.extend(_key_variable_problems(name, doc))
     paths = data.get("paths", [])
     if not isinstance(paths, list) or not all(isinstance(p, str) for p in paths):
         problems.append(Problem(doc.location(("paths",)), "$.paths", "must be a list of files or folders"))
@@ -135,6 +117,32 @@ def _parse(name: str, doc: SourceDocument) -> Environment:
         ca_bundle=ca_bundle,
         values={str(k): v for k, v in values.items()},
     )
+
+
+def _key_variable_problems(name: str, doc: SourceDocument) -> list[Problem]:
+    """`apiKeyEnv`/`tokenEnv` name an IMMUTA_* variable (which no file can reference) that is not a setting."""
+    data: dict[str, Any] = doc.data
+    problems: list[Problem] = []
+    for key in ("apiKeyEnv", "tokenEnv"):
+        if key in data and isinstance(data[key], str) and data[key].upper() in _SETTINGS:
+            problems.append(
+                Problem(
+                    doc.location((key,)),
+                    json_path((key,)),
+                    f"{data[key]} is a setting of the reconciler, not a place for a credential: name a variable of "
+                    f"its own (such as {OWN_PREFIX}{name.upper().replace('-', '_').replace('.', '_')}_API_KEY)",
+                )
+            )
+        elif key in data and not (isinstance(data[key], str) and data[key].upper().startswith(OWN_PREFIX)):
+            problems.append(
+                Problem(
+                    doc.location((key,)),
+                    json_path((key,)),
+                    f"must name an environment variable starting with {OWN_PREFIX} (such as {OWN_PREFIX}"
+                    f"{name.upper().replace('-', '_').replace('.', '_')}_API_KEY): no file can reference those",
+                )
+            )
+    return problems
 
 
 def _outside_the_repository(doc: SourceDocument, paths: Sequence[str]) -> list[Problem]:

@@ -57,28 +57,8 @@ def render(
     limit: int = LIMIT,
     review: Review = Review(),
 ) -> str:
-    where = f"{markdown(review.environment)} · " if review.environment else ""
-    head = [STICKY_MARKER, f"### {title}: {where}{_tenant(plan.target)}", "", f"**{closing_line(plan)}**", ""]
-    if plan.refused:  # the delete gate's refusals (planning/gate.py): the check fails, merging applies nothing
-        head += ["> [!CAUTION]", "> **Refused by a safety gate: merging applies nothing until this is fixed.**"]
-        head += [f"> - {markdown(reason)}" for reason in plan.refused] + [""]
     destroys = [c for action in DESTROYS for c in plan.changes if c.action is action]
-    if destroys:
-        head += [_warning(destroys), ""]
-    orphans = plan.count(Action.ORPHAN)
-    if orphans and not plan.prune:
-        head += [f"{orphans} integration(s) in Immuta have no file; `--prune` would delete them.", ""]
-    head += [f"Target: {markdown_code(plan.target, in_table=False)}" + (" · prune on" if plan.prune else ""), ""]
-    head += ["| | action | integration | file | fields |", "|---|---|---|---|---|"]
-    for action in MARKDOWN_ORDER:
-        for change in plan.changes:
-            # Unchanged integrations are counted, except those in a transitional or error status: shown.
-            if change.action is action and (action is not Action.NOOP or _status(change)):
-                head.append(_row(change, review.reverts))
-    quiet = sum(1 for c in plan.changes if c.action is Action.NOOP and not _status(c))
-    if quiet:
-        other = " other" if quiet < plan.count(Action.NOOP) else ""
-        head.append(f"| = | no-op | {quiet}{other} integration(s) unchanged | | |")
+    head = _head(plan, title, review, destroys) + _table(plan, review)
     head.append("")
     notes = [f"> **Note:** {markdown(_shorten(note, NOTE_LIMIT))}\n" for note in plan.notes]
     footer = [f"Plan checksum: `{plan.checksum}`" + (f" · commit `{commit}`" if commit else ""), ""]
@@ -100,6 +80,36 @@ def render(
         body = body[:cut].rsplit("\n", 1)[0] + TABLE_CUT
     # The one marker is ours: nothing after it can open an HTML comment, whatever slipped through.
     return STICKY_MARKER + without_comment_markers((body + "\n" + tail).removeprefix(STICKY_MARKER))
+
+
+def _head(plan: Plan, title: str, review: Review, destroys: list[Change]) -> list[str]:
+    """The title, the counts, the refusals and the deletion warning: what a reviewer must read first."""
+    where = f"{markdown(review.environment)} · " if review.environment else ""
+    head = [STICKY_MARKER, f"### {title}: {where}{_tenant(plan.target)}", "", f"**{closing_line(plan)}**", ""]
+    if plan.refused:  # the delete gate's refusals (planning/gate.py): the check fails, merging applies nothing
+        head += ["> [!CAUTION]", "> **Refused by a safety gate: merging applies nothing until this is fixed.**"]
+        head += [f"> - {markdown(reason)}" for reason in plan.refused] + [""]
+    if destroys:
+        head += [_warning(destroys), ""]
+    orphans = plan.count(Action.ORPHAN)
+    if orphans and not plan.prune:
+        head += [f"{orphans} integration(s) in Immuta have no file; `--prune` would delete them.", ""]
+    return [*head, f"Target: {markdown_code(plan.target, in_table=False)}" + (" · prune on" if plan.prune else ""), ""]
+
+
+def _table(plan: Plan, review: Review) -> list[str]:
+    """One row per change, deletes and replaces first; quiet unchanged integrations counted in one row."""
+    rows = ["| | action | integration | file | fields |", "|---|---|---|---|---|"]
+    for action in MARKDOWN_ORDER:
+        for change in plan.changes:
+            # Unchanged integrations are counted, except those in a transitional or error status: shown.
+            if change.action is action and (action is not Action.NOOP or _status(change)):
+                rows.append(_row(change, review.reverts))
+    quiet = sum(1 for c in plan.changes if c.action is Action.NOOP and not _status(c))
+    if quiet:
+        other = " other" if quiet < plan.count(Action.NOOP) else ""
+        rows.append(f"| = | no-op | {quiet}{other} integration(s) unchanged | | |")
+    return rows
 
 
 def _with_details(body: str, blocks: list[str], tail: int, limit: int) -> str:
