@@ -229,8 +229,8 @@ def test_a_reviewed_id_missing_is_not_an_id_change(tenant: Sandbox, run_cli: Run
 def test_a_reviewed_payload_value_that_differs_is_named(tenant: Sandbox, run_cli: RunCli, tmp_path: Path) -> None:
     def edit(document: dict[str, Any]) -> None:
         config = snowflake_change(document)["after"]["config"]
-        config["warehouse"] = "WH_OTHER"
-        config["extra"] = "added"
+        config["warehouse"] = "WH_ÖTHER"  # shown as written, not as \u escapes
+        config["extra"] = {"b": 1, "a": 2}  # shown with its keys sorted
         del config["role"]
         snowflake_change(document)["fields"].append({"path": "config.zzz", "kind": "changed", "old": "A", "new": "B"})
 
@@ -238,9 +238,9 @@ def test_a_reviewed_payload_value_that_differs_is_named(tenant: Sandbox, run_cli
         tmp_path,
         run_cli,
         edit,
-        f'{SNOWFLAKE}: config.extra was "added" in the reviewed plan, is not set now',
+        f'{SNOWFLAKE}: config.extra was {{"a": 2, "b": 1}} in the reviewed plan, is not set now',
         f'{SNOWFLAKE}: config.role was not set in the reviewed plan, is "ACCOUNTADMIN" now',
-        f'{SNOWFLAKE}: config.warehouse was "WH_OTHER" in the reviewed plan, is "WH_REVIEWED" now',
+        f'{SNOWFLAKE}: config.warehouse was "WH_ÖTHER" in the reviewed plan, is "WH_REVIEWED" now',
         f'{SNOWFLAKE}: config.zzz: changed "A" → "B" in the reviewed plan, left alone now',
     )
 
