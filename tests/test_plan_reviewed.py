@@ -294,3 +294,13 @@ def test_a_saved_plan_reformatted_still_applies(tenant: Sandbox, run_cli: RunCli
     result = run_cli("apply", *SANDBOX, SAVED)
     assert result.exit_code == 0, result.stdout + result.stderr
     assert warehouse(tenant) == "WH_REVIEWED"
+
+
+def test_a_reviewed_payload_removed_is_caught_by_the_checksum(tenant: Sandbox, run_cli: RunCli, tmp_path: Path) -> None:
+    """No single value to name (the reviewed plan held no payload to compare): the checksum still refuses it."""
+    edit_saved(tmp_path, lambda d: snowflake_change(d).update(after=None), sign=True)
+    result = run_cli("plan", *SANDBOX, "--check", SAVED)
+    assert (result.exit_code, result.stdout) == (3, "")
+    lines = result.stderr.splitlines()
+    assert lines[0] == f"refused: the saved plan {SAVED} is stale:"
+    assert len(lines) == 2 and lines[1].startswith("  the plan's checksum is ") and lines[1].endswith(" when reviewed")
