@@ -114,7 +114,8 @@ def _merged(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def write(scripts: list[Script], folder: str) -> list[FsPath]:
-    """Write the scripts (0600) and README.md into `folder` (0700); returns the files written, in order."""
+    """Write the scripts (0600), README.md and a `.gitignore` of everything into `folder` (0700); returns the
+    scripts written, in order."""
     target = FsPath(folder)
     target.mkdir(parents=True, exist_ok=True)
     os.chmod(target, 0o700)
@@ -124,6 +125,8 @@ def write(scripts: list[Script], folder: str) -> list[FsPath]:
         _write_private(path, script.content if script.content.endswith("\n") else script.content + "\n")
         written.append(path)
     _write_private(target / "README.md", readme(scripts, written))
+    # Immuta's scripts may embed credentials: a `git add -A` in the repository must not commit them.
+    _write_private(target / ".gitignore", "# setup scripts may hold credentials: never committed\n*\n")
     return written
 
 

@@ -151,6 +151,7 @@ def test_scripts_writes_no_delete_script_for_a_delete_the_gate_refuses(
     allowed = run_cli("scripts", *SANDBOX, "--out", "out", "--prune")
     assert allowed.exit_code == 0, allowed.stderr
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
+        ".gitignore",
         "01-new.delete.sql",
         "02-new.create.sql",
         "README.md",

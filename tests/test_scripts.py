@@ -180,8 +180,10 @@ def test_create_sequence_per_platform(
     result = run_scripts(run_cli, tmp_path / "state.json", out, file)
     assert stages(out) == expected
     assert sorted(p.name for p in out.iterdir()) == sorted(
-        [f"{i:02d}-{n}" for i, n in enumerate(expected, start=1)] + ["README.md"]
+        [f"{i:02d}-{n}" for i, n in enumerate(expected, start=1)] + ["README.md", ".gitignore"]
     )
+    # Scripts may embed credentials: git never picks them up with the rest of the repository.
+    assert (out / ".gitignore").read_text(encoding="utf-8").splitlines()[-1] == "*"
     for index, stage_file in enumerate(expected, start=1):
         assert f"{index:02d}-{stage_file}" in result.stdout
     assert f"Wrote {len(expected)} script(s)" in result.stdout
@@ -452,7 +454,7 @@ def test_files_are_owner_only(run_cli: RunCli, tmp_path: Path) -> None:
     run_scripts(run_cli, tmp_path / "state.json", out, file)
     assert stat.S_IMODE(out.stat().st_mode) == 0o700
     written = list(out.iterdir())
-    assert len(written) == 3
+    assert len(written) == 4  # two scripts, README.md, .gitignore
     for path in written:
         assert stat.S_IMODE(path.stat().st_mode) == 0o600, path.name
 
