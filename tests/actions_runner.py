@@ -15,6 +15,29 @@ from typing import Any
 
 import yaml
 
+# Two desired-state files whose passwords come from the CI's secrets: what the CI-path tests apply.
+SNOWFLAKE_WITH_SECRET = """\
+type: Snowflake
+autoBootstrap: false
+config:
+  host: acme.us-east-1.snowflakecomputing.com
+  warehouse: IMMUTA_WH
+  database: IMMUTA_PROD
+  authenticationType: userPassword
+  username: immuta
+  password: ${env:SNOWFLAKE_PASSWORD}
+"""
+REDSHIFT_WITH_SECRET = """\
+type: Redshift
+autoBootstrap: false
+config:
+  host: warehouse.c1a2b3c4d5e6.us-east-1.redshift.amazonaws.com
+  database: immuta_warehouse
+  authenticationType: userPassword
+  username: immuta_system
+  password: ${env:REDSHIFT_PASSWORD}
+"""
+
 REPO = Path(__file__).resolve().parent.parent
 EXPRESSION = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")
 

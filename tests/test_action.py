@@ -11,7 +11,15 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-from actions_runner import ACTION, REPO, RecordingSandbox, outputs_of, run_action
+from actions_runner import (
+    ACTION,
+    REDSHIFT_WITH_SECRET,
+    REPO,
+    SNOWFLAKE_WITH_SECRET,
+    RecordingSandbox,
+    outputs_of,
+    run_action,
+)
 
 from reconciler.render.plan_markdown import STICKY_MARKER
 
@@ -185,27 +193,8 @@ def test_an_unknown_command(workdir: Path) -> None:
 
 KEY = "action-test-api-key-8c1d"
 SECRET_FILES = {
-    "snowflake.yaml": """\
-type: Snowflake
-autoBootstrap: false
-config:
-  host: acme.us-east-1.snowflakecomputing.com
-  warehouse: IMMUTA_WH
-  database: IMMUTA_PROD
-  authenticationType: userPassword
-  username: immuta
-  password: ${env:SNOWFLAKE_PASSWORD}
-""",
-    "redshift.yaml": """\
-type: Redshift
-autoBootstrap: false
-config:
-  host: warehouse.c1a2b3c4d5e6.us-east-1.redshift.amazonaws.com
-  database: immuta_warehouse
-  authenticationType: userPassword
-  username: immuta_system
-  password: ${env:REDSHIFT_PASSWORD}
-""",
+    "snowflake.yaml": SNOWFLAKE_WITH_SECRET,
+    "redshift.yaml": REDSHIFT_WITH_SECRET,
 }
 # Recognisable values, one with a newline, a % and quotes (what masking and JSON must survive).
 SECRET_VALUES = {"SNOWFLAKE_PASSWORD": "sf-Pa55%w0rd-e81f", "REDSHIFT_PASSWORD": 'rs-"line1"\nrs-line2-77a0'}

@@ -8,19 +8,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from actions_runner import RecordingSandbox
+from actions_runner import SNOWFLAKE_WITH_SECRET, RecordingSandbox
 
-SNOWFLAKE = """\
-type: Snowflake
-autoBootstrap: false
-config:
-  host: acme.us-east-1.snowflakecomputing.com
-  warehouse: IMMUTA_WH
-  database: IMMUTA_PROD
-  authenticationType: userPassword
-  username: immuta
-  password: ${env:SNOWFLAKE_PASSWORD}
-"""
+SNOWFLAKE = SNOWFLAKE_WITH_SECRET
 
 
 @pytest.fixture

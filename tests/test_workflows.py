@@ -21,7 +21,9 @@ import jsonschema
 import pytest
 import yaml
 from actions_runner import (
+    REDSHIFT_WITH_SECRET,
     REPO,
+    SNOWFLAKE_WITH_SECRET,
     ActionResult,
     RecordingSandbox,
     evaluate,
@@ -646,27 +648,6 @@ def test_a_mistyped_flag_in_an_action_input_would_fail(work: Path) -> None:
 # -- the README's callers against two real servers, with real secrets --------------------------------------
 
 TENANT_KEY = "workflow-test-key-3b7e"
-SECRET_SNOWFLAKE = """\
-type: Snowflake
-autoBootstrap: false
-config:
-  host: acme.us-east-1.snowflakecomputing.com
-  warehouse: IMMUTA_WH
-  database: IMMUTA_PROD
-  authenticationType: userPassword
-  username: immuta
-  password: ${env:SNOWFLAKE_PASSWORD}
-"""
-SECRET_REDSHIFT = """\
-type: Redshift
-autoBootstrap: false
-config:
-  host: warehouse.c1a2b3c4d5e6.us-east-1.redshift.amazonaws.com
-  database: immuta_warehouse
-  authenticationType: userPassword
-  username: immuta_system
-  password: ${env:REDSHIFT_PASSWORD}
-"""
 VALUES = {
     "dev": {"SNOWFLAKE_PASSWORD": "dev-sf-secret-41c2", "REDSHIFT_PASSWORD": "dev-rs-secret-9e07"},
     "prod": {"SNOWFLAKE_PASSWORD": "prod-sf-secret-5d18", "REDSHIFT_PASSWORD": "prod-rs-secret-b3aa"},
@@ -696,8 +677,8 @@ def test_the_readme_callers_apply_real_secrets_to_real_servers(
 ) -> None:
     work = tmp_path / "repo"
     (work / "integrations.d").mkdir(parents=True)
-    (work / "integrations.d" / "snowflake.yaml").write_text(SECRET_SNOWFLAKE, encoding="utf-8")
-    (work / "integrations.d" / "redshift.yaml").write_text(SECRET_REDSHIFT, encoding="utf-8")
+    (work / "integrations.d" / "snowflake.yaml").write_text(SNOWFLAKE_WITH_SECRET, encoding="utf-8")
+    (work / "integrations.d" / "redshift.yaml").write_text(REDSHIFT_WITH_SECRET, encoding="utf-8")
     (work / "environments").mkdir()
     for name, tenant in tenants.items():
         (work / "environments" / f"{name}.yaml").write_text(f"url: {tenant.url}\npaths: [integrations.d]\n")
@@ -740,7 +721,7 @@ def test_a_secret_missing_from_the_github_environment_is_named_before_any_write(
 ) -> None:
     work = tmp_path / "repo"
     (work / "integrations.d").mkdir(parents=True)
-    (work / "integrations.d" / "snowflake.yaml").write_text(SECRET_SNOWFLAKE, encoding="utf-8")
+    (work / "integrations.d" / "snowflake.yaml").write_text(SNOWFLAKE_WITH_SECRET, encoding="utf-8")
     (work / "environments").mkdir()
     (work / "environments" / "prod.yaml").write_text(f"url: {tenants['prod'].url}\npaths: [integrations.d]\n")
     runner_temp(tmp_path)
@@ -803,7 +784,7 @@ def test_drift_then_a_stale_reviewed_plan_is_refused_with_what_to_do(
     tenant = tenants["prod"]
     work = tmp_path / "repo"
     (work / "integrations.d").mkdir(parents=True)
-    (work / "integrations.d" / "snowflake.yaml").write_text(SECRET_SNOWFLAKE, encoding="utf-8")
+    (work / "integrations.d" / "snowflake.yaml").write_text(SNOWFLAKE_WITH_SECRET, encoding="utf-8")
     (work / "environments").mkdir()
     (work / "environments" / "prod.yaml").write_text(f"url: {tenant.url}\npaths: [integrations.d]\n")
     runner_temp(tmp_path)
@@ -822,7 +803,7 @@ def test_drift_then_a_stale_reviewed_plan_is_refused_with_what_to_do(
     assert "OOB_WH" in Path(flow.results[-1].outputs["output-file"]).read_text(encoding="utf-8")
 
     flow.inputs = callers[".github/workflows/reconciler-plan.yml"]
-    (work / "integrations.d" / "snowflake.yaml").write_text(SECRET_SNOWFLAKE.replace("IMMUTA_WH", "BIG_WH"))
+    (work / "integrations.d" / "snowflake.yaml").write_text(SNOWFLAKE_WITH_SECRET.replace("IMMUTA_WH", "BIG_WH"))
     assert flow.job("plan", "plan", "prod", pull_request("head2")) == {"failed": None}
     shutil.rmtree(work / "reconciler-plan")
     change_outside_git(tenant, "Snowflake", "warehouse", "OOB_WH_2")  # after the review, before the merge

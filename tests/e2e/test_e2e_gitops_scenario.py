@@ -27,7 +27,18 @@ from typing import Any
 
 import pytest
 import yaml
-from actions_runner import REPO, ActionResult, RecordingSandbox, evaluate, load_yaml, outputs_of, run_action, run_script
+from actions_runner import (
+    REDSHIFT_WITH_SECRET,
+    REPO,
+    SNOWFLAKE_WITH_SECRET,
+    ActionResult,
+    RecordingSandbox,
+    evaluate,
+    load_yaml,
+    outputs_of,
+    run_action,
+    run_script,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -51,29 +62,8 @@ SECRETS = {
     },
 }
 OUT_OF_BAND = "typed-in-the-ui-pw-6e3f"  # what someone typed in Immuta's UI as the password
-SNOWFLAKE = """\
-type: Snowflake
-autoBootstrap: false
-config:
-  host: acme.us-east-1.snowflakecomputing.com
-  warehouse: IMMUTA_WH
-  database: IMMUTA_PROD
-  authenticationType: userPassword
-  username: immuta
-  password: ${env:SNOWFLAKE_PASSWORD}
-lifecycle:
-  preventDestroy: true
-"""
-REDSHIFT = """\
-type: Redshift
-autoBootstrap: false
-config:
-  host: warehouse.c1a2b3c4d5e6.us-east-1.redshift.amazonaws.com
-  database: immuta_warehouse
-  authenticationType: userPassword
-  username: immuta_system
-  password: ${env:REDSHIFT_PASSWORD}
-"""
+SNOWFLAKE = SNOWFLAKE_WITH_SECRET + "lifecycle:\n  preventDestroy: true\n"
+REDSHIFT = REDSHIFT_WITH_SECRET
 SNOWFLAKE_ABSENT = """\
 type: Snowflake
 ensure: absent
