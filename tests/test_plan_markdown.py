@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from actions_runner import REDSHIFT_WITH_SECRET, SNOWFLAKE_WITH_SECRET
 
 from reconciler.model import IntegrationKey, SourceLocation
 from reconciler.planning.diff import FieldChange
@@ -236,27 +237,8 @@ def test_a_difference_the_pull_request_does_not_make_is_marked_as_a_revert() -> 
     assert "reverts a change made outside Git" not in plan_markdown.render(plan_of([change]))
 
 
-SNOWFLAKE = """\
-type: Snowflake
-autoBootstrap: false
-config:
-  host: acme.us-east-1.snowflakecomputing.com
-  warehouse: W1
-  database: IMMUTA_PROD
-  authenticationType: userPassword
-  username: immuta
-  password: ${env:SNOWFLAKE_PASSWORD}
-"""
-REDSHIFT = """\
-type: Redshift
-autoBootstrap: false
-config:
-  host: warehouse.c1a2b3c4d5e6.us-east-1.redshift.amazonaws.com
-  database: immuta_warehouse
-  authenticationType: userPassword
-  username: immuta_system
-  password: ${env:REDSHIFT_PASSWORD}
-"""
+SNOWFLAKE = SNOWFLAKE_WITH_SECRET.replace("warehouse: IMMUTA_WH", "warehouse: W1")
+REDSHIFT = REDSHIFT_WITH_SECRET
 
 
 def test_a_pull_request_against_a_tenant_changed_outside_git(
