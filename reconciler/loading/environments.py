@@ -122,26 +122,21 @@ def _parse(name: str, doc: SourceDocument) -> Environment:
 def _key_variable_problems(name: str, doc: SourceDocument) -> list[Problem]:
     """`apiKeyEnv`/`tokenEnv` name an IMMUTA_* variable (which no file can reference) that is not a setting."""
     data: dict[str, Any] = doc.data
+    example = f"{OWN_PREFIX}{name.upper().replace('-', '_').replace('.', '_')}_API_KEY"
     problems: list[Problem] = []
     for key in ("apiKeyEnv", "tokenEnv"):
-        if key in data and isinstance(data[key], str) and data[key].upper() in _SETTINGS:
-            problems.append(
-                Problem(
-                    doc.location((key,)),
-                    json_path((key,)),
-                    f"{data[key]} is a setting of the reconciler, not a place for a credential: name a variable of "
-                    f"its own (such as {OWN_PREFIX}{name.upper().replace('-', '_').replace('.', '_')}_API_KEY)",
-                )
-            )
-        elif key in data and not (isinstance(data[key], str) and data[key].upper().startswith(OWN_PREFIX)):
-            problems.append(
-                Problem(
-                    doc.location((key,)),
-                    json_path((key,)),
-                    f"must name an environment variable starting with {OWN_PREFIX} (such as {OWN_PREFIX}"
-                    f"{name.upper().replace('-', '_').replace('.', '_')}_API_KEY): no file can reference those",
-                )
-            )
+        value = data.get(key)
+        if key not in data:
+            continue
+        if isinstance(value, str) and value.upper() in _SETTINGS:
+            why = f"{value} is a setting of the reconciler, not a place for a credential: name a variable of its own "
+            why += f"(such as {example})"
+        elif not (isinstance(value, str) and value.upper().startswith(OWN_PREFIX)):
+            why = f"must name an environment variable starting with {OWN_PREFIX} (such as {example}): no file can "
+            why += "reference those"
+        else:
+            continue
+        problems.append(Problem(doc.location((key,)), json_path((key,)), why))
     return problems
 
 
