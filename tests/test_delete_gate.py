@@ -21,7 +21,7 @@ GATE = "refused: the plan was refused by a safety gate; nothing was changed:\n"
 RunCli = Callable[..., Any]
 
 
-def lake(name: str, *, lifecycle: str = "", bucket: str = "lake") -> str:
+def lake(name: str, *, lifecycle: str = "", port: str = "", bucket: str = "lake") -> str:
     return f"""\
 type: Native S3
 autoBootstrap: false
@@ -33,7 +33,7 @@ config:
   awsLocationPath: s3://{bucket}/
   authenticationType: auto
   awsRoleToAssume: arn:aws:iam::123456789012:role/immuta
-{lifecycle}"""
+{port}{lifecycle}"""
 
 
 def write(root: Path, name: str, text: str) -> None:

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from test_delete_gate import lake, write
 
 from reconciler.sandbox.api import Sandbox
 
@@ -19,26 +20,6 @@ SANDBOX = ("--sandbox", "--sandbox-state", STATE)
 RunCli = Callable[..., Any]
 INPUT_ERROR = "error: 1 problem(s) in the desired-state files; nothing was changed\n"
 ENV_ERROR = "error: 1 problem(s) with the environment (--env, environments/); nothing was changed\n"
-
-
-def lake(name: str, *, lifecycle: str = "", port: str = "", bucket: str = "lake") -> str:
-    return f"""\
-type: Native S3
-autoBootstrap: false
-config:
-  name: {name}
-  awsAccountId: "123456789012"
-  awsRegion: us-east-1
-  awsLocationRole: arn:aws:iam::123456789012:role/immuta-access-grants-location
-  awsLocationPath: s3://{bucket}/
-  authenticationType: auto
-  awsRoleToAssume: arn:aws:iam::123456789012:role/immuta
-{port}{lifecycle}"""
-
-
-def write(root: Path, name: str, text: str) -> None:
-    (root / name).parent.mkdir(parents=True, exist_ok=True)
-    (root / name).write_text(text, encoding="utf-8")
 
 
 def records(tenant: Sandbox) -> str:
