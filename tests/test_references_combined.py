@@ -11,8 +11,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_references_gate import NOT_SECRET, SNOWFLAKE, edit, environment
-from test_references_gate import repo  # noqa: F401 (a fixture: the shipped examples, every secret set)
+from test_references_gate import (
+    NOT_SECRET,
+    SNOWFLAKE,
+    edit,
+    environment,
+    repo,  # noqa: F401 (a fixture: the shipped examples, every secret set)
+)
 
 RunCli = Callable[..., Any]
 
