@@ -6,20 +6,52 @@ exact message, the exit code, and that nothing was sent or shown."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+import shutil
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from test_references_gate import (
-    NOT_SECRET,
-    SNOWFLAKE,
-    edit,
-    environment,
-    repo,  # noqa: F401 (a fixture: the shipped examples, every secret set)
+
+REPO = Path(__file__).resolve().parent.parent
+RunCli = Callable[..., Any]
+API_KEY = "sentinel-own-api-key-3e7b"
+SNOWFLAKE = "integrations.d/snowflake-prod.yaml"
+NOT_SECRET = (
+    " is not allowed here: ${env:} and ${file:} give only secret (writeOnly) fields; write the value literally, "
+    "or as ${var:NAME} from an environment file (environments/NAME.yaml)"
 )
 
-RunCli = Callable[..., Any]
+
+@pytest.fixture
+def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    work = tmp_path / "repo"
+    shutil.copytree(REPO / "integrations.d", work / "integrations.d")
+    monkeypatch.chdir(work)
+    for name in (
+        "BIGQUERY_IMMUTA_SA_KEY",
+        "DATABRICKS_OAUTH_CLIENT_SECRET",
+        "REDSHIFT_BOOTSTRAP_PASSWORD",
+        "S3_IMMUTA_ACCESS_KEY_ID",
+        "S3_IMMUTA_SECRET_ACCESS_KEY",
+        "SNOWFLAKE_ADMIN_PASSWORD",
+        "SYNAPSE_IMMUTA_PASSWORD",
+    ):
+        monkeypatch.setenv(name, f"{name.lower()}-value")
+    monkeypatch.setenv("IMMUTA_API_KEY", API_KEY)
+    monkeypatch.delenv("IMMUTA_URL", raising=False)
+    yield work
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text, f"{old!r} not in {path}"
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def environment(repo: Path, text: str) -> None:
+    (repo / "environments").mkdir(exist_ok=True)
+    (repo / "environments" / "dev.yaml").write_text("url: https://dev.example.com\n" + text, encoding="utf-8")
 
 
 def nothing_sent(repo: Path) -> bool:
